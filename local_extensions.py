@@ -1,0 +1,37 @@
+"""Jinja filters that derive private cookiecutter values from the answers.
+
+They run while cookiecutter renders `cookiecutter.json`, before the pre-generation hook can
+reject a bad answer, so they never raise: a value they cannot make sense of is passed through
+unchanged and the hook reports it.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from jinja2.ext import Extension
+
+
+def python_identifier(project_name: str) -> str:
+    """`taxi-fare MLOps` -> `taxi_fare_mlops`: the import name of the generated package."""
+    return re.sub(r"[^0-9a-z_]+", "_", str(project_name).strip().lower()).strip("_")
+
+
+def workspace_host(url: str) -> str:
+    """`https://ADB-1.azuredatabricks.net/?o=1#job/2` -> `https://adb-1.azuredatabricks.net`."""
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return text
+    if parts.scheme.lower() != "https" or not host:
+        return text
+    port = f":{port}" if port not in (None, 443) else ""
+    return f"https://{host}{port}"
+
+
+class WorkspaceHostExtension(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["python_identifier"] = python_identifier
+        environment.filters["workspace_host"] = workspace_host
