@@ -34,7 +34,9 @@ TARGETS = ("dev", "test", "staging", "prod")
 
 def all_combinations() -> list[dict]:
     names = list(OPTION_AXES)
-    return [dict(zip(names, values)) for values in itertools.product(*OPTION_AXES.values())]
+    return [
+        dict(zip(names, values, strict=True)) for values in itertools.product(*OPTION_AXES.values())
+    ]
 
 
 def combination_id(options: dict) -> str:
@@ -98,7 +100,7 @@ def bake(output_dir: Path | None = None, **answers) -> BakedProject:
     return _cached_bake(json.dumps(answers, sort_keys=True))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_bake(answers_json: str) -> BakedProject:
     answers = json.loads(answers_json)
     output_dir = Path(tempfile.mkdtemp(dir=_BAKE_ROOT))

@@ -1,0 +1,72 @@
+"""Prune what the chosen options do not use, then print the next steps.
+
+Every optional path of the generated project is listed once, in REMOVALS, next to the
+condition under which it goes. The template's tests state the expected files independently.
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
+
+# (condition on the answers, paths removed when it holds)
+REMOVALS = (
+    (lambda a: a["cicd_platform"] != "github_actions", [".github"]),
+    (lambda a: a["cicd_platform"] != "azure_devops", [".azure-pipelines"]),
+    (lambda a: a["cicd_platform"] != "gitlab", [".gitlab-ci.yml", ".gitlab"]),
+    (lambda a: a["cicd_platform"] == "none", ["docs/ci-cd.md"]),
+    (
+        lambda a: a["deployment_pattern"] == "deploy_code",
+        [
+            "resources/promotion_job.yml",
+            "notebooks/promote.py",
+            ".github/workflows/promote-model.yml",
+            ".azure-pipelines/promote-model.yml",
+        ],
+    ),
+    (
+        lambda a: not a["include_monitoring"],
+        [
+            "resources/monitoring_job.yml",
+            "resources/predictions_monitor.yml",
+            "notebooks/monitor.py",
+        ],
+    ),
+)
+
+
+def paths_to_remove(answers: dict) -> list[str]:
+    return [path for applies, paths in REMOVALS if applies(answers) for path in paths]
+
+
+def remove(relative_path: str) -> None:
+    path = Path(relative_path)
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def print_next_steps() -> None:
+    project = ANSWERS["project_name"]
+    print(
+        f"\nCreated {project} ({ANSWERS['deployment_pattern']} pattern). Next steps:\n"
+        f"  cd {project}\n"
+        "  make install                      # .venv with the package and its dev tools\n"
+        "  make test                         # unit tests, notebooks and bundle checks\n"
+        "  make lifecycle                    # the whole pipeline on this machine\n"
+        "  databricks bundle deploy -t dev   # then deploy to your dev workspace\n"
+    )
+
+
+def main() -> int:
+    for relative_path in paths_to_remove(ANSWERS):
+        remove(relative_path)
+    print_next_steps()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Bad answers stop generation with one clear line and leave nothing behind; odd but valid
+answers are carried through as plain data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from baking import TEMPLATE_ROOT, bake
+from project_checks import python_problems, yaml_problems
+
+# (answers, words the one-line error must contain)
+BAD_ANSWERS = {
+    "project name with a space": ({"project_name": "my project"}, ["project_name", "lowercase"]),
+    "project name with a slash": ({"project_name": "a/b"}, ["project_name"]),
+    "project name starting with a digit": ({"project_name": "1abc"}, ["project_name"]),
+    "package that shadows the stdlib": ({"project_name": "json"}, ["shadow", "json"]),
+    "package that shadows mlflow": ({"project_name": "mlflow"}, ["shadow"]),
+    "package that is a keyword": ({"project_name": "class"}, ["project_name", "Python name"]),
+    "http host": ({"dev_workspace_host": "http://adb-1.azuredatabricks.net"}, ["https://"]),
+    "host without scheme": ({"staging_workspace_host": "adb-1.azuredatabricks.net"}, ["https://"]),
+    "host with credentials": (
+        {"prod_workspace_host": "https://user:pw@adb-1.azuredatabricks.net"},
+        ["prod_workspace_host", "password"],
+    ),
+    "host with a bad port": ({"dev_workspace_host": "https://adb-1.net:99999"}, ["https://"]),
+    "host with a shell injection": (
+        {"dev_workspace_host": "https://$(touch /tmp/pwned).net"},
+        ["dev_workspace_host"],
+    ),
+    "catalog with a hyphen": ({"dev_catalog": "my-dev"}, ["dev_catalog", "Unity Catalog"]),
+    "catalog with uppercase": ({"prod_catalog": "Prod"}, ["prod_catalog"]),
+    "schema with a dot": ({"schema_name": "a.b"}, ["schema_name"]),
+    "model name with a space": ({"model_name": "my model"}, ["model_name"]),
+    "dev and prod catalogs equal": ({"prod_catalog": "dev"}, ["prod_catalog", "own catalog"]),
+    "staging and prod catalogs equal": ({"staging_catalog": "prod"}, ["prod_catalog"]),
+    "two-part input table": ({"input_table": "nyctaxi.trips"}, ["input_table", "three-part"]),
+    "input table with quoting": ({"input_table": "a.b.`c`"}, ["input_table"]),
+    "branch with a space": ({"default_branch": "my branch"}, ["default_branch", "git"]),
+    "branch with dot-dot": ({"release_branch": "rel..1"}, ["release_branch"]),
+    "branch ending in .lock": ({"release_branch": "release.lock"}, ["release_branch"]),
+    "branch starting with a dash": ({"default_branch": "-main"}, ["default_branch"]),
+    "same default and release branch": ({"release_branch": "main"}, ["release_branch", "differ"]),
+    "description with a newline": ({"description": "one\ntwo"}, ["description", "one"]),
+    "empty read group": ({"read_group": " "}, ["read_group"]),
+    "not an email": ({"notification_email": "nobody"}, ["notification_email"]),
+    "service principal not a uuid": (
+        {"prod_service_principal": "my-sp"},
+        ["prod_service_principal"],
+    ),
+}
+
+
+@pytest.mark.parametrize("answers, words", list(BAD_ANSWERS.values()), ids=list(BAD_ANSWERS))
+def test_bad_answer_fails_with_one_line_and_leaves_no_folder(answers, words, tmp_path, capfd):
+    with pytest.raises(FailedHookException):
+        bake(output_dir=tmp_path, **answers)
+    error_lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert len(error_lines) == 1, error_lines
+    assert error_lines[0].startswith("ERROR: ")
+    for word in words:
+        assert word in error_lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_prints_the_error_and_exits_nonzero(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE_ROOT),
+         "-o", str(tmp_path), "dev_catalog=Bad-Name"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert 'ERROR: dev_catalog="Bad-Name" is invalid' in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_choice_is_refused_before_anything_is_written(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE_ROOT),
+         "-o", str(tmp_path), "deployment_pattern=deploy_everything"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "deploy_everything" in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+HOSTILE_TEXT = "Fares: \"quoted\" 'single' {braces} $(rm -rf ~) `id` ${HOME} # café ☕ — 100%"
+
+
+def test_hostile_free_text_is_carried_through_as_data(tmp_path):
+    project = bake(
+        output_dir=tmp_path, description=HOSTILE_TEXT, read_group='data science\'s "team"'
+    )
+    assert yaml_problems(project.path) == []
+    assert python_problems(project.path) == []
+    model = project.yaml("resources/model.yml")["resources"]["registered_models"]["model"]
+    assert model["comment"] == HOSTILE_TEXT
+    variables = project.yaml("databricks.yml")["variables"]
+    assert variables["read_group"]["default"] == 'data science\'s "team"'
+    assert json.loads(project.read(".cookiecutter-answers.json"))["description"] == HOSTILE_TEXT
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_jinja_in_an_answer_is_not_evaluated_twice(tmp_path):
+    # cookiecutter renders --no-input values once, as it does defaults; what that yields is data.
+    project = bake(output_dir=tmp_path, description="Use {{ '{{' }} cookiecutter.model_name }}")
+    model = project.yaml("resources/model.yml")["resources"]["registered_models"]["model"]
+    assert model["comment"] == "Use {{ cookiecutter.model_name }}"
+
+
+def test_hosts_are_normalised_to_scheme_and_host():
+    project = bake(
+        dev_workspace_host="https://ADB-123.4.AzureDatabricks.net/?o=123#job/7",
+        staging_workspace_host="https://dbc-1.cloud.databricks.com/",
+    )
+    targets = project.yaml("databricks.yml")["targets"]
+    assert targets["dev"]["workspace"]["host"] == "https://adb-123.4.azuredatabricks.net"
+    assert targets["staging"]["workspace"]["host"] == "https://dbc-1.cloud.databricks.com"
+
+
+@pytest.mark.parametrize("name", ["releases/prod", "feature/x-1", "trunk", "v2.0"])
+def test_odd_but_valid_branch_names_are_accepted(name):
+    project = bake(release_branch=name)
+    assert json.loads(project.read(".cookiecutter-answers.json"))["release_branch"] == name
+
+
+def test_deploy_model_defaults_to_one_workspace():
+    project = bake(deployment_pattern="deploy_model")
+    hosts = {t["workspace"]["host"] for t in project.yaml("databricks.yml")["targets"].values()}
+    assert len(hosts) == 1
+
+
+def test_package_name_is_derived_from_the_project_name():
+    project = bake(project_name="fare-forecast_v2")
+    assert project.package == "fare_forecast_v2"
+    assert (project.path / "src" / "fare_forecast_v2" / "__init__.py").exists()
