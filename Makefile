@@ -1,0 +1,46 @@
+# `make demo`: bake the default project and run its whole lifecycle on this machine.
+# `make test`: every test of the template, including the baked projects' own suites.
+# Both build .venv from requirements-dev.txt first; nothing else needs to be installed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := build/demo
+DEMO_PROJECT := $(DEMO_DIR)/taxi-fare-mlops
+SCHEMA := $(abspath ../shared/bundle-schema/jsonschema.json)
+
+.PHONY: demo test test-fast lint format benchmark clean
+
+$(BIN)/activate: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+demo: $(BIN)/activate
+	rm -rf $(DEMO_DIR)
+	$(BIN)/cookiecutter --no-input . --output-dir $(DEMO_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps -e $(DEMO_PROJECT)
+	cd $(DEMO_PROJECT) && DATABRICKS_BUNDLE_SCHEMA=$(SCHEMA) ../../../$(BIN)/python -m pytest -q tests/test_bundle.py
+	cd $(DEMO_PROJECT) && ../../../$(BIN)/python -m taxi_fare_mlops lifecycle
+
+test: $(BIN)/activate
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Everything but the slow tests that run the baked projects' own suites.
+test-fast: $(BIN)/activate
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/activate
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+benchmark: $(BIN)/activate
+	$(BIN)/python benchmarks/bench_project.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
