@@ -10,7 +10,7 @@ import sys
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from baking import TEMPLATE_ROOT, bake
+from baking import DEFAULTS, TEMPLATE_ROOT, bake
 from project_checks import python_problems, yaml_problems
 
 # (answers, words the one-line error must contain)
@@ -139,3 +139,14 @@ def test_package_name_is_derived_from_the_project_name():
     project = bake(project_name="fare-forecast_v2")
     assert project.package == "fare_forecast_v2"
     assert (project.path / "src" / "fare_forecast_v2" / "__init__.py").exists()
+
+
+def test_every_prompt_has_help_text_and_every_choice_a_label():
+    prompts = DEFAULTS["__prompts__"]
+    public = [key for key in DEFAULTS if not key.startswith("_")]
+    assert sorted(prompts) == sorted(public)
+    for key in public:
+        if isinstance(DEFAULTS[key], list):
+            assert set(prompts[key]) == {"__prompt__", *DEFAULTS[key]}, key
+        else:
+            assert isinstance(prompts[key], str) and prompts[key].strip(), key
