@@ -13,7 +13,8 @@ import yaml
 # Jinja left in a generated file. Not fooled by GitHub/Azure `${{ }}` expressions or by
 # Databricks dynamic value references such as `{{tasks.train.values.model_version}}`.
 DYNAMIC_VALUE = r"\s*(?:tasks|task|job|run|parent_run|workspace|backend)\."
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!" + DYNAMIC_VALUE + r")|\{%|%\}|\{#-?\s|\s-?#\}")
+# Openers only: every Jinja construct has one, while closers like `%}` occur in f-strings.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!" + DYNAMIC_VALUE + r")|\{%|\{#")
 COOKIECUTTER_REFERENCE = re.compile(r"\bcookiecutter\.(?!json\b)[A-Za-z_]")
 
 

@@ -117,8 +117,9 @@ def _validator(checks, schema_path):
         ("run: echo ${{ cookiecutter.default_branch }}", ["cookiecutter.d"]),
         ("model_version: '{{tasks.train.values.model_version}}'", []),
         ("batch: '{{job.start_time.iso_date}}'", []),
-        ("{% if x %}", ["{%", "%}"]),
-        ("{# comment #}", ["{# ", " #}"]),
+        ("{% if x %}", ["{%"]),
+        ("{# comment #}", ["{#"]),
+        ('f"{share:.0%}"', []),
         ("see cookiecutter.json", []),
     ],
 )
