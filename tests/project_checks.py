@@ -14,7 +14,7 @@ import yaml
 # Databricks dynamic value references such as `{{tasks.train.values.model_version}}`.
 DYNAMIC_VALUE = r"\s*(?:tasks|task|job|run|parent_run|workspace|backend)\."
 # Openers only: every Jinja construct has one, while closers like `%}` occur in f-strings.
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!" + DYNAMIC_VALUE + r")|\{%|\{#")
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!" + DYNAMIC_VALUE + r")|\{%|(?<!\$)\{#")
 COOKIECUTTER_REFERENCE = re.compile(r"\bcookiecutter\.(?!json\b)[A-Za-z_]")
 
 
