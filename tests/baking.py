@@ -90,7 +90,7 @@ class BakedProject:
         return jobs
 
 
-_BAKE_ROOT = Path(tempfile.mkdtemp(prefix="bakes-"))
+BAKE_ROOT = Path(tempfile.mkdtemp(prefix="bakes-"))
 
 
 def bake(output_dir: Path | None = None, **answers) -> BakedProject:
@@ -103,7 +103,7 @@ def bake(output_dir: Path | None = None, **answers) -> BakedProject:
 @functools.cache
 def _cached_bake(answers_json: str) -> BakedProject:
     answers = json.loads(answers_json)
-    output_dir = Path(tempfile.mkdtemp(dir=_BAKE_ROOT))
+    output_dir = Path(tempfile.mkdtemp(dir=BAKE_ROOT))
     return _bake(output_dir, answers)
 
 
