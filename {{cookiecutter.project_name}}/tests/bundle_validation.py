@@ -84,7 +84,7 @@ def schema_problems(project: Path, validator) -> list[str]:
     return problems
 
 
-def _resource_sections(document: dict):
+def resource_sections(document: dict):
     """(where, resources mapping) for the top level and every target of one document."""
     yield "resources", document.get("resources") or {}
     for target, settings in (document.get("targets") or {}).items():
@@ -106,7 +106,7 @@ def resource_loading_problems(project: Path) -> list[str]:
     }
     problems = []
     for path, document in bundle_documents(project).items():
-        for where, resources in _resource_sections(document):
+        for where, resources in resource_sections(document):
             for kind, items in resources.items():
                 if kind not in classes:
                     problems.append(f"{path.name}: {where}.{kind}: no loader for this kind")

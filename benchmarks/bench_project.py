@@ -1,0 +1,245 @@
+"""Figures for the generated project: lifecycle and test wall time, scoring overhead, log_model.
+
+    python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns]
+
+Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
+into a temporary folder and measures, with the interpreter that runs this script:
+
+- wall time of `python -m <package> lifecycle` for each pattern;
+- wall time of the project's tests, `python -m pytest -q -m "not spark"` (default pattern, or
+  every pattern with --tests-all-patterns);
+- local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
+  bare minimum on the same rows: read the table, build features, `model.predict`, write the
+  table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
+- `mlflow.sklearn.log_model` with explicit pip requirements (as the project logs) and, for
+  comparison, with MLflow inferring them.
+
+Nothing is written outside the temporary folder. This is a benchmark, not a test: it asserts
+nothing and its figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+PATTERNS = ["deploy_code", "deploy_model", "hybrid"]
+
+
+def bake(pattern: str, output_dir: Path) -> Path:
+    with contextlib.redirect_stdout(io.StringIO()):  # the hook's "next steps"
+        return Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                extra_context={"deployment_pattern": pattern},
+                output_dir=str(output_dir),
+            )
+        )
+
+
+def project_env(project: Path, local_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
+    env["MLOPS_LOCAL_DIR"] = str(local_dir)
+    env.pop("DATABRICKS_RUNTIME_VERSION", None)
+    return env
+
+
+def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n" + "\n".join(tail))
+    return seconds, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def package_name(project: Path) -> str:
+    return next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists())
+
+
+def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
+    """Scoring throughput in this process, against the baked package."""
+    os.environ["MLOPS_LOCAL_DIR"] = str(work / "scoring-local")
+    sys.path.insert(0, str(project / "src"))
+    package = package_name(project)
+    config = importlib.import_module(f"{package}.config")
+    data = importlib.import_module(f"{package}.data")
+    features = importlib.import_module(f"{package}.features")
+    runtime = importlib.import_module(f"{package}.runtime")
+    train = importlib.import_module(f"{package}.train")
+    score = importlib.import_module(f"{package}.score")
+    validate = importlib.import_module(f"{package}.validate")
+    deploy = importlib.import_module(f"{package}.deploy")
+
+    import mlflow
+    from deltalake import DeltaTable, write_deltalake
+
+    # Keep the figures readable: MLflow's hints and registration notices are not news here.
+    warnings.filterwarnings("ignore", module="mlflow")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+    catalog = config.PROD_CATALOG
+    data.write_sample_data(config.INPUT_TABLE)
+    trained = train.train(catalog)
+    validate.validate(catalog, model_version=trained.version)
+    deploy.deploy(catalog, model_version=trained.version)
+    big = runtime.full_name(catalog, config.SCHEMA, "bench_trips")
+    data.write_sample_data(big, n_rows=rows, seed=7, start="2016-03-01", days=30)
+
+    started = time.perf_counter()
+    result = score.score(catalog, input_table=big, batch_id="bench")
+    scoring = time.perf_counter() - started
+    assert result.rows == rows
+
+    # The bare minimum on the same rows, each step timed.
+    model = mlflow.sklearn.load_model(f"models:/{trained.model_name}/{trained.version}")
+    steps = {}
+    started = time.perf_counter()
+    trips = DeltaTable(str(data.table_path(big))).to_pandas()
+    steps["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    frame = features.add_features(trips)
+    steps["features"] = time.perf_counter() - started
+    started = time.perf_counter()
+    frame["prediction"] = model.predict(frame[features.MODEL_FEATURES])
+    steps["predict"] = time.perf_counter() - started
+    started = time.perf_counter()
+    write_deltalake(str(work / "raw_predictions"), data.to_arrow(frame), mode="overwrite")
+    steps["write"] = time.perf_counter() - started
+    raw = sum(steps.values())
+
+    # log_model, as the project calls it and with environment inference.
+    example = frame[features.MODEL_FEATURES].head(200)
+    runtime.set_experiment("/bench/log_model")
+    explicit, inferred = [], []
+    for _ in range(3):
+        with mlflow.start_run():
+            started = time.perf_counter()
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=mlflow.models.infer_signature(example, model.predict(example)),
+                input_example=example.head(5),
+                pip_requirements=train.pip_requirements(),
+                serialization_format="skops",
+                skops_trusted_types=train.TRUSTED_TYPES,
+            )
+            explicit.append(time.perf_counter() - started)
+    with mlflow.start_run():
+        started = time.perf_counter()
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=mlflow.models.infer_signature(example, model.predict(example)),
+            input_example=example.head(5),
+            serialization_format="skops",
+            skops_trusted_types=train.TRUSTED_TYPES,
+        )
+        inferred.append(time.perf_counter() - started)
+
+    return {
+        "rows": rows,
+        "scoring": scoring,
+        "raw": raw,
+        **{f"raw_{name}": seconds for name, seconds in steps.items()},
+        "log_model_explicit": statistics.median(explicit),
+        "log_model_inferred": inferred[0],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score")
+    parser.add_argument("--tests-all-patterns", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-project-"))
+    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+    projects = {pattern: bake(pattern, work / pattern) for pattern in PATTERNS}
+    package = package_name(projects[PATTERNS[0]])
+
+    rows = []
+    for pattern, project in projects.items():
+        env = project_env(project, work / f"{pattern}-local")
+        seconds, _ = timed_run([sys.executable, "-m", package, "lifecycle"], project, env)
+        rows.append((f"lifecycle ({pattern})", f"{seconds:.1f} s", ""))
+    for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
+        project = projects[pattern]
+        env = project_env(project, work / f"{pattern}-tests-local")
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-m",
+            "not spark",
+            "-p",
+            "no:cacheprovider",
+        ]
+        seconds, summary = timed_run(command, project, env)
+        rows.append((f"tests, not spark ({pattern})", f"{seconds:.1f} s", summary))
+
+    figures = bench_scoring(projects[PATTERNS[0]], work, args.rows)
+    n = figures["rows"]
+    rows.append(
+        (
+            f"score.score, {n:,} rows",
+            f"{figures['scoring']:.2f} s",
+            f"{n / figures['scoring']:,.0f} rows/s",
+        )
+    )
+    raw_detail = ", ".join(
+        f"{name} {figures[f'raw_{name}']:.2f}" for name in ("read", "features", "predict", "write")
+    )
+    rows.append(
+        (
+            f"read+features+predict+write, {n:,} rows",
+            f"{figures['raw']:.2f} s",
+            f"{n / figures['raw']:,.0f} rows/s ({raw_detail})",
+        )
+    )
+    rows.append(
+        ("scoring overhead (score / raw)", f"{figures['scoring'] / figures['raw']:.2f}x", "")
+    )
+    rows.append(
+        (
+            "log_model, explicit pip_requirements",
+            f"{figures['log_model_explicit']:.2f} s",
+            "median of 3",
+        )
+    )
+    rows.append(
+        (
+            "log_model, inferred requirements",
+            f"{figures['log_model_inferred']:.2f} s",
+            "for comparison",
+        )
+    )
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'measure':<{width}}  {'value':>9}  note")
+    print(f"{'-' * width}  {'-' * 9}  ----")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>9}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

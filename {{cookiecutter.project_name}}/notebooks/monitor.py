@@ -1,0 +1,82 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Monitoring: drift and error of the latest batch
+# MAGIC
+# MAGIC Compares the latest scored batch in `<catalog>.<schema>.predictions` with the data the model
+# MAGIC trained on (`input_table`):
+# MAGIC - **drift** per feature: population stability index (PSI) and Kolmogorov-Smirnov for numbers,
+# MAGIC   Jensen-Shannon distance for zip codes;
+# MAGIC - **error** (RMSE, MAE) where the batch has the real fare.
+# MAGIC
+# MAGIC The metrics are appended to `<catalog>.<schema>.monitoring_metrics`, and the plots logged to
+# MAGIC MLflow. If PSI exceeds `max_psi` or RMSE exceeds `max_rmse`, the task value `retrain` is
+# MAGIC `"true"`. Where training runs in the same environment (deploy_code) the monitoring job then
+# MAGIC starts the training job; elsewhere `fail_on_violation` is `"true"`, so the task fails and
+# MAGIC the job's failure notification tells the team to retrain upstream.
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Setup
+# MAGIC In a job, the project's wheel is already installed. Opened from a Git folder, the notebook
+# MAGIC imports the package straight from the repository's `src/` folder instead, so edits to the
+# MAGIC code show up without building anything.
+
+# COMMAND ----------
+
+import sys
+from pathlib import Path
+
+try:
+    import {{ cookiecutter.__package_name }}  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path.cwd().parent / "src"))
+
+from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }}.monitor import monitor
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Parameters
+
+# COMMAND ----------
+
+dbutils.widgets.text("catalog", config.DEV_CATALOG, "Catalog")
+dbutils.widgets.text("schema", config.SCHEMA, "Schema")
+dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
+dbutils.widgets.text("input_table", config.INPUT_TABLE, "Training data (drift baseline)")
+dbutils.widgets.text("max_psi", str(config.MAX_PSI), "Highest acceptable PSI")
+dbutils.widgets.text("max_rmse", str(config.MAX_RMSE), "Highest acceptable RMSE")
+dbutils.widgets.dropdown("fail_on_violation", "false", ["true", "false"], "Fail on a violation")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Check the latest batch
+
+# COMMAND ----------
+
+result = monitor(
+    catalog=dbutils.widgets.get("catalog"),
+    schema=dbutils.widgets.get("schema"),
+    model_name=dbutils.widgets.get("model_name"),
+    baseline_table=dbutils.widgets.get("input_table"),
+    max_psi=float(dbutils.widgets.get("max_psi")),
+    max_rmse=float(dbutils.widgets.get("max_rmse")),
+)
+print(result.drift.to_string(index=False))
+print(f"batch {result.batch_id}: errors {result.errors}")
+for violation in result.violations:
+    print(f"violation: {violation}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Tell the job whether to retrain
+
+# COMMAND ----------
+
+dbutils.jobs.taskValues.set("retrain", "true" if result.retrain else "false")
+if result.violations and dbutils.widgets.get("fail_on_violation") == "true":
+    raise RuntimeError("monitoring thresholds violated: " + "; ".join(result.violations))

@@ -1,0 +1,75 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Promote: copy an approved model into this environment
+# MAGIC
+# MAGIC The first task of the promotion job. It copies a version of the model from the previous
+# MAGIC environment's catalog (`source_catalog`) into this one with `MlflowClient.copy_model_version`:
+# MAGIC the version with alias `source_alias` (normally `champion`), or exactly `source_version` when
+# MAGIC that is set. The copy carries lineage tags: the source model URI and version, the git commit
+# MAGIC that trained it and when it was promoted.
+# MAGIC
+# MAGIC Promoting the same source version again does not make a second copy. The job's next tasks
+# MAGIC validate the copy on this environment's data and make it champion.
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Setup
+# MAGIC In a job, the project's wheel is already installed. Opened from a Git folder, the notebook
+# MAGIC imports the package straight from the repository's `src/` folder instead, so edits to the
+# MAGIC code show up without building anything.
+
+# COMMAND ----------
+
+import sys
+from pathlib import Path
+
+try:
+    import {{ cookiecutter.__package_name }}  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path.cwd().parent / "src"))
+
+from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }}.promote import copy_model
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Parameters
+
+# COMMAND ----------
+
+dbutils.widgets.text("catalog", config.STAGING_CATALOG, "Catalog")
+dbutils.widgets.text("schema", config.SCHEMA, "Schema")
+dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
+dbutils.widgets.text("source_catalog", config.DEV_CATALOG, "Copy from catalog")
+dbutils.widgets.text("source_alias", config.CHAMPION, "Source alias")
+dbutils.widgets.text("source_version", "", "Source version (empty: use the alias)")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Copy
+
+# COMMAND ----------
+
+result = copy_model(
+    catalog=dbutils.widgets.get("catalog"),
+    schema=dbutils.widgets.get("schema"),
+    model_name=dbutils.widgets.get("model_name"),
+    source_catalog=dbutils.widgets.get("source_catalog"),
+    source_alias=dbutils.widgets.get("source_alias"),
+    source_version=dbutils.widgets.get("source_version"),
+)
+action = "copied" if result.created else "was already copied"
+print(f"{result.source_uri} {action} as {result.model_name} version {result.version}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Hand the copied version on
+# MAGIC `validate` reads it as the task value `tasks.copy.values.model_version`.
+
+# COMMAND ----------
+
+dbutils.jobs.taskValues.set("model_version", result.version)

@@ -1,0 +1,51 @@
+"""Project settings chosen when the project was generated.
+
+This is the one file the template fills in; every other module imports its defaults from here.
+On Databricks the jobs pass their own values (bundle variables -> notebook widgets), so these
+defaults matter for local runs, the tests and the notebook widgets' initial values.
+"""
+
+PACKAGE = {{ cookiecutter.__package_name | tojson }}
+PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+DESCRIPTION = {{ cookiecutter.description | tojson }}
+
+# deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
+DEPLOYMENT_PATTERN = {{ cookiecutter.deployment_pattern | tojson }}
+CLOUD = {{ cookiecutter.cloud | tojson }}
+COMPUTE = {{ cookiecutter.compute | tojson }}
+INCLUDE_MONITORING = {{ "True" if cookiecutter.include_monitoring else "False" }}
+
+# One Unity Catalog catalog per environment; locally each is a folder under .local/warehouse.
+CATALOGS = {
+    "dev": {{ cookiecutter.dev_catalog | tojson }},
+    "test": {{ cookiecutter.test_catalog | tojson }},
+    "staging": {{ cookiecutter.staging_catalog | tojson }},
+    "prod": {{ cookiecutter.prod_catalog | tojson }},
+}
+DEV_CATALOG = CATALOGS["dev"]
+STAGING_CATALOG = CATALOGS["staging"]
+PROD_CATALOG = CATALOGS["prod"]
+
+SCHEMA = {{ cookiecutter.schema_name | tojson }}
+MODEL_NAME = {{ cookiecutter.model_name | tojson }}
+INPUT_TABLE = {{ cookiecutter.input_table | tojson }}
+PREDICTIONS_TABLE = "predictions"
+MONITORING_TABLE = "monitoring_metrics"
+EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
+
+# Aliases in the registry: a candidate that passed validation, and the version batch inference uses.
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
+# Validation gate, same defaults as the bundle variables: an absolute RMSE ceiling (dollars)
+# plus "not worse than the current champion by more than 5 %".
+MAX_RMSE = 10.0
+CHAMPION_TOLERANCE = 0.05
+# Monitoring: population stability index above 0.2 is the usual "significant shift" rule of thumb.
+MAX_PSI = 0.2
+
+# Local sample data: small enough that `lifecycle` runs in seconds, large enough to train on.
+SAMPLE_ROWS = 20_000
+SEED = 42
+# deploy_code trains staging on a sample of the data (the integration test), prod on all of it.
+STAGING_SAMPLE_FRACTION = 0.1

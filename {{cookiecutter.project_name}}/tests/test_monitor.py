@@ -1,0 +1,66 @@
+import pytest
+
+from {{ cookiecutter.__package_name }} import config, data, runtime
+
+if not config.INCLUDE_MONITORING:
+    pytest.skip("the project was generated without monitoring", allow_module_level=True)
+
+from {{ cookiecutter.__package_name }}.monitor import metrics_table, monitor  # noqa: E402
+from {{ cookiecutter.__package_name }}.score import score  # noqa: E402
+
+DEV = config.DEV_CATALOG
+
+
+def _score_batch(schema, batch_id, distance_scale=1.0, seed=11):
+    table = f"{DEV}.{schema}.new_trips"
+    trips = data.generate_trips(
+        1_000, seed=seed, start="2016-03-01", days=7, distance_scale=distance_scale
+    )
+    data.write_table(trips, table)
+    score(DEV, schema, input_table=table, batch_id=batch_id)
+
+
+def test_monitoring_needs_predictions(schema):
+    with pytest.raises(runtime.MlopsError, match="run score first"):
+        monitor(DEV, schema)
+
+
+def test_healthy_batch_then_drifted_batch(schema, champion, tmp_path):
+    _score_batch(schema, "normal")
+    healthy = monitor(DEV, schema, reports_dir=tmp_path)
+    assert healthy.batch_id == "normal" and healthy.model_version == champion
+    assert healthy.violations == [] and not healthy.retrain
+    assert healthy.errors["rmse"] < config.MAX_RMSE
+    assert set(healthy.drift["metric"]) == {"psi", "ks", "js"}
+
+    _score_batch(schema, "long-trips", distance_scale=2.5, seed=12)
+    drifted = monitor(DEV, schema, reports_dir=tmp_path)  # the latest batch by default
+    assert drifted.batch_id == "long-trips" and drifted.retrain
+    assert any("trip_distance" in violation for violation in drifted.violations)
+    for path in drifted.reports:
+        assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+
+    metrics = data.read_table(metrics_table(DEV, schema))
+    assert set(metrics["batch_id"]) == {"normal", "long-trips"}
+    errors = metrics[(metrics["feature"] == "prediction") & (metrics["metric"] == "rmse")]
+    assert len(errors) == 2
+
+
+def test_rerunning_the_check_replaces_its_metrics(schema, champion, tmp_path):
+    _score_batch(schema, "b")
+    monitor(DEV, schema, reports_dir=tmp_path)
+    count = data.count_rows(metrics_table(DEV, schema))
+    monitor(DEV, schema, batch_id="b", reports_dir=tmp_path)
+    assert data.count_rows(metrics_table(DEV, schema)) == count
+
+
+def test_reports_default_to_the_local_dir(schema, champion, session_local_dir):
+    _score_batch(schema, "c")
+    result = monitor(DEV, schema)
+    assert all(path.parent == session_local_dir / "reports" for path in result.reports)
+
+
+def test_unknown_batch(schema, champion):
+    _score_batch(schema, "d")
+    with pytest.raises(runtime.MlopsError, match="no batch 'zzz'"):
+        monitor(DEV, schema, batch_id="zzz")
