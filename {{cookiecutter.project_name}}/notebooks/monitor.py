@@ -6,7 +6,10 @@
 # MAGIC trained on (`input_table`):
 # MAGIC - **drift** per feature: population stability index (PSI) and Kolmogorov-Smirnov for numbers,
 # MAGIC   Jensen-Shannon distance for zip codes;
-# MAGIC - **error** (RMSE, MAE) where the batch has the real fare.
+# MAGIC - **error** (RMSE, MAE) over the rows whose real fare has arrived. Fares reach
+# MAGIC   `<catalog>.<schema>.labels` later, keyed by trip id; the check first copies them into the
+# MAGIC   predictions that have no label yet, which is also where the quality monitor reads them.
+# MAGIC   Without labels the error is empty ("n/a"), never a violation.
 # MAGIC
 # MAGIC The metrics are appended to `<catalog>.<schema>.monitoring_metrics`, and the plots logged to
 # MAGIC MLflow. If PSI exceeds `max_psi` or RMSE exceeds `max_rmse`, the task value `retrain` is
@@ -66,7 +69,7 @@ result = monitor(
     max_rmse=float(dbutils.widgets.get("max_rmse")),
 )
 print(result.drift.to_string(index=False))
-print(f"batch {result.batch_id}: errors {result.errors}")
+print(f"batch {result.batch_id}: {result.describe_errors()}")
 for violation in result.violations:
     print(f"violation: {violation}")
 

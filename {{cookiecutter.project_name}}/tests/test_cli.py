@@ -16,6 +16,7 @@ COMMANDS = [
     "deploy",
     "promote",
     "score",
+    "label",
     "monitor",
     "lifecycle",
 ]
@@ -44,6 +45,8 @@ def test_sample_data(fresh_local_dir, capsys):
         (["validate"], "has no versions yet"),
         (["train", "--input-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["monitor"], "no predictions yet"),
+        (["label"], "new_trips does not exist: pass --from-table"),
+        (["label", "--from-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
     ],
 )
@@ -64,6 +67,10 @@ def test_train_validate_deploy_score_from_the_command_line(fresh_local_dir, caps
     out = capsys.readouterr()
     assert "version 1 passed" in out.out and "scored 2,000 rows" in out.out
     assert "scored 2,000 rows ..." in out.err  # progress on the long step
+    # The fares of the scored trips arrive: recorded, and attached to the predictions.
+    assert cli.main(["label", "--catalog", dev, "--from-table", config.INPUT_TABLE]) == 0
+    labelled = capsys.readouterr().out
+    assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
     assert cli.main(["validate", "--catalog", dev, "--max-rmse", "0.1"]) == 1
     assert "failed validation: rmse" in capsys.readouterr().err
 

@@ -3,6 +3,7 @@
 import pytest
 
 from {{ cookiecutter.__package_name }} import config, data, lifecycle, runtime
+from {{ cookiecutter.__package_name }}.labels import labels_table
 from {{ cookiecutter.__package_name }}.score import predictions_table
 
 DEV, STAGING, PROD = config.DEV_CATALOG, config.STAGING_CATALOG, config.PROD_CATALOG
@@ -69,11 +70,22 @@ def test_prod_predictions_and_monitoring(report):
     assert len(rows) == 1_500 * expected_batches
     assert not rows.duplicated(["batch_id", "trip_id"]).any()
     assert (rows["model_version"] == "1").all()
+    output = "\n".join(lines)
     if config.INCLUDE_MONITORING:
         normal, shifted = result.batches
         assert not normal["retrain"] and shifted["retrain"]
         assert any("trip_distance" in violation for violation in shifted["violations"])
-    assert "Summary" in "\n".join(lines)
+        # The fares of both batches arrived (the shifted one after a first, drift-only check).
+        assert shifted["retrain_before_labels"] and "rmse n/a (no labels yet)" in output
+        assert normal["labelled_rows"] == shifted["labelled_rows"] == 1_500
+        assert normal["rmse"] < shifted["rmse"]
+        assert rows["fare_amount"].notna().all()
+        assert "labels recorded in" in output
+        labels = data.read_table(labels_table(PROD, config.SCHEMA))
+        assert len(labels) == 3_000 and labels["trip_id"].is_unique
+    else:
+        assert rows["fare_amount"].isna().all() and "labels recorded" not in output
+    assert "Summary" in output
 
 
 @pytest.mark.slow
@@ -88,3 +100,7 @@ def test_running_again_adds_versions_and_keeps_one_copy_per_source(report):
         assert runtime.alias_version(model(catalog), config.CHAMPION) == "2"
     rows = data.read_table(predictions_table(PROD, config.SCHEMA))
     assert not rows.duplicated(["batch_id", "trip_id"]).any()
+    if config.INCLUDE_MONITORING:
+        # The same trips' labels again: upserted, not duplicated.
+        labels = data.read_table(labels_table(PROD, config.SCHEMA))
+        assert len(labels) == 3_000 and labels["trip_id"].is_unique

@@ -30,8 +30,12 @@ def test_scores_every_row_with_the_champion(schema, champion):
     assert len(rows) == 600 and rows["trip_id"].is_unique
     assert (rows["model_version"] == champion).all() and (rows["batch_id"] == "b1").all()
     assert rows["prediction"].notna().all()
-    error = (rows["prediction"] - rows["fare_amount"]).abs().mean()
-    assert error < 3.0  # dollars, on trips the model has not seen
+    # The input has fares, but a label reaches predictions only through the labels table.
+    assert rows["fare_amount"].isna().all()
+    truth = features.add_features(data.read_table(table))[["trip_id", "fare_amount"]]
+    joined = rows.drop(columns=["fare_amount"]).merge(truth, on="trip_id")
+    error = (joined["prediction"] - joined["fare_amount"]).abs().mean()
+    assert len(joined) == 600 and error < 3.0  # dollars, on trips the model has not seen
 
 
 def test_rescoring_a_batch_replaces_it_and_keeps_others(schema, champion):
@@ -63,6 +67,12 @@ def test_unlabelled_trips_are_scored_with_an_empty_label(schema, champion):
     score(DEV, schema, input_table=table, batch_id="new")
     rows = data.read_table(predictions_table(DEV, schema))
     assert rows["fare_amount"].isna().all() and rows["prediction"].notna().all()
+    # A nullable float column of nulls (not NaN), which `IS NULL` finds when labels arrive.
+    from deltalake import DeltaTable
+
+    stored = DeltaTable(str(data.table_path(predictions_table(DEV, schema))))
+    label = stored.to_pyarrow_table(columns=["fare_amount"]).column(0)
+    assert str(label.type) == "double" and label.null_count == 600
 
 
 def test_batch_id_defaults_to_today_and_is_checked():

@@ -117,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     _input_table(score, "trips to score")
     score.add_argument("--batch-id", default="", help="default: today's date")
 
+    label = commands.add_parser(
+        "label", help="record the real fares of scored trips and attach them to the predictions"
+    )
+    label.add_argument(
+        "--catalog",
+        default=config.DEV_CATALOG,
+        help="catalog of the environment (default: %(default)s)",
+    )
+    label.add_argument("--schema", default=config.SCHEMA, help="default: %(default)s")
+    label.add_argument(
+        "--from-table",
+        default="",
+        help=f"table with trip_id and fare_amount, or raw trips with their fares (default "
+        f"locally: <catalog>.<schema>.{config.NEW_TRIPS_TABLE}, the latest generated batch)",
+    )
+
     monitor = commands.add_parser("monitor", help="drift and error of the latest scored batch")
     _common(monitor)
     monitor.add_argument(
@@ -228,6 +244,8 @@ def run(args: argparse.Namespace) -> None:
             f"scored {result.rows:,} rows with version {result.model_version} into "
             f"{result.table} (batch {result.batch_id})"
         )
+    elif args.command == "label":
+        _label(args)
     elif args.command == "monitor":
         from .monitor import monitor
 
@@ -241,10 +259,7 @@ def run(args: argparse.Namespace) -> None:
             args.batch_id,
         )
         print(result.drift.to_string(index=False))
-        print(
-            f"batch {result.batch_id}: rmse {result.errors['rmse']:.3f}, "
-            f"mae {result.errors['mae']:.3f}"
-        )
+        print(f"batch {result.batch_id}: {result.describe_errors()}")
         for violation in result.violations:
             print(f"violation: {violation}")
         print(
@@ -255,6 +270,27 @@ def run(args: argparse.Namespace) -> None:
         from .lifecycle import run as run_lifecycle
 
         run_lifecycle(args.pattern, args.rows, args.monitoring)
+
+
+def _label(args: argparse.Namespace) -> None:
+    from .data import table_exists
+    from .labels import attach_labels, labels_table, read_labels, record_labels
+
+    source = args.from_table.strip()
+    if not source:
+        if runtime.use_spark():
+            raise runtime.MlopsError("--from-table is required: which table holds the fares?")
+        source = runtime.full_name(args.catalog, args.schema, config.NEW_TRIPS_TABLE)
+        if not table_exists(source):
+            raise runtime.MlopsError(
+                f"table {source} does not exist: pass --from-table, or run lifecycle first"
+            )
+    recorded = record_labels(read_labels(source), args.catalog, args.schema)
+    attached = attach_labels(args.catalog, args.schema)
+    print(
+        f"recorded {recorded:,} labels from {source} in {labels_table(args.catalog, args.schema)}; "
+        f"{attached:,} predictions got their label"
+    )
 
 
 def _promote(args: argparse.Namespace) -> None:

@@ -30,7 +30,12 @@ SCHEMA = {{ cookiecutter.schema_name | tojson }}
 MODEL_NAME = {{ cookiecutter.model_name | tojson }}
 INPUT_TABLE = {{ cookiecutter.input_table | tojson }}
 PREDICTIONS_TABLE = "predictions"
+# Ground truth that arrives after scoring: the real fare per trip id (see labels.py).
+LABELS_TABLE = "labels"
 MONITORING_TABLE = "monitoring_metrics"
+# Locally, `lifecycle` writes each batch of new trips here (with the fares the generator drew,
+# which `label` then records as if they had arrived a day later).
+NEW_TRIPS_TABLE = "new_trips"
 EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
 
 # Aliases in the registry: a candidate that passed validation, and the version batch inference uses.

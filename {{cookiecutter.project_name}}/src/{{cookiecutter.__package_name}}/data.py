@@ -282,8 +282,7 @@ def _write_spark(data, name: str, mode: str, predicate: str | None) -> None:
         data = runtime.get_spark().createDataFrame(data)
     writer = data.write
     if predicate and table_exists(name):
-        if _spark_provider(name) != "delta":
-            raise MlopsError(f"replacing a slice of {name} needs a Delta table")
+        require_delta(name, "replacing a slice of")
         writer = writer.mode("overwrite").option("replaceWhere", predicate)
     elif predicate:
         writer = writer.mode("append")
@@ -292,6 +291,12 @@ def _write_spark(data, name: str, mode: str, predicate: str | None) -> None:
         if mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
     writer.saveAsTable(quoted(name))
+
+
+def require_delta(name: str, action: str) -> None:
+    """On Spark, refuse what only Delta can do (replace a slice, MERGE) on another format."""
+    if _spark_provider(name) != "delta":
+        raise MlopsError(f"{action} {name} needs a Delta table")
 
 
 def _spark_provider(name: str) -> str:

@@ -8,8 +8,9 @@ Three local catalogs stand in for the dev, staging and prod workspaces. Dependin
   then to prod, validated on each catalog's data before it becomes champion there.
 - hybrid: dev is for development; staging trains on the production data; prod receives a copy.
 
-Then prod scores a batch of new trips and, with monitoring, checks it for drift; a second
-batch of unusually long trips shows the check firing.
+Then prod scores a batch of new trips and, with monitoring, records its labels (the true fares,
+as if they arrived the next day) and checks it for drift and error. A second batch of unusually
+long trips is checked before its labels arrive, which drift alone flags, and again after.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from .promote import promote
 from .score import score
 from .train import train
 from .validate import validate
-
-NEW_TRIPS_TABLE = "new_trips"
 
 
 @dataclass
@@ -76,9 +75,14 @@ def _registry_state(catalog: str) -> dict:
     }
 
 
-def _score_batch(report, batch_id, start, distance_scale, seed, rows, monitoring, say) -> None:
+def _score_batch(
+    report, batch_id, start, distance_scale, seed, rows, monitoring, say, labels_late=False
+) -> None:
+    """Score a batch of new trips in prod; with monitoring, check it and record its labels (the
+    true fares the generator drew) as if they arrived a day later: before the check, or, with
+    `labels_late`, between a first check (drift only) and a second one (error too)."""
     prod = config.PROD_CATALOG
-    table = runtime.full_name(prod, config.SCHEMA, NEW_TRIPS_TABLE)
+    table = runtime.full_name(prod, config.SCHEMA, config.NEW_TRIPS_TABLE)
     data.write_sample_data(
         table, n_rows=rows, seed=seed, start=start, days=7, distance_scale=distance_scale
     )
@@ -88,25 +92,50 @@ def _score_batch(report, batch_id, start, distance_scale, seed, rows, monitoring
         f"{scored.model_version} into {scored.table}"
     )
     batch = {"batch_id": batch_id, "rows": scored.rows, "model_version": scored.model_version}
-    if monitoring:
-        from .monitor import monitor
+    report.batches.append(batch)
+    if not monitoring:
+        return
+    if labels_late:
+        first = _check(batch_id, say)
+        batch.update(retrain_before_labels=first.retrain)
+    _record_labels(table, batch_id, say)
+    checked = _check(batch_id, say, again=labels_late)
+    psi = checked.drift[checked.drift["metric"] == "psi"]
+    batch.update(
+        retrain=checked.retrain,
+        violations=checked.violations,
+        rmse=checked.errors["rmse"],
+        labelled_rows=checked.labelled_rows,
+        max_psi=float(psi["value"].max()),
+    )
 
-        checked = monitor(prod, batch_id=batch_id)
-        psi = checked.drift[checked.drift["metric"] == "psi"].set_index("feature")["value"]
-        say(
-            f"[{prod}] monitoring batch {batch_id}: rmse {checked.errors['rmse']:.3f}, "
-            f"largest psi {psi.max():.3f} ({psi.idxmax()})"
-        )
+
+def _record_labels(table: str, batch_id: str, say) -> None:
+    from .labels import labels_table, read_labels, record_labels
+
+    prod = config.PROD_CATALOG
+    recorded = record_labels(read_labels(table), prod, config.SCHEMA)
+    say(
+        f"[{prod}] a day later the fares of batch {batch_id} arrive: {recorded:,} labels "
+        f"recorded in {labels_table(prod, config.SCHEMA)}"
+    )
+
+
+def _check(batch_id: str, say, again: bool = False):
+    from .monitor import monitor
+
+    prod = config.PROD_CATALOG
+    checked = monitor(prod, batch_id=batch_id)
+    psi = checked.drift[checked.drift["metric"] == "psi"].set_index("feature")["value"]
+    say(
+        f"[{prod}] monitoring batch {batch_id}{' again' if again else ''}: "
+        f"{checked.describe_errors()}, largest psi {psi.max():.3f} ({psi.idxmax()})"
+    )
+    if not again:
         for violation in checked.violations:
             say(f"[{prod}]   ! {violation}")
-        say(f"[{prod}]   retrain: {str(checked.retrain).lower()}")
-        batch.update(
-            retrain=checked.retrain,
-            violations=checked.violations,
-            rmse=checked.errors["rmse"],
-            max_psi=float(psi.max()),
-        )
-    report.batches.append(batch)
+    say(f"[{prod}]   retrain: {str(checked.retrain).lower()}")
+    return checked
 
 
 def run(
@@ -147,7 +176,15 @@ def run(
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
         _score_batch(
-            report, "2016-03-08", "2016-03-08", 2.5, config.SEED + 2, batch_rows, monitoring, say
+            report,
+            "2016-03-08",
+            "2016-03-08",
+            2.5,
+            config.SEED + 2,
+            batch_rows,
+            monitoring,
+            say,
+            labels_late=True,
         )
 
     report.seconds = time.perf_counter() - started
@@ -170,10 +207,16 @@ def summary(report: LifecycleReport) -> str:
             f"  batch {batch['batch_id']}: {batch['rows']:,} rows scored by version "
             f"{batch['model_version']}"
         )
-        if "retrain" in batch:
+        if "retrain_before_labels" in batch:
             line += (
-                f", rmse {batch['rmse']:.3f}, max psi {batch['max_psi']:.3f}, "
-                f"retrain {str(batch['retrain']).lower()}"
+                f", max psi {batch['max_psi']:.3f}, retrain "
+                f"{str(batch['retrain_before_labels']).lower()} before labels; rmse "
+                f"{batch['rmse']:.3f} once {batch['labelled_rows']:,} labels arrived"
+            )
+        elif "retrain" in batch:
+            line += (
+                f", {batch['labelled_rows']:,} labelled, rmse {batch['rmse']:.3f}, max psi "
+                f"{batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
             )
         lines.append(line)
     return "\n".join(lines)

@@ -1,7 +1,10 @@
 """A drift and error check over the predictions of the latest batch.
 
 Drift compares each feature of the scored batch with the data the champion trained on (the
-baseline); error compares predictions with labels where the batch has them. The thresholds
+baseline); error compares predictions with labels where the batch has them. Labels arrive after
+scoring: the check first attaches whatever the labels table holds (`labels.attach_labels`), so a
+batch checked the day it was scored may have no error yet (NaN, never a violation) and gets one
+when it is checked again after its fares arrived. The thresholds
 come from the job (or the CLI). Any violation means "retrain": the monitoring job reads the
 `retrain` task value and starts the training job; this module never fails because of drift.
 
@@ -20,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, data, drift, features, reports, runtime
+from .labels import attach_labels
 from .score import predictions_table
 
 log = logging.getLogger(__name__)
@@ -37,11 +41,20 @@ class MonitorResult:
     drift: pd.DataFrame
     errors: dict[str, float]
     violations: list[str]
+    labelled_rows: int = 0
     reports: list[Path] = field(default_factory=list)
 
     @property
     def retrain(self) -> bool:
         return bool(self.violations)
+
+    def describe_errors(self) -> str:
+        if not self.labelled_rows:
+            return "rmse n/a (no labels yet)"
+        return (
+            f"rmse {self.errors['rmse']:.3f}, mae {self.errors['mae']:.3f} "
+            f"({self.labelled_rows:,} of {self.rows:,} rows labelled)"
+        )
 
 
 def metrics_table(catalog: str, schema: str) -> str:
@@ -69,9 +82,11 @@ def load_baseline(table: str) -> pd.DataFrame:
 
 
 def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFrame:
-    """Drift and error in one long table: feature, metric, value per batch."""
+    """Drift and error in one long table: feature, metric, value per batch; the prediction's
+    `labelled_rows` says how many rows the error was measured on."""
     errors = pd.DataFrame(
-        [("prediction", name, value) for name, value in result.errors.items()],
+        [("prediction", name, value) for name, value in result.errors.items()]
+        + [("prediction", "labelled_rows", float(result.labelled_rows))],
         columns=drift.DRIFT_COLUMNS,
     )
     rows = pd.concat([result.drift, errors], ignore_index=True)
@@ -110,6 +125,7 @@ def monitor(
     predictions = predictions_table(catalog, schema)
     if not data.table_exists(predictions):
         raise runtime.MlopsError(f"no predictions yet in {predictions}: run score first")
+    attach_labels(catalog, schema)
     batch_id = batch_id.strip() or latest_batch(predictions)
     current = data.read_table(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
     if current.empty:
@@ -121,6 +137,7 @@ def monitor(
     drift_table = drift.feature_drift(
         baseline, current, features.NUMERIC_FEATURES, features.CATEGORICAL_FEATURES
     )
+    # Only labelled rows count (unlabelled ones are NaN); with none, both errors are NaN.
     errors = drift.error_metrics(current[features.LABEL], current["prediction"])
     violations = drift.find_violations(drift_table, errors, max_psi, max_rmse)
     result = MonitorResult(
@@ -131,6 +148,7 @@ def monitor(
         drift=drift_table,
         errors=errors,
         violations=violations,
+        labelled_rows=int(current[features.LABEL].notna().sum()),
     )
 
     table = metrics_table(catalog, schema)
@@ -187,6 +205,7 @@ def _log_run(
         mlflow.log_params({"max_psi": max_psi, "max_rmse": max_rmse})
         metrics = {f"psi_{f}": v for f, v in zip(psi["feature"], psi["value"])}
         metrics.update({k: v for k, v in result.errors.items() if pd.notna(v)})
+        metrics["labelled_rows"] = result.labelled_rows
         mlflow.log_metrics(metrics)
         if result.violations:
             mlflow.log_text("\n".join(result.violations), "violations.txt")

@@ -4,6 +4,10 @@ Each run is one batch (`batch_id`, today's date by default). The predictions tab
 batch, with the model version and time of scoring, so monitoring can look back in time;
 scoring a batch again replaces that batch in one transaction (no duplicates, nothing lost).
 
+The label column (`fare_amount`) is always written empty, even when the input has fares: the
+real fare of a trip arrives later and reaches the predictions through the labels table
+(`labels.py`), so there is one way in for ground truth, not two that could disagree.
+
 Locally the input is read in chunks and written as a stream, so memory stays bounded whatever
 the table size; on Databricks the model runs on the cluster through `mlflow.pyfunc.spark_udf`.
 """
@@ -16,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -34,13 +39,15 @@ PREDICTION_SCHEMA = pa.schema(
         pa.field("pickup_weekday", pa.int64()),
         pa.field("pickup_zip", pa.int64()),
         pa.field("dropoff_zip", pa.int64()),
-        pa.field(features.LABEL, pa.float64()),
+        pa.field(features.LABEL, pa.float64()),  # null until labels are attached
         pa.field("prediction", pa.float64()),
         pa.field("model_version", pa.string()),
         pa.field("scored_at", pa.timestamp("us", tz="UTC")),
         pa.field("batch_id", pa.string()),
     ]
 )
+# What scoring reads from the input: the trips without their fare.
+INPUT_COLUMNS = [column for column in data.TRIP_COLUMNS if column != features.LABEL]
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
@@ -64,8 +71,10 @@ def resolve_batch_id(batch_id: str | None) -> str:
 
 
 def score_frame(model, trips: pd.DataFrame, version: str, scored_at, batch_id: str):
-    """One chunk of raw trips -> prediction rows (features, label, prediction, bookkeeping)."""
+    """One chunk of raw trips -> prediction rows: features, an empty label, the prediction and
+    the bookkeeping columns."""
     rows = features.add_features(trips)
+    rows[features.LABEL] = np.nan
     rows["prediction"] = model.predict(rows[features.MODEL_FEATURES])
     rows["model_version"] = version
     rows["scored_at"] = scored_at
@@ -116,10 +125,7 @@ def _score_local(model_uri, input_table, target, version, batch_id, chunk_rows, 
     scored_at = pd.Timestamp(datetime.now(timezone.utc))
     total = 0
 
-    # New trips may not have a fare yet; the label column then stays empty.
-    available = set(data.table_columns(input_table))
-    columns = [c for c in data.TRIP_COLUMNS if c in available]
-    chunks = data.iter_batches(input_table, chunk_rows, columns=columns)
+    chunks = data.iter_batches(input_table, chunk_rows, columns=INPUT_COLUMNS)
 
     def scored_batches() -> Iterator[pa.RecordBatch]:
         nonlocal total
@@ -144,12 +150,14 @@ def _score_spark(model_uri, input_table, target, version, batch_id) -> int:
 
     spark = runtime.get_spark()
     trips = spark.table(data.quoted(input_table))
-    if features.LABEL not in trips.columns:
-        trips = trips.withColumn(features.LABEL, F.lit(None).cast("double"))
     # Same pandas feature code as training, run on the executors batch by batch.
-    rows = trips.select(*data.TRIP_COLUMNS).mapInPandas(
-        lambda batches: (features.add_features(b)[features.OUTPUT_COLUMNS] for b in batches),
-        schema=features.SPARK_SCHEMA,
+    rows = (
+        trips.select(*INPUT_COLUMNS)
+        .mapInPandas(
+            lambda batches: (features.add_features(b)[features.OUTPUT_COLUMNS] for b in batches),
+            schema=features.SPARK_SCHEMA,
+        )
+        .withColumn(features.LABEL, F.lit(None).cast("double"))
     )
     predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", env_manager="local")
     scored = (
