@@ -13,19 +13,28 @@
 
 # MAGIC %md
 # MAGIC ## Setup
-# MAGIC In a job, the project's wheel is already installed. Opened from a Git folder, the notebook
-# MAGIC imports the package straight from the repository's `src/` folder instead, so edits to the
-# MAGIC code show up without building anything.
+# MAGIC On a job cluster the project's wheel is already installed. Serverless notebook tasks take
+# MAGIC no job libraries, so this cell installs the wheel the bundle built and synced to `dist/`.
+# MAGIC Opened from a Git folder, the notebook imports the package straight from `src/` instead,
+# MAGIC so edits to the code show up without building anything.
 
 # COMMAND ----------
 
+import subprocess
 import sys
 from pathlib import Path
 
 try:
     import {{ cookiecutter.__package_name }}  # noqa: F401
 except ImportError:
-    sys.path.insert(0, str(Path.cwd().parent / "src"))
+    # Serverless notebook tasks take no job libraries: install the wheel the bundle built and
+    # synced to dist/. In a Git folder there is no wheel: import from src/ instead.
+    wheels = sorted((Path.cwd().parent / "dist").glob("*.whl"))
+    if wheels:
+        pip_install = [sys.executable, "-m", "pip", "install", "--quiet", str(wheels[-1])]
+        subprocess.run(pip_install, check=True)
+    else:
+        sys.path.insert(0, str(Path.cwd().parent / "src"))
 
 from {{ cookiecutter.__package_name }} import config
 from {{ cookiecutter.__package_name }}.deploy import deploy

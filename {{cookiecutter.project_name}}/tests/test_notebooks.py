@@ -1,5 +1,8 @@
 """Every notebook, run end to end against the local runtime, the way the jobs chain them."""
 
+import subprocess
+import sys
+
 import pytest
 
 from {{ cookiecutter.__package_name }} import config, data, runtime
@@ -119,3 +122,22 @@ def test_monitor_notebook_reports_retrain_without_failing(trips):
 def test_widgets_must_exist():
     with pytest.raises(AssertionError, match="no widgets"):
         run_notebook("deploy", not_a_widget="x")
+
+
+@pytest.mark.parametrize("name", notebook_names())
+def test_setup_cell_imports_from_src_in_a_git_folder(name):
+    # Without the package installed and without a wheel in dist/ (a Git folder), the Setup cell
+    # puts src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
+    package = "{{ cookiecutter.__package_name }}"
+    setup = next(cell for cell in cells(name) if "except ImportError" in cell)
+    setup = setup.split(f"\nfrom {package}")[0]  # the bootstrap, not the stage's own imports
+    script = f"{setup}\nimport {package}\nprint({package}.__file__)"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=NOTEBOOKS,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={},
+    )
+    assert result.stdout.strip() == str(NOTEBOOKS.parent / "src" / package / "__init__.py")
