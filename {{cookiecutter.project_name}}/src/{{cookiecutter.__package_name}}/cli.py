@@ -29,6 +29,12 @@ def _input_table(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _experiment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--experiment-name", default=config.EXPERIMENT_NAME, help="default: %(default)s"
+    )
+
+
 def _gate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-rmse",
@@ -69,9 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train and register a new model version")
     _common(train)
     _input_table(train, "training data")
-    train.add_argument(
-        "--experiment-name", default=config.EXPERIMENT_NAME, help="default: %(default)s"
-    )
+    _experiment(train)
     train.add_argument(
         "--sample-fraction",
         type=float,
@@ -83,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(validate)
     _input_table(validate, "data whose hold-out trips measure the model")
     validate.add_argument("--model-version", default="", help="default: the newest version")
-    validate.add_argument(
-        "--experiment-name", default=config.EXPERIMENT_NAME, help="default: %(default)s"
-    )
+    _experiment(validate)
     _gate(validate)
 
     deploy = commands.add_parser("deploy", help="make the challenger champion")
