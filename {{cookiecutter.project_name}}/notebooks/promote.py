@@ -15,28 +15,14 @@
 
 # MAGIC %md
 # MAGIC ## Setup
-# MAGIC On a job cluster the project's wheel is already installed. Serverless notebook tasks take
-# MAGIC no job libraries, so this cell installs the wheel the bundle built and synced to `dist/`.
-# MAGIC Opened from a Git folder, the notebook imports the package straight from `src/` instead,
-# MAGIC so edits to the code show up without building anything.
+# MAGIC `_setup` makes the package importable: installed on a job cluster, installed from the
+# MAGIC bundle's wheel on serverless, imported from `src/` in a Git folder (so your edits apply).
 
 # COMMAND ----------
 
-import subprocess
-import sys
-from pathlib import Path
+# MAGIC %run ./_setup
 
-try:
-    import {{ cookiecutter.__package_name }}  # noqa: F401
-except ImportError:
-    # Serverless notebook tasks take no job libraries: install the wheel the bundle built and
-    # synced to dist/. In a Git folder there is no wheel: import from src/ instead.
-    wheels = sorted((Path.cwd().parent / "dist").glob("*.whl"))
-    if wheels:
-        pip_install = [sys.executable, "-m", "pip", "install", "--quiet", str(wheels[-1])]
-        subprocess.run(pip_install, check=True)
-    else:
-        sys.path.insert(0, str(Path.cwd().parent / "src"))
+# COMMAND ----------
 
 from {{ cookiecutter.__package_name }} import config
 from {{ cookiecutter.__package_name }}.promote import copy_model

@@ -58,8 +58,19 @@ class DbutilsStandIn:
         self.jobs = Jobs()
 
 
+RUN_MAGIC = "# MAGIC %run ./"
+
+
 def notebook_names() -> list[str]:
-    return sorted(path.stem for path in NOTEBOOKS.glob("*.py"))
+    """The task notebooks; `_`-prefixed ones are only ever `%run` by others."""
+    return sorted(path.stem for path in NOTEBOOKS.glob("*.py") if not path.stem.startswith("_"))
+
+
+def run_targets(name: str) -> list[str]:
+    """Notebooks that `name` pulls in with `%run ./<other>`."""
+    return [
+        cell.strip()[len(RUN_MAGIC) :] for cell in cells(name) if cell.strip().startswith(RUN_MAGIC)
+    ]
 
 
 def cells(name: str) -> list[str]:
@@ -75,8 +86,18 @@ def run_notebook(name: str, **params) -> dict[str, object]:
     if unknown:
         raise AssertionError(f"{name} has no widgets {sorted(unknown)}")
     namespace = {"__name__": "__main__", "dbutils": dbutils, "display": print}
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # noqa: S102
+    _execute(path, namespace)
     return dbutils.jobs.taskValues.values
+
+
+def _execute(path: Path, namespace: dict) -> None:
+    # Cell by cell, so that `%run ./other` runs the other notebook in the same namespace, as
+    # Databricks does (locally the magic would otherwise be a comment).
+    for cell in path.read_text(encoding="utf-8").split(CELL_SEPARATOR):
+        if cell.strip().startswith(RUN_MAGIC):
+            _execute(NOTEBOOKS / f"{cell.strip()[len(RUN_MAGIC) :]}.py", namespace)
+        else:
+            exec(compile(cell, str(path), "exec"), namespace)  # noqa: S102
 
 
 def _widget_names(path: Path) -> list[str]:

@@ -8,7 +8,15 @@ import pytest
 from {{ cookiecutter.__package_name }} import config, data, runtime
 from {{ cookiecutter.__package_name }}.validate import ValidationFailed
 
-from notebook_runner import HEADER, NOTEBOOKS, cells, notebook_names, run_notebook, widget_names
+from notebook_runner import (
+    HEADER,
+    NOTEBOOKS,
+    cells,
+    notebook_names,
+    run_notebook,
+    run_targets,
+    widget_names,
+)
 
 # The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
 EXPECTED_WIDGETS = {
@@ -125,13 +133,18 @@ def test_widgets_must_exist():
 
 
 @pytest.mark.parametrize("name", notebook_names())
-def test_setup_cell_imports_from_src_in_a_git_folder(name):
-    # Without the package installed and without a wheel in dist/ (a Git folder), the Setup cell
-    # puts src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
+def test_every_notebook_runs_setup_before_importing_the_package(name):
+    assert run_targets(name) == ["_setup"]
+    first_import = next(i for i, cell in enumerate(cells(name)) if "from {{ cookiecutter.__package_name }}" in cell)
+    assert cells(name)[first_import - 1].strip() == "# MAGIC %run ./_setup"
+
+
+def test_setup_imports_from_src_in_a_git_folder():
+    # Without the package installed and without a wheel in dist/ (a Git folder), _setup puts
+    # src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
     package = "{{ cookiecutter.__package_name }}"
-    setup = next(cell for cell in cells(name) if "except ImportError" in cell)
-    setup = setup.split(f"\nfrom {package}")[0]  # the bootstrap, not the stage's own imports
-    script = f"{setup}\nimport {package}\nprint({package}.__file__)"
+    script = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    script += f"\nimport {package}\nprint({package}.__file__)"
     result = subprocess.run(
         [sys.executable, "-S", "-c", script],
         cwd=NOTEBOOKS,
