@@ -38,6 +38,7 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PATTERNS = ["deploy_code", "deploy_model", "hybrid"]
+BUNDLE_SCHEMA = TEMPLATE.parent / "shared" / "bundle-schema" / "jsonschema.json"
 
 
 def bake(pattern: str, output_dir: Path) -> Path:
@@ -57,6 +58,8 @@ def project_env(project: Path, local_dir: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
     env["MLOPS_LOCAL_DIR"] = str(local_dir)
     env.pop("DATABRICKS_RUNTIME_VERSION", None)
+    if BUNDLE_SCHEMA.exists():  # so the project's bundle checks run too, as in `make test`
+        env.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(BUNDLE_SCHEMA))
     return env
 
 
