@@ -80,13 +80,13 @@ class BakedProject:
                 files[rel] = self.yaml(rel) or {}
         return files
 
-    def jobs_in_target(self, target: str) -> set[str]:
-        """Job keys deployed to a target: top-level resources plus that target's resources."""
-        jobs: set[str] = set()
+    def jobs_in_target(self, target: str) -> dict[str, dict]:
+        """Jobs deployed to a target, by key: top-level resources plus that target's resources."""
+        jobs: dict[str, dict] = {}
         for doc in self.bundle_files().values():
-            jobs |= set((doc.get("resources") or {}).get("jobs") or {})
+            jobs.update((doc.get("resources") or {}).get("jobs") or {})
             target_doc = (doc.get("targets") or {}).get(target) or {}
-            jobs |= set((target_doc.get("resources") or {}).get("jobs") or {})
+            jobs.update((target_doc.get("resources") or {}).get("jobs") or {})
         return jobs
 
 

@@ -21,16 +21,6 @@ CATALOGS = {"dev": "ml_dev", "test": "ml_ci", "staging": "ml_staging", "prod": "
 CATALOG_ANSWERS = {f"{target}_catalog": catalog for target, catalog in CATALOGS.items()}
 
 
-def job_in_target(project, target: str, job_key: str) -> dict:
-    for document in project.bundle_files().values():
-        jobs = (document.get("resources") or {}).get("jobs") or {}
-        target_settings = (document.get("targets") or {}).get(target) or {}
-        jobs = {**jobs, **((target_settings.get("resources") or {}).get("jobs") or {})}
-        if job_key in jobs:
-            return jobs[job_key]
-    raise KeyError(f"{job_key} not in target {target}")
-
-
 def target_variable(project, target: str, name: str):
     root = project.yaml("databricks.yml")
     overrides = root["targets"][target].get("variables") or {}
@@ -46,7 +36,7 @@ def test_each_job_exists_in_exactly_the_targets_its_pattern_needs(pattern, monit
         expected |= {"monitoring_job"} if monitoring else set()
         expected |= {"training_job"} if target in TRAINING_TARGETS[pattern] else set()
         expected |= {"promotion_job"} if target in PROMOTION_TARGETS[pattern] else set()
-        assert project.jobs_in_target(target) == expected, target
+        assert set(project.jobs_in_target(target)) == expected, target
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -63,7 +53,7 @@ def test_promotion_copies_from_the_previous_catalog(pattern):
     project = bake(deployment_pattern=pattern, **CATALOG_ANSWERS)
     for target, source in PROMOTION_SOURCE[pattern].items():
         assert target_variable(project, target, "source_catalog") == CATALOGS[source]
-        job = job_in_target(project, target, "promotion_job")
+        job = project.jobs_in_target(target)["promotion_job"]
         copy = next(task for task in job["tasks"] if task["task_key"] == "copy")
         assert copy["notebook_task"]["base_parameters"]["source_catalog"] == "${var.source_catalog}"
         assert [t["task_key"] for t in job["tasks"]] == ["copy", "validate", "deploy"]
@@ -74,7 +64,7 @@ def test_deploy_code_trains_on_a_sample_in_staging_and_everything_in_prod():
     project = bake(deployment_pattern="deploy_code")
     assert float(target_variable(project, "staging", "training_sample_fraction")) < 1
     assert float(target_variable(project, "prod", "training_sample_fraction")) == 1
-    train = job_in_target(project, "prod", "training_job")["tasks"][0]
+    train = project.jobs_in_target("prod")["training_job"]["tasks"][0]
     assert train["notebook_task"]["base_parameters"]["sample_fraction"] == (
         "${var.training_sample_fraction}"
     )
@@ -83,7 +73,7 @@ def test_deploy_code_trains_on_a_sample_in_staging_and_everything_in_prod():
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_training_job_is_train_validate_deploy_passing_the_version_on(pattern):
     project = bake(deployment_pattern=pattern)
-    job = job_in_target(project, "dev", "training_job")
+    job = project.jobs_in_target("dev")["training_job"]
     assert [t["task_key"] for t in job["tasks"]] == ["train", "validate", "deploy"]
     validate, deploy = job["tasks"][1], job["tasks"][2]
     assert validate["depends_on"] == [{"task_key": "train"}]
@@ -127,8 +117,7 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
     project = bake(compute=compute, cloud=cloud, deployment_pattern="hybrid")
     bundle = project.yaml("databricks.yml")
     for target in TARGETS:
-        for job_key in project.jobs_in_target(target):
-            job = job_in_target(project, target, job_key)
+        for job in project.jobs_in_target(target).values():
             notebook_tasks = [task for task in job["tasks"] if "notebook_task" in task]
             for task in notebook_tasks:
                 if compute == "serverless":
@@ -157,8 +146,7 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
 def test_every_job_has_timeouts_and_failure_notifications(pattern):
     project = bake(deployment_pattern=pattern)
     for target in TARGETS:
-        for job_key in project.jobs_in_target(target):
-            job = job_in_target(project, target, job_key)
+        for job in project.jobs_in_target(target).values():
             assert job["timeout_seconds"] > 0
             assert job["email_notifications"]["on_failure"] == ["${var.notification_email}"]
             assert all(
@@ -171,7 +159,7 @@ def test_every_job_has_timeouts_and_failure_notifications(pattern):
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_monitoring_retrains_only_where_training_runs_in_every_target(pattern):
     project = bake(deployment_pattern=pattern, include_monitoring=True)
-    tasks = {t["task_key"]: t for t in job_in_target(project, "prod", "monitoring_job")["tasks"]}
+    tasks = {t["task_key"]: t for t in project.jobs_in_target("prod")["monitoring_job"]["tasks"]}
     monitor_parameters = tasks["monitor"]["notebook_task"]["base_parameters"]
     if pattern == "deploy_code":
         assert tasks["retraining_needed"]["condition_task"]["left"] == (
