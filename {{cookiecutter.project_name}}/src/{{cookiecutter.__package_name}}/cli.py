@@ -15,11 +15,15 @@ import warnings
 from . import config, runtime
 
 
-def _common(parser: argparse.ArgumentParser, catalog: str = config.DEV_CATALOG) -> None:
+def _location(parser: argparse.ArgumentParser, catalog: str = config.DEV_CATALOG) -> None:
     parser.add_argument(
         "--catalog", default=catalog, help="catalog of the environment (default: %(default)s)"
     )
     parser.add_argument("--schema", default=config.SCHEMA, help="default: %(default)s")
+
+
+def _common(parser: argparse.ArgumentParser, catalog: str = config.DEV_CATALOG) -> None:
+    _location(parser, catalog)
     parser.add_argument("--model-name", default=config.MODEL_NAME, help="default: %(default)s")
 
 
@@ -122,12 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     label = commands.add_parser(
         "label", help="record the real fares of scored trips and attach them to the predictions"
     )
-    label.add_argument(
-        "--catalog",
-        default=config.DEV_CATALOG,
-        help="catalog of the environment (default: %(default)s)",
-    )
-    label.add_argument("--schema", default=config.SCHEMA, help="default: %(default)s")
+    _location(label)
     label.add_argument(
         "--from-table",
         default="",

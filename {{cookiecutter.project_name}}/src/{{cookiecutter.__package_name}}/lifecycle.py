@@ -76,15 +76,16 @@ def _registry_state(catalog: str) -> dict:
 
 
 def _score_batch(
-    report, batch_id, start, distance_scale, seed, rows, monitoring, say, labels_late=False
+    report, batch_id, distance_scale, seed, rows, monitoring, say, labels_late=False
 ) -> None:
-    """Score a batch of new trips in prod; with monitoring, check it and record its labels (the
-    true fares the generator drew) as if they arrived a day later: before the check, or, with
-    `labels_late`, between a first check (drift only) and a second one (error too)."""
+    """Score a week of new trips starting on `batch_id` (a date) in prod; with monitoring, check
+    it and record its labels (the true fares the generator drew) as if they arrived a day later:
+    before the check, or, with `labels_late`, between a first check (drift only) and a second
+    one (error too)."""
     prod = config.PROD_CATALOG
     table = runtime.full_name(prod, config.SCHEMA, config.NEW_TRIPS_TABLE)
     data.write_sample_data(
-        table, n_rows=rows, seed=seed, start=start, days=7, distance_scale=distance_scale
+        table, n_rows=rows, seed=seed, start=batch_id, days=7, distance_scale=distance_scale
     )
     scored = score(prod, input_table=table, batch_id=batch_id)
     say(
@@ -170,14 +171,11 @@ def run(
         steps[catalog].update(_registry_state(catalog))
 
     batch_rows = max(rows // 4, 100)
-    _score_batch(
-        report, "2016-03-01", "2016-03-01", 1.0, config.SEED + 1, batch_rows, monitoring, say
-    )
+    _score_batch(report, "2016-03-01", 1.0, config.SEED + 1, batch_rows, monitoring, say)
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
         _score_batch(
             report,
-            "2016-03-08",
             "2016-03-08",
             2.5,
             config.SEED + 2,
