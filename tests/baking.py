@@ -10,7 +10,12 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
+import random
+import shutil
+import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +25,17 @@ from cookiecutter.main import cookiecutter
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = TEMPLATE_ROOT.parent / "shared"
 DEFAULTS = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+
+# The official bundle schema, where a user of this template may have it (see find_bundle_schema).
+SCHEMA_VARIABLE = "DATABRICKS_BUNDLE_SCHEMA"
+SHARED_SCHEMA = SHARED_DIR / "bundle-schema" / "jsonschema.json"
+NO_SCHEMA = (
+    "bundle schema checks skipped: no `databricks` CLI on the PATH, DATABRICKS_BUNDLE_SCHEMA "
+    "unset, no ../shared/bundle-schema/jsonschema.json; to run them, install the Databricks "
+    "CLI or set DATABRICKS_BUNDLE_SCHEMA to the output of `databricks bundle schema`"
+)
+# Seed of the random valid answers the slow tests bake (random_answers); printed in the header.
+SEED_VARIABLE = "TEMPLATE_ANSWERS_SEED"
 
 OPTION_AXES = {
     "deployment_pattern": ["deploy_code", "deploy_model", "hybrid"],
@@ -88,6 +104,72 @@ class BakedProject:
             target_doc = (doc.get("targets") or {}).get(target) or {}
             jobs.update((target_doc.get("resources") or {}).get("jobs") or {})
         return jobs
+
+
+def find_bundle_schema(cache_dir: Path) -> tuple[Path | None, str]:
+    """The official bundle JSON schema and where it came from, in the order a user has it:
+    the installed CLI (`databricks bundle schema`, the schema of the very CLI that deploys),
+    then DATABRICKS_BUNDLE_SCHEMA, then the copy in ../shared (this repository's CI).
+    (None, NO_SCHEMA) when there is none: the schema checks then skip with that one line."""
+    cli = shutil.which("databricks")
+    if cli:
+        result = subprocess.run(
+            [cli, "bundle", "schema"], capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode == 0:
+            path = cache_dir / "jsonschema.json"
+            path.write_text(result.stdout, encoding="utf-8")
+            return path, f"`databricks bundle schema` ({cli})"
+    configured = os.environ.get(SCHEMA_VARIABLE)
+    if configured:
+        if not Path(configured).is_file():
+            raise FileNotFoundError(f"{SCHEMA_VARIABLE}={configured} names no file")
+        return Path(configured), f"{SCHEMA_VARIABLE}={configured}"
+    if SHARED_SCHEMA.is_file():
+        return SHARED_SCHEMA, str(SHARED_SCHEMA)
+    return None, NO_SCHEMA
+
+
+# Words for drawing valid answers: none of them makes a package name that the pre-generation
+# hook reserves (the stdlib, the project's dependencies).
+WORDS = ("fare", "trip", "cab", "ride", "meter", "zone", "lab", "north", "blue", "q3", "v2")
+BRANCHES = ("main", "master", "trunk", "develop", "release", "prod", "release/v1", "rel-2")
+
+
+def random_answers(rng: random.Random) -> dict:
+    """One valid set of answers, none of them the default: everything a user types (names,
+    catalogs, branches, free text) and every option drawn from `rng`."""
+
+    def name(separator: str = "_") -> str:
+        return separator.join(rng.sample(WORDS, 2)) + f"{separator}{rng.randrange(100)}"
+
+    # Four distinct catalogs: a name drawn per environment can't repeat (the role ends it).
+    dev, test, staging, prod = (f"{name()}_{role}" for role in ("dev", "ci", "stg", "prd"))
+    default_branch, release_branch = rng.sample(BRANCHES, 2)
+    answers = {option: rng.choice(values) for option, values in OPTION_AXES.items()}
+    return answers | {
+        "project_name": name(rng.choice("-_")),
+        "description": rng.choice(
+            ['Fares: "estimates" & {braces}, $(not a command)', "Prévision des tarifs de taxi"]
+        ),
+        "dev_catalog": dev,
+        "test_catalog": test,
+        "staging_catalog": staging,
+        "prod_catalog": prod,
+        "schema_name": name(),
+        "model_name": name(),
+        "input_table": rng.choice(["samples.nyctaxi.trips", f"{name()}.raw.taxi_trips"]),
+        "default_branch": default_branch,
+        "release_branch": release_branch,
+        "read_group": rng.choice(["data-scientists", "ml readers"]),
+        "notification_email": f"{name('.')}@example.org",
+        "prod_service_principal": rng.choice(["", str(uuid.UUID(int=rng.getrandbits(128)))]),
+    }
+
+
+def answers_seed() -> int:
+    """The run's seed: TEMPLATE_ANSWERS_SEED, which the test session sets once (conftest)."""
+    return int(os.environ[SEED_VARIABLE])
 
 
 BAKE_ROOT = Path(tempfile.mkdtemp(prefix="bakes-"))

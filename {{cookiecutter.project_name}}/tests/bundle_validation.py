@@ -42,10 +42,10 @@ def bundle_documents(project: Path) -> dict[Path, dict]:
 
 
 def load_schema() -> tuple[dict | None, str]:
-    """The bundle JSON schema and where it came from, or None and the reason it is missing."""
-    configured = os.environ.get(SCHEMA_ENV_VAR)
-    if configured:
-        return json.loads(Path(configured).read_text(encoding="utf-8")), configured
+    """The bundle JSON schema and where it came from, or None and the reason it is missing.
+
+    The installed CLI first (its schema is the one `bundle deploy` applies), then the file named
+    by DATABRICKS_BUNDLE_SCHEMA (a CI runner without the CLI)."""
     cli = shutil.which("databricks")
     if cli:
         result = subprocess.run(
@@ -53,7 +53,13 @@ def load_schema() -> tuple[dict | None, str]:
         )
         if result.returncode == 0:
             return json.loads(result.stdout), "databricks bundle schema"
-    return None, f"no bundle schema: install the Databricks CLI or set {SCHEMA_ENV_VAR}"
+    configured = os.environ.get(SCHEMA_ENV_VAR)
+    if configured:
+        return json.loads(Path(configured).read_text(encoding="utf-8")), configured
+    return None, (
+        f"no bundle schema: install the Databricks CLI or set {SCHEMA_ENV_VAR} to the output "
+        "of `databricks bundle schema` to run this check"
+    )
 
 
 def schema_validator(schema: dict):

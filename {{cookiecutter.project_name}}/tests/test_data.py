@@ -42,13 +42,17 @@ def test_sample_needs_rows():
         data.generate_trips(0)
 
 
+# The catalog answered for dev: tests never assume the template's default names.
+DEV = config.DEV_CATALOG
+
+
 def test_tables_live_under_the_local_warehouse(session_local_dir):
-    path = data.table_path("dev.s.t")
-    assert path == session_local_dir / "warehouse" / "dev" / "s" / "t"
+    path = data.table_path(f"{DEV}.s.t")
+    assert path == session_local_dir / "warehouse" / DEV / "s" / "t"
 
 
 def test_write_read_append_and_overwrite(schema):
-    table = f"dev.{schema}.trips"
+    table = f"{DEV}.{schema}.trips"
     assert not data.table_exists(table)
     trips = data.generate_trips(100)
     data.write_table(trips, table)
@@ -65,7 +69,7 @@ def test_write_read_append_and_overwrite(schema):
 
 
 def test_replace_swaps_exactly_one_slice(schema):
-    table = f"dev.{schema}.batches"
+    table = f"{DEV}.{schema}.batches"
     first = pd.DataFrame({"batch_id": ["a"] * 3, "value": [1, 2, 3]})
     second = pd.DataFrame({"batch_id": ["b"] * 2, "value": [4, 5]})
     data.write_table(first, table, mode="append", replace={"batch_id": "a"})
@@ -78,11 +82,11 @@ def test_replace_swaps_exactly_one_slice(schema):
 
 def test_replace_refuses_quotes(schema):
     with pytest.raises(MlopsError, match="quotes"):
-        data.write_table(pd.DataFrame({"k": ["x"]}), f"dev.{schema}.t", replace={"k": "x' OR 1=1"})
+        data.write_table(pd.DataFrame({"k": ["x"]}), f"{DEV}.{schema}.t", replace={"k": "x' OR 1=1"})
 
 
 def test_read_where_columns_sample_and_max_rows(schema):
-    table = f"dev.{schema}.trips"
+    table = f"{DEV}.{schema}.trips"
     data.write_table(data.generate_trips(1_000), table)
     assert len(data.read_table(table, sample_fraction=0.1)) == 100
     assert len(data.read_table(table, max_rows=50)) == 50
@@ -95,7 +99,7 @@ def test_read_where_columns_sample_and_max_rows(schema):
 
 
 def test_iter_batches_bounds_chunk_size(schema):
-    table = f"dev.{schema}.trips"
+    table = f"{DEV}.{schema}.trips"
     data.write_table(data.generate_trips(1_050), table)
     sizes = [len(chunk) for chunk in data.iter_batches(table, 200)]
     assert sum(sizes) == 1_050
@@ -103,8 +107,8 @@ def test_iter_batches_bounds_chunk_size(schema):
 
 
 def test_missing_table_is_a_one_line_error(schema):
-    with pytest.raises(MlopsError, match=f"table dev.{schema}.nothing does not exist"):
-        data.read_table(f"dev.{schema}.nothing")
+    with pytest.raises(MlopsError, match=f"table {DEV}.{schema}.nothing does not exist"):
+        data.read_table(f"{DEV}.{schema}.nothing")
 
 
 def test_missing_input_table_hints_at_sample_data(fresh_local_dir):
