@@ -1,0 +1,56 @@
+"""Project settings chosen when the project was generated.
+
+This is the one file the template fills in; every other module imports its defaults from here.
+On Databricks the jobs pass their own values (bundle variables -> notebook widgets), so these
+defaults matter for local runs, the tests and the notebook widgets' initial values.
+"""
+
+PACKAGE = "taxi_fare_mlops"
+PROJECT_NAME = "taxi-fare-mlops"
+DESCRIPTION = "Predict NYC taxi fares with a scikit-learn model, trained and served on Databricks"
+
+# deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
+DEPLOYMENT_PATTERN = "deploy_model"
+CLOUD = "aws"
+COMPUTE = "classic"
+INCLUDE_MONITORING = True
+
+# One Unity Catalog catalog per environment; locally each is a folder under .local/warehouse.
+CATALOGS = {
+    "dev": "dev",
+    "test": "test",
+    "staging": "staging",
+    "prod": "prod",
+}
+DEV_CATALOG = CATALOGS["dev"]
+STAGING_CATALOG = CATALOGS["staging"]
+PROD_CATALOG = CATALOGS["prod"]
+
+SCHEMA = "taxi_fare_mlops"
+MODEL_NAME = "taxi_fare_regressor"
+INPUT_TABLE = "samples.nyctaxi.trips"
+PREDICTIONS_TABLE = "predictions"
+# Ground truth that arrives after scoring: the real fare per trip id (see labels.py).
+LABELS_TABLE = "labels"
+MONITORING_TABLE = "monitoring_metrics"
+# Locally, `lifecycle` writes each batch of new trips here (with the fares the generator drew,
+# which `label` then records as if they had arrived a day later).
+NEW_TRIPS_TABLE = "new_trips"
+EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
+
+# Aliases in the registry: a candidate that passed validation, and the version batch inference uses.
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
+# Validation gate, same defaults as the bundle variables: an absolute RMSE ceiling (dollars)
+# plus "not worse than the current champion by more than 5 %".
+MAX_RMSE = 10.0
+CHAMPION_TOLERANCE = 0.05
+# Monitoring: population stability index above 0.2 is the usual "significant shift" rule of thumb.
+MAX_PSI = 0.2
+
+# Local sample data: small enough that `lifecycle` runs in seconds, large enough to train on.
+SAMPLE_ROWS = 20_000
+SEED = 42
+# deploy_code trains staging on a sample of the data (the integration test), prod on all of it.
+STAGING_SAMPLE_FRACTION = 0.1

@@ -1,0 +1,156 @@
+"""Every notebook, run end to end against the local runtime, the way the jobs chain them."""
+
+import subprocess
+import sys
+
+import pytest
+
+from taxi_fare_mlops import config, data, runtime
+from taxi_fare_mlops.validate import ValidationFailed
+
+from notebook_runner import (
+    HEADER,
+    NOTEBOOKS,
+    cells,
+    notebook_names,
+    run_notebook,
+    run_targets,
+    widget_names,
+)
+
+# The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
+EXPECTED_WIDGETS = {
+    "train": {"input_table", "experiment_name", "sample_fraction"},
+    "validate": {
+        "input_table",
+        "experiment_name",
+        "model_version",
+        "max_rmse",
+        "champion_tolerance",
+    },
+    "deploy": {"model_version"},
+    "promote": {"source_catalog", "source_alias", "source_version"},
+    "score": {"input_table", "batch_id"},
+    "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
+}
+COMMON_WIDGETS = {"catalog", "schema", "model_name"}
+
+
+@pytest.mark.parametrize("name", notebook_names())
+def test_notebook_format(name):
+    source = (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")
+    assert source.startswith(HEADER + "\n")
+    assert any("# MAGIC %md" in cell for cell in cells(name)), "explain the steps in markdown"
+    assert "%pip" not in source
+    assert set(widget_names(name)) >= COMMON_WIDGETS | EXPECTED_WIDGETS[name]
+
+
+def test_the_expected_notebooks_are_present():
+    expected = {"train", "validate", "deploy", "score"}
+    if config.DEPLOYMENT_PATTERN != "deploy_code":
+        expected.add("promote")
+    if config.INCLUDE_MONITORING:
+        expected.add("monitor")
+    assert expected <= set(notebook_names())
+
+
+@pytest.fixture
+def trips(fresh_local_dir):
+    data.write_sample_data(config.INPUT_TABLE, n_rows=3_000)
+    return config.INPUT_TABLE
+
+
+def test_every_notebook_runs_like_the_jobs_chain_them(trips):
+    present = set(notebook_names())
+    ran = set()
+    dev, staging = config.DEV_CATALOG, config.STAGING_CATALOG
+
+    # training_job: train -> validate -> deploy, each handing the version on.
+    trained = run_notebook("train", catalog=dev, sample_fraction="1.0")
+    validated = run_notebook("validate", catalog=dev, model_version=trained["model_version"])
+    deployed = run_notebook("deploy", catalog=dev, model_version=validated["model_version"])
+    ran |= {"train", "validate", "deploy"}
+    assert trained["model_version"] == validated["model_version"] == deployed["model_version"]
+    name = runtime.full_name(dev, config.SCHEMA, config.MODEL_NAME)
+    assert runtime.alias_version(name, config.CHAMPION) == trained["model_version"]
+
+    scored_catalog = dev
+    if "promote" in present:
+        # promotion_job: copy -> validate -> deploy in the next catalog.
+        copied = run_notebook("promote", catalog=staging, source_catalog=dev)
+        run_notebook("validate", catalog=staging, model_version=copied["model_version"])
+        run_notebook("deploy", catalog=staging, model_version=copied["model_version"])
+        staged = runtime.full_name(staging, config.SCHEMA, config.MODEL_NAME)
+        assert runtime.alias_version(staged, config.CHAMPION) == copied["model_version"]
+        again = run_notebook("promote", catalog=staging, source_catalog=dev)
+        assert again["model_version"] == copied["model_version"]
+        scored_catalog = staging
+        ran.add("promote")
+
+    scored = run_notebook("score", catalog=scored_catalog, batch_id="2016-03-01")
+    assert scored["rows"] == 3_000
+    ran.add("score")
+
+    if "monitor" in present:
+        monitored = run_notebook("monitor", catalog=scored_catalog)
+        assert monitored["retrain"] in ("true", "false")
+        ran.add("monitor")
+    assert ran == present
+
+
+def test_failed_gate_fails_the_validate_notebook(trips):
+    dev = config.DEV_CATALOG
+    trained = run_notebook("train", catalog=dev)
+    with pytest.raises(ValidationFailed, match="max_rmse 0.1"):
+        run_notebook(
+            "validate", catalog=dev, model_version=trained["model_version"], max_rmse="0.1"
+        )
+
+
+def test_monitor_notebook_reports_retrain_without_failing(trips):
+    if "monitor" not in notebook_names():
+        pytest.skip("the project was generated without monitoring")
+    dev = config.DEV_CATALOG
+    trained = run_notebook("train", catalog=dev)
+    run_notebook("validate", catalog=dev, model_version=trained["model_version"])
+    run_notebook("deploy", catalog=dev)
+    run_notebook("score", catalog=dev)
+    # Scoring leaves labels empty; once the fares arrive the error exists (and is above 0.0).
+    from taxi_fare_mlops.labels import record_labels
+
+    record_labels(data.read_table(trips), dev, config.SCHEMA)
+    values = run_notebook("monitor", catalog=dev, max_psi="0.0", max_rmse="0.0")
+    assert values["retrain"] == "true"
+    # Where retraining happens upstream, the job passes fail_on_violation so the run fails.
+    strict = {"max_psi": "0.0", "max_rmse": "0.0", "fail_on_violation": "true"}
+    with pytest.raises(RuntimeError, match="monitoring thresholds violated: .*above"):
+        run_notebook("monitor", catalog=dev, **strict)
+
+
+def test_widgets_must_exist():
+    with pytest.raises(AssertionError, match="no widgets"):
+        run_notebook("deploy", not_a_widget="x")
+
+
+@pytest.mark.parametrize("name", notebook_names())
+def test_every_notebook_runs_setup_before_importing_the_package(name):
+    assert run_targets(name) == ["_setup"]
+    first_import = next(i for i, cell in enumerate(cells(name)) if "from taxi_fare_mlops" in cell)
+    assert cells(name)[first_import - 1].strip() == "# MAGIC %run ./_setup"
+
+
+def test_setup_imports_from_src_in_a_git_folder():
+    # Without the package installed and without a wheel in dist/ (a Git folder), _setup puts
+    # src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
+    package = "taxi_fare_mlops"
+    script = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    script += f"\nimport {package}\nprint({package}.__file__)"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=NOTEBOOKS,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={},
+    )
+    assert result.stdout.strip() == str(NOTEBOOKS.parent / "src" / package / "__init__.py")

@@ -1,0 +1,211 @@
+"""A drift and error check over the predictions of the latest batch.
+
+Drift compares each feature of the scored batch with the data the champion trained on (the
+baseline); error compares predictions with labels where the batch has them. Labels arrive after
+scoring: the check first attaches whatever the labels table holds (`labels.attach_labels`), so a
+batch checked the day it was scored may have no error yet (NaN, never a violation) and gets one
+when it is checked again after its fares arrived. The thresholds
+come from the job (or the CLI). Any violation means "retrain": the monitoring job reads the
+`retrain` task value and starts the training job; this module never fails because of drift.
+
+The numbers come from `drift.py` and the pictures from `reports.py`; this module only fetches
+data, stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run to MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import config, data, drift, features, reports, runtime
+from .labels import attach_labels
+from .score import predictions_table
+
+log = logging.getLogger(__name__)
+
+# Drift needs distributions, not every row: a random sample this large estimates them well.
+MAX_ROWS = 200_000
+
+
+@dataclass
+class MonitorResult:
+    batch_id: str
+    model_version: str
+    rows: int
+    window_start: pd.Timestamp
+    drift: pd.DataFrame
+    errors: dict[str, float]
+    violations: list[str]
+    labelled_rows: int = 0
+    reports: list[Path] = field(default_factory=list)
+
+    @property
+    def retrain(self) -> bool:
+        return bool(self.violations)
+
+    def describe_errors(self) -> str:
+        if not self.labelled_rows:
+            return "rmse n/a (no labels yet)"
+        return (
+            f"rmse {self.errors['rmse']:.3f}, mae {self.errors['mae']:.3f} "
+            f"({self.labelled_rows:,} of {self.rows:,} rows labelled)"
+        )
+
+
+def metrics_table(catalog: str, schema: str) -> str:
+    return runtime.full_name(catalog, schema, config.MONITORING_TABLE)
+
+
+def latest_batch(table: str) -> str:
+    batches = data.read_table(table, columns=["batch_id", "scored_at"])
+    if batches.empty:
+        raise runtime.MlopsError(f"{table} is empty: score a batch first")
+    return str(batches.sort_values("scored_at")["batch_id"].iloc[-1])
+
+
+def baseline_table_of(model_name: str, version: str | None) -> str:
+    """The table the champion trained on (a tag set at training and kept by promotion)."""
+    if version is None:
+        return config.INPUT_TABLE
+    tags = runtime.model_version(model_name, version).tags
+    return tags.get("training_table") or config.INPUT_TABLE
+
+
+def load_baseline(table: str) -> pd.DataFrame:
+    raw = data.read_table(table, columns=data.TRIP_COLUMNS, max_rows=MAX_ROWS)
+    return features.training_rows(features.add_features(raw))
+
+
+def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFrame:
+    """Drift and error in one long table: feature, metric, value per batch; the prediction's
+    `labelled_rows` says how many rows the error was measured on."""
+    errors = pd.DataFrame(
+        [("prediction", name, value) for name, value in result.errors.items()]
+        + [("prediction", "labelled_rows", float(result.labelled_rows))],
+        columns=drift.DRIFT_COLUMNS,
+    )
+    rows = pd.concat([result.drift, errors], ignore_index=True)
+    rows.insert(0, "window_start", result.window_start)
+    rows.insert(1, "batch_id", result.batch_id)
+    rows.insert(2, "model_version", result.model_version)
+    rows["row_count"] = result.rows
+    rows["computed_at"] = computed_at
+    return rows.astype({"value": "float64", "row_count": "int64"})
+
+
+def error_history(table: str) -> pd.DataFrame:
+    """RMSE and MAE per window from everything monitored so far (for the trend plot)."""
+    history = data.read_table(table, columns=["window_start", "feature", "metric", "value"])
+    errors = history[(history["feature"] == "prediction") & history["metric"].isin(["rmse", "mae"])]
+    wide = errors.pivot_table(
+        index="window_start", columns="metric", values="value", aggfunc="last", dropna=False
+    )
+    return wide.reindex(columns=["rmse", "mae"]).reset_index()
+
+
+def monitor(
+    catalog: str = config.PROD_CATALOG,
+    schema: str = config.SCHEMA,
+    model_name: str = config.MODEL_NAME,
+    baseline_table: str = "",
+    max_psi: float = config.MAX_PSI,
+    max_rmse: float = config.MAX_RMSE,
+    batch_id: str = "",
+    experiment_name: str | None = None,
+    reports_dir: Path | None = None,
+) -> MonitorResult:
+    """Check the latest (or the given) batch of predictions against the thresholds."""
+
+    registered_name = runtime.full_name(catalog, schema, model_name)
+    predictions = predictions_table(catalog, schema)
+    if not data.table_exists(predictions):
+        raise runtime.MlopsError(f"no predictions yet in {predictions}: run score first")
+    attach_labels(catalog, schema)
+    batch_id = batch_id.strip() or latest_batch(predictions)
+    current = data.read_table(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
+    if current.empty:
+        raise runtime.MlopsError(f"{predictions} has no batch {batch_id!r}")
+    model_version = str(current["model_version"].mode().iloc[0])
+    baseline_table = baseline_table.strip() or baseline_table_of(registered_name, model_version)
+    baseline = load_baseline(baseline_table)
+
+    drift_table = drift.feature_drift(
+        baseline, current, features.NUMERIC_FEATURES, features.CATEGORICAL_FEATURES
+    )
+    # Only labelled rows count (unlabelled ones are NaN); with none, both errors are NaN.
+    errors = drift.error_metrics(current[features.LABEL], current["prediction"])
+    violations = drift.find_violations(drift_table, errors, max_psi, max_rmse)
+    result = MonitorResult(
+        batch_id=batch_id,
+        model_version=model_version,
+        rows=len(current),
+        window_start=pd.Timestamp(current[features.TIMESTAMP].min()),
+        drift=drift_table,
+        errors=errors,
+        violations=violations,
+        labelled_rows=int(current[features.LABEL].notna().sum()),
+    )
+
+    table = metrics_table(catalog, schema)
+    computed_at = pd.Timestamp(datetime.now(timezone.utc))
+    data.write_table(
+        metric_rows(result, computed_at), table, mode="append", replace={"batch_id": batch_id}
+    )
+
+    if reports_dir is None:
+        reports_dir = (
+            Path(tempfile.mkdtemp(prefix="monitoring-"))
+            if runtime.is_databricks()
+            else runtime.local_dir() / "reports"
+        )
+    result.reports = [
+        reports.plot_feature_drift(
+            drift_table, Path(reports_dir) / f"drift_{batch_id}.png", max_psi=max_psi
+        ),
+        reports.plot_error_over_time(error_history(table), Path(reports_dir) / "error.png"),
+    ]
+    _log_run(result, catalog, max_psi, max_rmse, experiment_name)
+    # Info, not warning: callers (CLI, notebook, lifecycle) report the violations themselves.
+    log.info("batch %s: %s", batch_id, "; ".join(violations) or "within the thresholds")
+    return result
+
+
+def _log_run(
+    result: MonitorResult,
+    catalog: str,
+    max_psi: float,
+    max_rmse: float,
+    experiment_name: str | None,
+) -> None:
+    import mlflow
+
+    if experiment_name or not runtime.is_databricks():
+        runtime.set_experiment(experiment_name)
+    else:
+        # In a job the notebook's own experiment is the natural home of these runs.
+        runtime.configure_mlflow()
+    psi = result.drift[result.drift["metric"] == "psi"]
+    with mlflow.start_run(run_name=f"monitor-{catalog}-{result.batch_id}"):
+        mlflow.set_tags(
+            {
+                "catalog": catalog,
+                "stage": "monitor",
+                "batch_id": result.batch_id,
+                "model_version": result.model_version,
+                "retrain": str(result.retrain).lower(),
+            }
+        )
+        mlflow.log_params({"max_psi": max_psi, "max_rmse": max_rmse})
+        metrics = {f"psi_{f}": v for f, v in zip(psi["feature"], psi["value"])}
+        metrics.update({k: v for k, v in result.errors.items() if pd.notna(v)})
+        metrics["labelled_rows"] = result.labelled_rows
+        mlflow.log_metrics(metrics)
+        if result.violations:
+            mlflow.log_text("\n".join(result.violations), "violations.txt")
+        for path in result.reports:
+            mlflow.log_artifact(str(path), artifact_path="reports")
