@@ -30,8 +30,13 @@ def workspace_host(url: str) -> str:
     return f"https://{host}{port}"
 
 
-class WorkspaceHostExtension(Extension):
+class AnswerFilters(Extension):
+    """The filters above, and `tojson` that keeps text as UTF-8."""
+
     def __init__(self, environment):
         super().__init__(environment)
+        # `tojson` writes real UTF-8, not \u escapes: an emoji would otherwise become a
+        # surrogate pair, which TOML rejects and Python and YAML read as two broken characters.
+        environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
         environment.filters["python_identifier"] = python_identifier
         environment.filters["workspace_host"] = workspace_host

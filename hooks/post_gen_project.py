@@ -1,11 +1,13 @@
 """Prune what the chosen options do not use, then print the next steps.
 
-Every optional path of the generated project is listed once, in REMOVALS, next to the
+Every optional file of the generated project is listed once, in REMOVALS, next to the
 condition under which it goes. The template's tests state the expected files independently.
+Files, not folders: re-baking over an existing project (`cookiecutter -f`, `cruft update`)
+removes what the template made and keeps a user's own files beside them (a folder goes only
+once it is empty).
 """
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,9 +15,25 @@ ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendere
 
 # (condition on the answers, paths removed when it holds)
 REMOVALS = (
-    (lambda a: a["cicd_platform"] != "github_actions", [".github"]),
-    (lambda a: a["cicd_platform"] != "azure_devops", [".azure-pipelines"]),
-    (lambda a: a["cicd_platform"] != "gitlab", [".gitlab-ci.yml", ".gitlab"]),
+    (
+        lambda a: a["cicd_platform"] != "github_actions",
+        [
+            ".github/workflows/ci.yml",
+            ".github/workflows/deploy.yml",
+            ".github/workflows/promote-model.yml",
+        ],
+    ),
+    (
+        lambda a: a["cicd_platform"] != "azure_devops",
+        [
+            ".azure-pipelines/ci.yml",
+            ".azure-pipelines/deploy.yml",
+            ".azure-pipelines/promote-model.yml",
+            ".azure-pipelines/templates/databricks-step.yml",
+            ".azure-pipelines/templates/install-databricks-cli.yml",
+        ],
+    ),
+    (lambda a: a["cicd_platform"] != "gitlab", [".gitlab-ci.yml"]),
     (lambda a: a["cicd_platform"] == "none", ["docs/ci-cd.md"]),
     (
         lambda a: a["deployment_pattern"] == "deploy_code",
@@ -42,11 +60,12 @@ def paths_to_remove(answers: dict) -> list[str]:
 
 
 def remove(relative_path: str) -> None:
+    """Remove one file, then each folder above it that this leaves empty."""
     path = Path(relative_path)
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
+    path.unlink(missing_ok=True)
+    for folder in path.parents[:-1]:  # up to, not including, the project folder
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def print_next_steps() -> None:

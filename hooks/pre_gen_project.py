@@ -12,7 +12,12 @@ import re
 import sys
 from urllib.parse import urlsplit
 
+import yaml  # cookiecutter's own dependency
+
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
+# The answers as given, before cookiecutter rendered them as Jinja (`--no-input key=value` and
+# replayed answers are rendered; typed answers are not).
+GIVEN = json.loads({{_cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
 
 CHOICES = {
     "deployment_pattern": ("deploy_code", "deploy_model", "hybrid"),
@@ -34,6 +39,21 @@ RESERVED_PACKAGES = {
     "resources", "conftest",
 }  # fmt: skip
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Distributions the generated project depends on (its pyproject.toml; a test keeps the two
+# equal): a project of the same name could not be installed beside them.
+DEPENDENCY_DISTRIBUTIONS = {
+    "databricks-bundles", "deltalake", "hatchling", "jsonschema", "matplotlib",
+    "mlflow", "numpy", "pandas", "pre-commit", "pyarrow", "pyspark", "pytest", "pytest-xdist",
+    "pyyaml", "regex", "ruff", "scikit-learn", "scipy", "skops",
+}  # fmt: skip
+# Answers written into YAML as plain names (bundle name, catalogs, schema, model).
+YAML_NAMES = ("project_name", "dev_catalog", "test_catalog", "staging_catalog", "prod_catalog",
+              "schema_name", "model_name")  # fmt: skip
+# Free text lands in YAML, TOML and Python as quoted data; these would still be read as code.
+FREE_TEXT = ("description", "read_group")
+# {% raw %} (this hook is itself rendered as Jinja: the openers below stay literal)
+TEMPLATE_SYNTAX = ("{{", "{%", "{#", "${")
+# {% endraw %}
 
 
 class AnswerError(ValueError):
@@ -80,6 +100,22 @@ def check_package_name():
         )
 
 
+def check_distribution_name():
+    name = re.sub(r"[-_.]+", "-", ANSWERS["project_name"]).lower()
+    if name in DEPENDENCY_DISTRIBUTIONS:
+        fail(
+            "project_name",
+            ANSWERS["project_name"],
+            f"the project depends on the package {name!r}, so it cannot be called that",
+        )
+
+
+def check_yaml_names():
+    for key in YAML_NAMES:
+        if not isinstance(yaml.safe_load(ANSWERS[key]), str):
+            fail(key, ANSWERS[key], "YAML reads it as a boolean, null or number; choose a name")
+
+
 def check_workspace_hosts():
     for key in ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host"):
         url = ANSWERS[key]
@@ -111,7 +147,8 @@ def check_identifiers():
 
 
 def check_catalogs_differ():
-    keys = ("dev_catalog", "staging_catalog", "prod_catalog")
+    # The test catalog too: pull-request integration tests train and deploy into it.
+    keys = ("dev_catalog", "test_catalog", "staging_catalog", "prod_catalog")
     seen = {}
     for key in keys:
         value = ANSWERS[key]
@@ -119,7 +156,7 @@ def check_catalogs_differ():
             fail(
                 key,
                 value,
-                f"it equals {seen[value]}; dev, staging and prod need their own catalog",
+                f"it equals {seen[value]}; dev, test, staging and prod need their own catalog",
             )
         seen[value] = key
 
@@ -166,10 +203,19 @@ def is_valid_branch_name(name: str) -> bool:
 
 
 def check_free_text():
-    for key in ("description", "read_group"):
+    for key in FREE_TEXT:
         value = ANSWERS[key]
         if not value.strip() or CONTROL_CHARACTERS.search(value) or len(value) > 300:
             fail(key, value, "use one non-empty line of text (up to 300 characters)")
+        given = GIVEN.get(key, value)
+        for syntax in TEMPLATE_SYNTAX:
+            if syntax in value or (isinstance(given, str) and syntax in given):
+                fail(
+                    key,
+                    given,
+                    f"remove {syntax!r}: cookiecutter (Jinja) or the bundle (its $" + "{...} "
+                    "substitutions) would read it as code, not text",
+                )
 
 
 def check_notification_email():
@@ -196,6 +242,8 @@ CHECKS = (
     check_choices,
     check_project_name,
     check_package_name,
+    check_distribution_name,
+    check_yaml_names,
     check_workspace_hosts,
     check_identifiers,
     check_catalogs_differ,

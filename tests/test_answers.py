@@ -3,12 +3,16 @@ answers are carried through as plain data."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
 
 from baking import DEFAULTS, TEMPLATE_ROOT, bake
 from project_checks import python_problems, yaml_problems
@@ -38,6 +42,21 @@ BAD_ANSWERS = {
     "model name with a space": ({"model_name": "my model"}, ["model_name"]),
     "dev and prod catalogs equal": ({"prod_catalog": "dev"}, ["prod_catalog", "own catalog"]),
     "staging and prod catalogs equal": ({"staging_catalog": "prod"}, ["prod_catalog"]),
+    # Pull-request integration tests would train and deploy into prod.
+    "test catalog is the prod catalog": ({"test_catalog": "prod"}, ["prod_catalog", "test"]),
+    "test catalog is the dev catalog": ({"test_catalog": "dev"}, ["test_catalog", "own catalog"]),
+    "project named after a dependency": ({"project_name": "scikit-learn"}, ["depends on"]),
+    "project named after a dev tool": ({"project_name": "pytest_xdist"}, ["pytest-xdist"]),
+    "project name YAML reads as true": ({"project_name": "yes"}, ["project_name", "YAML"]),
+    "catalog YAML reads as null": ({"dev_catalog": "null"}, ["dev_catalog", "YAML"]),
+    "schema YAML reads as a boolean": ({"schema_name": "off"}, ["schema_name", "YAML"]),
+    "model name YAML reads as false": ({"model_name": "false"}, ["model_name", "YAML"]),
+    "Jinja in the description": ({"description": "Fares {{ 7 * 7 }}"}, ["description", "'{{'"]),
+    "Jinja comment in the read group": ({"read_group": "team {# x #}"}, ["read_group", "'{#'"]),
+    "bundle substitution in the description": (
+        {"description": "Costs in ${var.catalog}"},
+        ["description", "'${'", "substitution"],
+    ),
     "two-part input table": ({"input_table": "nyctaxi.trips"}, ["input_table", "three-part"]),
     "input table with quoting": ({"input_table": "a.b.`c`"}, ["input_table"]),
     "branch with a space": ({"default_branch": "my branch"}, ["default_branch", "git"]),
@@ -103,7 +122,7 @@ def test_unknown_choice_is_refused_before_anything_is_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-HOSTILE_TEXT = "Fares: \"quoted\" 'single' {braces} $(rm -rf ~) `id` ${HOME} # café ☕ — 100%"
+HOSTILE_TEXT = "Fares: \"quoted\" 'single' {braces} $(rm -rf ~) `id` $HOME # café ☕ 🚕 — 100% <b>&"
 
 
 def test_hostile_free_text_is_carried_through_as_data(tmp_path):
@@ -117,14 +136,31 @@ def test_hostile_free_text_is_carried_through_as_data(tmp_path):
     variables = project.yaml("databricks.yml")["variables"]
     assert variables["read_group"]["default"] == 'data science\'s "team"'
     assert json.loads(project.read(".cookiecutter-answers.json"))["description"] == HOSTILE_TEXT
+    # Real UTF-8, not escapes: TOML rejects the surrogate pair an emoji would escape to.
+    pyproject = tomllib.loads(project.read("pyproject.toml"))
+    assert pyproject["project"]["description"] == HOSTILE_TEXT
+    config = ast.parse(project.read(f"src/{project.package}/config.py"))
+    values = {
+        node.targets[0].id: node.value for node in config.body if isinstance(node, ast.Assign)
+    }
+    assert ast.literal_eval(values["DESCRIPTION"]) == HOSTILE_TEXT
     assert not (tmp_path / "pwned").exists()
 
 
-def test_jinja_in_an_answer_is_not_evaluated_twice(tmp_path):
-    # cookiecutter renders --no-input values once, as it does defaults; what that yields is data.
-    project = bake(output_dir=tmp_path, description="Use {{ '{{' }} cookiecutter.model_name }}")
-    model = project.yaml("resources/model.yml")["resources"]["registered_models"]["model"]
-    assert model["comment"] == "Use {{ cookiecutter.model_name }}"
+def test_rebaking_keeps_the_users_own_files(tmp_path):
+    """`cookiecutter -f` over an existing project (another CI platform, say) removes the files
+    the template made for the old choice, and nothing the user added beside them."""
+    project = bake(output_dir=tmp_path, cicd_platform="github_actions")
+    own_files = [".github/CODEOWNERS", ".github/workflows/nightly.yml"]
+    for own in own_files:
+        (project.path / own).write_text("mine\n")
+    cookiecutter(str(TEMPLATE_ROOT), no_input=True, overwrite_if_exists=True,
+                 output_dir=str(tmp_path), extra_context={"cicd_platform": "gitlab"})  # fmt: skip
+    assert (project.path / ".gitlab-ci.yml").exists()
+    left = sorted(
+        p.relative_to(project.path).as_posix() for p in project.path.rglob(".github/**/*")
+    )
+    assert [p for p in left if (project.path / p).is_file()] == own_files
 
 
 def test_hosts_are_normalised_to_scheme_and_host():
@@ -164,3 +200,18 @@ def test_every_prompt_has_help_text_and_every_choice_a_label():
             assert set(prompts[key]) == {"__prompt__", *DEFAULTS[key]}, key
         else:
             assert isinstance(prompts[key], str) and prompts[key].strip(), key
+
+
+def test_names_refused_for_the_project_are_all_of_its_dependencies():
+    """The pre-generation hook's list of dependency names is the generated pyproject's."""
+    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
+    listed = re.search(r"DEPENDENCY_DISTRIBUTIONS = (\{.*?\})", hook, re.S).group(1)
+    pyproject = tomllib.loads(bake().read("pyproject.toml"))
+    requirements = [
+        *pyproject["build-system"]["requires"],
+        *pyproject["project"]["dependencies"],
+        *(r for extra in pyproject["project"]["optional-dependencies"].values() for r in extra),
+    ]
+    names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", r).group(0)).lower()
+             for r in requirements}  # fmt: skip
+    assert names == ast.literal_eval(listed)
