@@ -82,7 +82,9 @@ def test_replace_swaps_exactly_one_slice(schema):
 
 def test_replace_refuses_quotes(schema):
     with pytest.raises(MlopsError, match="quotes"):
-        data.write_table(pd.DataFrame({"k": ["x"]}), f"{DEV}.{schema}.t", replace={"k": "x' OR 1=1"})
+        data.write_table(
+            pd.DataFrame({"k": ["x"]}), f"{DEV}.{schema}.t", replace={"k": "x' OR 1=1"}
+        )
 
 
 def test_read_where_columns_sample_and_max_rows(schema):

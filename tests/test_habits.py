@@ -1,0 +1,85 @@
+"""Everyday habits of a generated project: pre-commit hooks that pass on the baked project.
+
+pre-commit itself would fetch the hook repositories from GitHub; here the pinned hooks run from
+the `pre-commit-hooks` package of the same release, each on the files pre-commit would give it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from identify.identify import tags_from_path
+
+from baking import TEMPLATE_ROOT, bake
+from golden import SNAPSHOTS
+
+BIN = Path(sys.executable).parent
+# Hook id -> (console script of pre-commit-hooks, file types it takes), as in the package's
+# .pre-commit-hooks.yaml at the pinned tag.
+HOOKS = {
+    "trailing-whitespace": ("trailing-whitespace-fixer", "text"),
+    "end-of-file-fixer": ("end-of-file-fixer", "text"),
+    "check-yaml": ("check-yaml", "yaml"),
+    "check-toml": ("check-toml", "toml"),
+    "check-json": ("check-json", "json"),
+    "check-merge-conflict": ("check-merge-conflict", "text"),
+    "check-added-large-files": ("check-added-large-files", "file"),
+    "detect-private-key": ("detect-private-key", "text"),
+}
+
+
+def pre_commit_config(project) -> dict:
+    return project.yaml(".pre-commit-config.yaml")
+
+
+def test_pre_commit_config_is_valid_and_pinned():
+    project = bake()
+    result = subprocess.run(
+        [BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=project.path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    for repo in pre_commit_config(project)["repos"]:
+        if repo["repo"] != "local":
+            assert re.fullmatch(r"[0-9a-f]{40}", repo["rev"]), (
+                f"{repo['repo']} not pinned by commit"
+            )
+
+
+def test_pre_commit_ruff_is_the_version_make_lint_uses():
+    project = bake()
+    pinned = re.search(r"^ruff==(\S+)$", (TEMPLATE_ROOT / "requirements-dev.txt").read_text(), re.M)
+    hook_versions = {
+        dependency
+        for repo in pre_commit_config(project)["repos"]
+        for hook in repo["hooks"]
+        for dependency in hook.get("additional_dependencies", [])
+    }
+    assert hook_versions == {f"ruff=={pinned.group(1)}"}
+    assert f'"ruff=={pinned.group(1)}"' in project.read("pyproject.toml")
+
+
+@pytest.mark.parametrize("name", list(SNAPSHOTS))
+def test_pinned_hooks_pass_on_a_baked_project(name, tmp_path):
+    project = bake(output_dir=tmp_path, **SNAPSHOTS[name])
+    configured = {
+        hook["id"]
+        for repo in pre_commit_config(project)["repos"]
+        if repo["repo"] != "local"
+        for hook in repo["hooks"]
+    }
+    assert configured == set(HOOKS)
+    files = project.files()
+    # As a user runs them: in the project's new git repository, on every file it adds.
+    subprocess.run(["git", "init", "-q"], cwd=project.path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project.path, check=True)
+    for hook, (script, file_type) in HOOKS.items():
+        chosen = [str(p) for p in files if file_type in tags_from_path(str(p))]
+        result = subprocess.run(
+            [BIN / script, *chosen], cwd=project.path, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"{hook}: {result.stdout}{result.stderr}"
