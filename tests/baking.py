@@ -167,6 +167,18 @@ def random_answers(rng: random.Random) -> dict:
     }
 
 
+# What a clone of the template does not have: local environments, build output, caches.
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", ".local"
+)
+
+
+def copy_template(destination: Path) -> Path:
+    """The template's files as a fresh clone has them, at `destination`."""
+    shutil.copytree(TEMPLATE_ROOT, destination, ignore=NOT_IN_A_CLONE)
+    return destination
+
+
 def answers_seed() -> int:
     """The run's seed: TEMPLATE_ANSWERS_SEED, which the test session sets once (conftest)."""
     return int(os.environ[SEED_VARIABLE])

@@ -14,14 +14,9 @@ import sys
 
 import pytest
 
-from baking import SCHEMA_VARIABLE, TEMPLATE_ROOT
+from baking import SCHEMA_VARIABLE, copy_template
 
 pytestmark = pytest.mark.slow
-
-# What a clone does not have: local environments, build output, caches.
-NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", ".local"
-)
 
 
 def environment_without_a_schema() -> dict[str, str]:
@@ -52,8 +47,7 @@ def skip_lines(output: str) -> list[str]:
 
 
 def test_template_tests_pass_in_a_clone_with_no_schema_reachable(tmp_path):
-    clone = tmp_path / "clone" / "template"
-    shutil.copytree(TEMPLATE_ROOT, clone, ignore=NOT_IN_A_CLONE)
+    clone = copy_template(tmp_path / "clone" / "template")
     assert not (clone.parent / "shared").exists()
 
     fast = pytest_in(clone, "-n", "2", "-m", "not slow")
