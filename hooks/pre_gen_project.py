@@ -16,8 +16,8 @@ import yaml  # cookiecutter's own dependency
 
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
 # The answers as given, before cookiecutter rendered them as Jinja (`--no-input key=value` and
-# replayed answers are rendered; typed answers are not).
-GIVEN = json.loads({{_cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
+# replayed answers are rendered; typed answers are not). cruft renders without them.
+GIVEN = json.loads({{_cookiecutter | default({}) | tojson | tojson}})  # noqa: F821
 
 CHOICES = {
     "deployment_pattern": ("deploy_code", "deploy_model", "hybrid"),
