@@ -14,10 +14,12 @@ export DATABRICKS_BUNDLE_SCHEMA
 
 .PHONY: demo test test-fast lint format snapshots benchmark clean
 
+# pip brings in uv (pinned in requirements-dev.txt), uv installs the rest: 3-8x faster than pip
+# alone (benchmarks/bench_install.py).
 $(BIN)/activate: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet "$$(grep '^uv==' requirements-dev.txt)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate

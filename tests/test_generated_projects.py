@@ -155,3 +155,17 @@ def test_baked_projects_ci_checks_pass_on_a_clean_runner(tmp_path):
             f"{command} failed (answers {answers}):\n"
             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
+
+
+def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
+    """The generated Makefile's other branch: with uv on the PATH, `make install` builds the
+    same environment with uv (the `checks` job above runs without it, so with pip)."""
+    project = bake(output_dir=tmp_path, **random_answers(random.Random(f"{answers_seed()}-uv")))
+    uv_bin = os.path.dirname(sys.executable)  # the shared venv carries uv (requirements-dev)
+    env = {**os.environ, "PATH": os.pathsep.join([uv_bin, os.environ["PATH"]])}
+    result = subprocess.run(["make", "install"], cwd=project.path, env=env, capture_output=True,
+                            text=True, timeout=1800, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "uv pip install" in result.stdout
+    venv_python = project.path / ".venv" / "bin" / "python"
+    run([str(venv_python), "-c", f"import {project.package}, deltalake, pytest"], project.path)
