@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import cli, config, data
+from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }}.mlops import cli, tables
 
 COMMANDS = [
     "sample-data",
@@ -33,7 +34,7 @@ def test_every_command_has_help(command, capsys):
 def test_sample_data(fresh_local_dir, capsys):
     assert cli.main(["sample-data", "--rows", "120"]) == 0
     assert "wrote 120 trips" in capsys.readouterr().out
-    assert data.count_rows(config.INPUT_TABLE) == 120
+    assert tables.for_runtime().count(config.INPUT_TABLE) == 120
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,170 @@
+"""The MLflow model registry: where it is, versions, aliases, copies and lineage tags.
+
+Locally MLflow keeps runs and the registry in `.local/mlflow.db` (SQLite, so aliases and
+`copy_model_version` work as in Unity Catalog); on Databricks it is the workspace's tracking
+server and the `databricks-uc` registry. Every stage talks to the registry through here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from .. import config
+from . import runtime
+from .errors import MlopsError
+
+# Aliases: a candidate that passed validation, and the version batch inference uses.
+CHALLENGER = config.CHALLENGER
+CHAMPION = config.CHAMPION
+
+
+def configure_mlflow() -> None:
+    """Point MLflow at the registry of this runtime.
+
+    Called before every registry access, so a changed local directory (tests) takes effect
+    without restarting Python.
+    """
+    import mlflow
+
+    if runtime.is_databricks():
+        mlflow.set_tracking_uri("databricks")
+        mlflow.set_registry_uri("databricks-uc")
+        return
+    root = runtime.local_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
+def set_experiment(name: str | None) -> None:
+    """Make `name` the active experiment, creating it with local artifact storage if needed."""
+    import mlflow
+
+    configure_mlflow()
+    name = name or config.EXPERIMENT_NAME
+    if not runtime.is_databricks() and mlflow.get_experiment_by_name(name) is None:
+        # Without an explicit location MLflow would write ./mlruns next to wherever we run.
+        artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
+        mlflow.create_experiment(name, artifact_location=artifacts)
+    mlflow.set_experiment(name)
+
+
+def client():
+    from mlflow import MlflowClient
+
+    configure_mlflow()
+    return MlflowClient()
+
+
+def is_missing(error: Exception) -> bool:
+    code = getattr(error, "error_code", "")
+    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE")
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    """Version that carries `alias`, or None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException as error:
+        if is_missing(error):
+            return None
+        raise
+
+
+def require_alias(model_name: str, alias: str, hint: str = "") -> str:
+    version = alias_version(model_name, alias)
+    if version is None:
+        raise MlopsError(f"{model_name} has no {alias} yet{hint}")
+    return version
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(model_name, alias, version)
+
+
+def model_version(model_name: str, version: str):
+    """The registry entry of a version, or a one-line error when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    version = str(version).strip()
+    if not version.isdigit():
+        raise MlopsError(f"model version must be a number, got {version!r}")
+    try:
+        return client().get_model_version(model_name, version)
+    except MlflowException as error:
+        if is_missing(error):
+            raise MlopsError(f"{model_name} has no version {version}") from None
+        raise
+
+
+def versions(model_name: str) -> list[str]:
+    """Every version number of a registered model, oldest first; none if it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client().search_model_versions(f"name='{model_name}'")
+    except MlflowException as error:
+        if not is_missing(error):
+            raise
+        found = []
+    return [str(number) for number in sorted(int(v.version) for v in found)]
+
+
+def latest_version(model_name: str) -> str:
+    """Newest version number of a registered model (what `train` just registered)."""
+    numbers = versions(model_name)
+    if not numbers:
+        raise MlopsError(f"{model_name} has no versions yet: run train first")
+    return numbers[-1]
+
+
+def tags(model_name: str, version: str) -> dict[str, str]:
+    return dict(model_version(model_name, version).tags)
+
+
+def set_tags(model_name: str, version: str, values: dict[str, object]) -> None:
+    registry = client()
+    for key, value in values.items():
+        registry.set_model_version_tag(model_name, version, key, str(value))
+
+
+def find_copy(model_name: str, source_uri: str) -> str | None:
+    """Version of `model_name` already copied from `source_uri`, if any."""
+    registry = client()
+    for version in reversed(versions(model_name)):
+        # Unity Catalog search results omit tags, so read each version in full.
+        if registry.get_model_version(model_name, version).tags.get("source_model_uri") == (
+            source_uri
+        ):
+            return version
+    return None
+
+
+def copy_version(source_uri: str, model_name: str) -> str:
+    return str(client().copy_model_version(source_uri, model_name).version)
+
+
+@cache
+def git_commit() -> str:
+    """Commit of the code that runs, for lineage tags; "unknown" outside a git checkout."""
+    for variable in ("GIT_COMMIT", "GITHUB_SHA", "BUILD_SOURCEVERSION", "CI_COMMIT_SHA"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
