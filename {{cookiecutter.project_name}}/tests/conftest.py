@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from {{ cookiecutter.__package_name }} import config, sample_data
 from {{ cookiecutter.__package_name }}.mlops import registry, runtime
@@ -23,6 +24,10 @@ from {{ cookiecutter.__package_name }}.mlops.validate import validate
 
 # Small enough to train in about a second, large enough for stable metrics.
 TEST_ROWS = 4_000
+
+# One OpenMP thread per test process: the tables here are tiny, and with parallel workers
+# (`pytest -n`) more threads only fight over the same cores (the CLI does the same locally).
+threadpool_limits(limits=1, user_api="openmp")
 DEV = config.DEV_CATALOG
 
 

@@ -15,6 +15,9 @@ def test_local_mlflow_uses_sqlite_in_the_local_dir(fresh_local_dir):
     registry.configure_mlflow()
     assert mlflow.get_tracking_uri() == f"sqlite:///{fresh_local_dir / 'mlflow.db'}"
     assert mlflow.get_registry_uri() == mlflow.get_tracking_uri()
+    # A new registry starts as a copy of an empty, migrated one, and works as such.
+    assert (fresh_local_dir / "mlflow.db").exists()
+    assert registry.versions(NOTHING) == []
 
 
 def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):
@@ -34,7 +37,7 @@ def test_git_commit_prefers_ci_variables(monkeypatch):
         registry.git_commit.cache_clear()
 
 
-def test_registry_lookups_of_missing_things(fresh_local_dir):
+def test_registry_lookups_of_missing_things():
     assert registry.alias_version(NOTHING, config.CHAMPION) is None
     assert registry.versions(NOTHING) == []
     with pytest.raises(MlopsError, match="no versions yet"):

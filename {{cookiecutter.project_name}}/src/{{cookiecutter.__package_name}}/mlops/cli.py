@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -394,6 +395,11 @@ def _configure_logging(command: str, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not runtime.is_databricks():
+        # Local tables are small: one OpenMP thread fits and predicts the trees as fast as
+        # several, and several fight each other (and parallel test workers) for the cores.
+        # Set before scikit-learn loads its OpenMP runtime, which reads it once.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     _configure_logging(args.command, args.verbose)
     try:

@@ -8,6 +8,7 @@ server and the `databricks-uc` registry. Every stage talks to the registry throu
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -36,9 +37,56 @@ def configure_mlflow() -> None:
     root = runtime.local_dir()
     root.mkdir(parents=True, exist_ok=True)
     # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    database = root / "mlflow.db"
+    if not database.exists():
+        _copy_empty_database(database)
+    _skip_disk_syncs()
+    uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+@cache
+def _skip_disk_syncs() -> None:
+    """Let SQLite hand writes to the OS without waiting for the disk after each commit.
+
+    A pipeline run makes hundreds of small registry writes, and waiting for each to reach the
+    disk takes seconds on a busy machine. This is a local scratch registry: losing its last
+    writes in a power cut is acceptable. Only SQLite connections of this process are affected.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _no_sync(dbapi_connection, _record) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
+def _copy_empty_database(database: Path) -> None:
+    """Start a new local registry from a copy of an empty, migrated one.
+
+    MLflow builds a new database by replaying every schema migration, which takes seconds; a
+    copy takes milliseconds. The empty database is made once per MLflow version, in the user's
+    cache folder. If that folder is not writable, MLflow builds the database itself as usual.
+    """
+    import mlflow
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / config.PACKAGE
+    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
+    try:
+        if not template.exists():
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            cache.mkdir(parents=True, exist_ok=True)
+            # Built under a name of its own, then renamed: parallel test workers may race here.
+            partial = cache / f"{template.name}.{os.getpid()}"
+            store = SqlAlchemyStore(f"sqlite:///{partial}", (cache / "artifacts").as_uri())
+            store.engine.dispose()
+            os.replace(partial, template)
+        shutil.copyfile(template, database)
+    except OSError:
+        database.unlink(missing_ok=True)
 
 
 def set_experiment(name: str | None) -> None:
