@@ -1,15 +1,18 @@
 """The validation gate, including the case it exists for: a worse model must not ship."""
 
 import pytest
+from sklearn.dummy import DummyRegressor
 
-from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }} import config, model
 from {{ cookiecutter.__package_name }}.mlops import registry
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 from {{ cookiecutter.__package_name }}.mlops.train import train
 from {{ cookiecutter.__package_name }}.mlops.validate import ValidationFailed, check_gate, validate
 
-# Hyper-parameters that make a deliberately poor model: one shallow boosting step.
-WORSE = {"max_iter": 1, "learning_rate": 0.05}
+
+def predict_the_mean(params=None):
+    """A deliberately poor model, whatever estimator `model.py` holds: it ignores the trip."""
+    return DummyRegressor(strategy="mean")
 
 
 def gate(metrics, champion_metrics=None, champion_version=None, max_rmse=3.0, tolerance=0.05):
@@ -42,8 +45,9 @@ def test_passing_version_becomes_challenger(input_table, location, candidate):
     assert registry.tags(location.model, candidate)["validation_status"] == "passed"
 
 
-def test_worse_model_fails_and_champion_stays(input_table, location, champion):
-    worse = train(location=location, input_table=input_table, params=WORSE)
+def test_worse_model_fails_and_champion_stays(input_table, location, champion, monkeypatch):
+    monkeypatch.setattr(model, "build_pipeline", predict_the_mean)
+    worse = train(location=location, input_table=input_table)
     with pytest.raises(ValidationFailed) as failure:
         validate(location=location, model_version=worse.version, input_table=input_table)
     message = str(failure.value)
