@@ -251,8 +251,8 @@ def label(args: argparse.Namespace):
     location = _location(args)
     source = args.from_table.strip()
     if not source:
-        if runtime.use_spark():
-            raise MlopsError("--from-table is required: which table holds the fares?")
+        # Only `lifecycle` writes this table (locally); elsewhere the fares come from a table
+        # the caller names.
         source = location.new_trips
         if not tables.for_runtime().exists(source):
             raise MlopsError(

@@ -16,7 +16,6 @@ stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run t
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -175,12 +174,7 @@ def monitor(
         replace={"batch_id": batch_id},
     )
 
-    if reports_dir is None:
-        reports_dir = (
-            Path(tempfile.mkdtemp(prefix="monitoring-"))
-            if runtime.is_databricks()
-            else runtime.local_dir() / "reports"
-        )
+    reports_dir = Path(reports_dir or runtime.reports_dir())
     result.reports = [
         reports.plot_feature_drift(
             drift_table, Path(reports_dir) / f"drift_{batch_id}.png", max_psi=max_psi

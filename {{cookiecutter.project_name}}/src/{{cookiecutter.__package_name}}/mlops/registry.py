@@ -17,10 +17,6 @@ from .. import config
 from . import runtime
 from .errors import MlopsError
 
-# Aliases: a candidate that passed validation, and the version batch inference uses.
-CHALLENGER = config.CHALLENGER
-CHAMPION = config.CHAMPION
-
 
 def configure_mlflow() -> None:
     """Point MLflow at the registry of this runtime.

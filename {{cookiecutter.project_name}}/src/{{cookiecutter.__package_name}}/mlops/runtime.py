@@ -7,6 +7,7 @@ What differs between the two is decided from these answers in one place each: ta
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from .. import config
@@ -35,6 +36,14 @@ def local_dir() -> Path:
         if os.environ.get(variable):
             return Path(os.environ[variable]).resolve()
     return (Path.cwd() / ".local").resolve()
+
+
+def reports_dir() -> Path:
+    """Where plots go: `.local/reports` locally; a scratch folder on Databricks, where the
+    monitoring run logs them to MLflow."""
+    if is_databricks():
+        return Path(tempfile.mkdtemp(prefix="monitoring-"))
+    return local_dir() / "reports"
 
 
 def get_spark():
