@@ -5,34 +5,17 @@ These are the slow tests: each runs a baked project's pytest in a subprocess. CI
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import pytest
 
 from baking import PATTERNS, bake
+from project_checks import run
 
 pytestmark = pytest.mark.slow
 
 # Distinct project names give distinct package names, so nothing collides in the shared venv.
 PROJECT_PER_PATTERN = {pattern: f"demo-{pattern.replace('_', '-')}" for pattern in PATTERNS}
-
-
-def run(args, cwd, timeout=900, **env):
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **env},
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result
 
 
 def project_pytest(project, marker: str):
