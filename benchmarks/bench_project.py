@@ -133,7 +133,7 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
 
     # log_model, as the project calls it and with environment inference.
     example = frame[features.MODEL_FEATURES].head(200)
-    registry.set_experiment("/bench/log_model")
+    mlflow.set_experiment(experiment_id=registry.experiment_id("/bench/log_model"))
 
     def timed_log_model(**requirements) -> float:
         with mlflow.start_run():

@@ -23,8 +23,9 @@ def test_local_mlflow_uses_sqlite_in_the_local_dir(fresh_local_dir):
 def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):
     import mlflow
 
-    registry.set_experiment("/Shared/some-experiment")
-    location = mlflow.get_experiment_by_name("/Shared/some-experiment").artifact_location
+    created = registry.experiment_id("/Shared/some-experiment")
+    assert registry.experiment_id("/Shared/some-experiment") == created
+    location = mlflow.get_experiment(created).artifact_location
     assert Path(location.removeprefix("file://")) == fresh_local_dir / "mlartifacts"
 
 

@@ -108,9 +108,17 @@ def _registry_state(location: Location) -> dict:
 
 
 def _score_batch(
-    report, prod: Location, *, batch_id, distance_scale, seed, rows, monitoring, say,
-    labels_late=False,
-) -> None:  # fmt: skip
+    report: LifecycleReport,
+    prod: Location,
+    *,
+    batch_id: str,
+    distance_scale: float,
+    seed: int,
+    rows: int,
+    monitoring: bool,
+    say: Callable[[str], None],
+    labels_late: bool = False,
+) -> None:
     """Score a week of new trips starting on `batch_id` (a date) in prod; with monitoring, check
     it and record its labels (the true fares the generator drew) as if they arrived a day later:
     before the check, or, with `labels_late`, between a first check (drift only) and a second
@@ -192,12 +200,12 @@ def run(
 
     batch_rows = max(rows // 4, 100)
     batch = {"rows": batch_rows, "monitoring": monitoring, "say": say}
-    _score_batch(report, prod, batch_id="2016-03-01", distance_scale=1.0, seed=config.SEED + 1,
-                 **batch)  # fmt: skip
+    normal = {"batch_id": "2016-03-01", "distance_scale": 1.0, "seed": config.SEED + 1}
+    _score_batch(report, prod, **normal, **batch)
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
-        _score_batch(report, prod, batch_id="2016-03-08", distance_scale=2.5,
-                     seed=config.SEED + 2, labels_late=True, **batch)  # fmt: skip
+        longer = {"batch_id": "2016-03-08", "distance_scale": 2.5, "seed": config.SEED + 2}
+        _score_batch(report, prod, **longer, labels_late=True, **batch)
 
     report.seconds = time.perf_counter() - started
     say("")

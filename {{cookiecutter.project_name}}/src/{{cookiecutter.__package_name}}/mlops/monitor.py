@@ -205,13 +205,14 @@ def _log_run(
 ) -> None:
     import mlflow
 
+    registry.configure_mlflow()
+    experiment = None  # in a job, the notebook's own experiment is the natural home of these runs
     if experiment_name or not runtime.is_databricks():
-        registry.set_experiment(experiment_name)
-    else:
-        # In a job the notebook's own experiment is the natural home of these runs.
-        registry.configure_mlflow()
+        experiment = registry.experiment_id(experiment_name)
     psi = result.drift[result.drift["metric"] == "psi"]
-    with mlflow.start_run(run_name=f"monitor-{catalog}-{result.batch_id}"):
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=f"monitor-{catalog}-{result.batch_id}"
+    ):
         mlflow.set_tags(
             {
                 "catalog": catalog,

@@ -85,17 +85,32 @@ def _copy_empty_database(database: Path) -> None:
         database.unlink(missing_ok=True)
 
 
-def set_experiment(name: str | None) -> None:
-    """Make `name` the active experiment, creating it with local artifact storage if needed."""
+# Experiment ids by (tracking URI, name): the stages log several runs per process, and looking
+# the experiment up by name each time costs more than the run itself.
+_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
+
+
+def experiment_id(name: str | None) -> str:
+    """Id of the experiment `name` (default: the project's), created if it does not exist.
+
+    Locally the experiment keeps its artifacts under the local dir: without an explicit
+    location MLflow would write ./mlruns next to wherever we run.
+    """
     import mlflow
 
     configure_mlflow()
     name = name or config.EXPERIMENT_NAME
-    if not runtime.is_databricks() and mlflow.get_experiment_by_name(name) is None:
-        # Without an explicit location MLflow would write ./mlruns next to wherever we run.
-        artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
-        mlflow.create_experiment(name, artifact_location=artifacts)
-    mlflow.set_experiment(name)
+    key = (mlflow.get_tracking_uri(), name)
+    if key not in _EXPERIMENT_IDS:
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            _EXPERIMENT_IDS[key] = experiment.experiment_id
+        elif runtime.is_databricks():
+            _EXPERIMENT_IDS[key] = mlflow.create_experiment(name)
+        else:
+            artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
+            _EXPERIMENT_IDS[key] = mlflow.create_experiment(name, artifact_location=artifacts)
+    return _EXPERIMENT_IDS[key]
 
 
 def client():

@@ -178,8 +178,16 @@ class LocalTables(Tables):
 
         return DeltaTable.is_deltatable(str(self.path(name)))
 
-    def read(self, name, *, columns=None, where=None, sample_fraction=1.0, seed=config.SEED,
-             max_rows=None):  # fmt: skip
+    def read(
+        self,
+        name,
+        *,
+        columns=None,
+        where=None,
+        sample_fraction=1.0,
+        seed=config.SEED,
+        max_rows=None,
+    ):
         if not 0 < sample_fraction <= 1:
             raise MlopsError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
         filters = [(column, "=", value) for column, value in (where or {}).items()] or None
@@ -251,8 +259,20 @@ class LocalTables(Tables):
         batches = dataset.to_batches(columns=columns, batch_size=batch_size)
         return (batch.to_pandas() for batch in batches if batch.num_rows)
 
-    def score(self, source, target, *, columns, prepare, model_uri, model_inputs, schema,
-              replace, chunk_rows, progress=None):  # fmt: skip
+    def score(
+        self,
+        source,
+        target,
+        *,
+        columns,
+        prepare,
+        model_uri,
+        model_inputs,
+        schema,
+        replace,
+        chunk_rows,
+        progress=None,
+    ):
         import mlflow
 
         model = mlflow.pyfunc.load_model(model_uri)
@@ -290,8 +310,16 @@ class SparkTables(Tables):
     def exists(self, name):
         return self.spark.catalog.tableExists(quoted(name))
 
-    def read(self, name, *, columns=None, where=None, sample_fraction=1.0, seed=config.SEED,
-             max_rows=None):  # fmt: skip
+    def read(
+        self,
+        name,
+        *,
+        columns=None,
+        where=None,
+        sample_fraction=1.0,
+        seed=config.SEED,
+        max_rows=None,
+    ):
         from pyspark.sql import functions as F
 
         if not 0 < sample_fraction <= 1:
@@ -374,8 +402,20 @@ class SparkTables(Tables):
         # Delta's MERGE answers with one row of counts.
         return int(result.first()["num_updated_rows"])
 
-    def score(self, source, target, *, columns, prepare, model_uri, model_inputs, schema,
-              replace, chunk_rows, progress=None):  # fmt: skip
+    def score(
+        self,
+        source,
+        target,
+        *,
+        columns,
+        prepare,
+        model_uri,
+        model_inputs,
+        schema,
+        replace,
+        chunk_rows,
+        progress=None,
+    ):
         import mlflow
         from pyspark.sql import functions as F
 

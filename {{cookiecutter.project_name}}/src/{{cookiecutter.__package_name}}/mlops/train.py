@@ -114,9 +114,10 @@ def train(
         holdout[features.LABEL], pipeline.predict(holdout[features.MODEL_FEATURES])
     )
 
-    registry.set_experiment(experiment_name)
     commit = registry.git_commit()
-    with mlflow.start_run(run_name=f"train-{location.catalog}") as run:
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(experiment_name), run_name=f"train-{location.catalog}"
+    ) as run:
         mlflow.set_tags({"catalog": location.catalog, "stage": "train", "git_commit": commit})
         mlflow.log_params(
             {

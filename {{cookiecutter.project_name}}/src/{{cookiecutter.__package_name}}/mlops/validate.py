@@ -131,8 +131,10 @@ def validate(
         name, version, metrics, champion_version, champion_metrics or {}, failures
     )
 
-    registry.set_experiment(experiment_name)
-    with mlflow.start_run(run_name=f"validate-{location.catalog}-v{version}"):
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(experiment_name),
+        run_name=f"validate-{location.catalog}-v{version}",
+    ):
         mlflow.set_tags(
             {
                 "catalog": location.catalog,
