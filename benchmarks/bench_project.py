@@ -6,8 +6,8 @@ Bakes the default project once per deployment pattern (cookiecutter's Python API
 into a temporary folder and measures, with the interpreter that runs this script:
 
 - wall time of `python -m <package> lifecycle` for each pattern;
-- wall time of the project's tests, `python -m pytest -q -m "not spark"` (default pattern, or
-  every pattern with --tests-all-patterns);
+- wall time of the project's `make test` (the tests without Spark, on parallel workers; default
+  pattern, or every pattern with --tests-all-patterns);
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
   bare minimum on the same rows: read the table, build features, `model.predict`, write the
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
@@ -83,13 +83,16 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     sys.path.insert(0, str(project / "src"))
     package = package_name(project)
     config = importlib.import_module(f"{package}.config")
-    data = importlib.import_module(f"{package}.data")
     features = importlib.import_module(f"{package}.features")
-    runtime = importlib.import_module(f"{package}.runtime")
-    train = importlib.import_module(f"{package}.train")
-    score = importlib.import_module(f"{package}.score")
-    validate = importlib.import_module(f"{package}.validate")
-    deploy = importlib.import_module(f"{package}.deploy")
+    model_module = importlib.import_module(f"{package}.model")
+    sample_data = importlib.import_module(f"{package}.sample_data")
+    tables = importlib.import_module(f"{package}.mlops.tables")
+    registry = importlib.import_module(f"{package}.mlops.registry")
+    location_module = importlib.import_module(f"{package}.mlops.location")
+    train = importlib.import_module(f"{package}.mlops.train")
+    score = importlib.import_module(f"{package}.mlops.score")
+    validate = importlib.import_module(f"{package}.mlops.validate")
+    deploy = importlib.import_module(f"{package}.mlops.deploy")
 
     import mlflow
     from deltalake import DeltaTable, write_deltalake
@@ -98,24 +101,24 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     warnings.filterwarnings("ignore", module="mlflow")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
 
-    catalog = config.PROD_CATALOG
-    data.write_sample_data(config.INPUT_TABLE)
-    trained = train.train(catalog)
-    validate.validate(catalog, model_version=trained.version)
-    deploy.deploy(catalog, model_version=trained.version)
-    big = runtime.full_name(catalog, config.SCHEMA, "bench_trips")
-    data.write_sample_data(big, n_rows=rows, seed=7, start="2016-03-01", days=30)
+    prod = location_module.Location(config.PROD_CATALOG)
+    sample_data.write_sample_data(config.INPUT_TABLE)
+    trained = train.train(location=prod)
+    validate.validate(location=prod, model_version=trained.version)
+    deploy.deploy(location=prod, model_version=trained.version)
+    big = prod.table("bench_trips")
+    sample_data.write_sample_data(big, n_rows=rows, seed=7, start="2016-03-01", days=30)
 
     started = time.perf_counter()
-    result = score.score(catalog, input_table=big, batch_id="bench")
+    result = score.score(location=prod, input_table=big, batch_id="bench")
     scoring = time.perf_counter() - started
     assert result.rows == rows
 
     # The bare minimum on the same rows, each step timed.
-    model = mlflow.sklearn.load_model(f"models:/{trained.model_name}/{trained.version}")
+    model = mlflow.sklearn.load_model(prod.model_uri(trained.version))
     steps = {}
     started = time.perf_counter()
-    trips = DeltaTable(str(data.table_path(big))).to_pandas()
+    trips = DeltaTable(str(tables.LocalTables.path(big))).to_pandas()
     steps["read"] = time.perf_counter() - started
     started = time.perf_counter()
     frame = features.add_features(trips)
@@ -124,13 +127,13 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     frame["prediction"] = model.predict(frame[features.MODEL_FEATURES])
     steps["predict"] = time.perf_counter() - started
     started = time.perf_counter()
-    write_deltalake(str(work / "raw_predictions"), data.to_arrow(frame), mode="overwrite")
+    write_deltalake(str(work / "raw_predictions"), tables.to_arrow(frame), mode="overwrite")
     steps["write"] = time.perf_counter() - started
     raw = sum(steps.values())
 
     # log_model, as the project calls it and with environment inference.
     example = frame[features.MODEL_FEATURES].head(200)
-    runtime.set_experiment("/bench/log_model")
+    mlflow.set_experiment(experiment_id=registry.experiment_id("/bench/log_model"))
 
     def timed_log_model(**requirements) -> float:
         with mlflow.start_run():
@@ -141,7 +144,7 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
                 signature=mlflow.models.infer_signature(example, model.predict(example)),
                 input_example=example.head(5),
                 serialization_format="skops",
-                skops_trusted_types=train.TRUSTED_TYPES,
+                skops_trusted_types=model_module.TRUSTED_TYPES,
                 **requirements,
             )
             return time.perf_counter() - started
@@ -178,18 +181,10 @@ def main() -> int:
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
         env = project_env(project, work / f"{pattern}-tests-local")
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-m",
-            "not spark",
-            "-p",
-            "no:cacheprovider",
-        ]
+        # Exactly the project's `make test`, with this interpreter's environment.
+        command = ["make", "--no-print-directory", "test", f"BIN={Path(sys.executable).parent}"]
         seconds, summary = timed_run(command, project, env)
-        rows.append((f"tests, not spark ({pattern})", f"{seconds:.1f} s", summary))
+        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", summary))
 
     figures = bench_scoring(projects[PATTERNS[0]], work, args.rows)
     n = figures["rows"]

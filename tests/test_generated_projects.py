@@ -15,27 +15,12 @@ import sys
 import pytest
 
 from baking import PATTERNS, SCHEMA_VARIABLE, answers_seed, bake, random_answers
+from project_checks import run
 
 pytestmark = pytest.mark.slow
 
 # Distinct project names give distinct package names, so nothing collides in the shared venv.
 PROJECT_PER_PATTERN = {pattern: f"demo-{pattern.replace('_', '-')}" for pattern in PATTERNS}
-
-
-def run(args, cwd, timeout=900, **env):
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **env},
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result
 
 
 def project_pytest(project, marker: str):

@@ -25,7 +25,8 @@
 # COMMAND ----------
 
 from {{ cookiecutter.__package_name }} import config
-from {{ cookiecutter.__package_name }}.promote import copy_model
+from {{ cookiecutter.__package_name }}.mlops.location import Location
+from {{ cookiecutter.__package_name }}.mlops.promote import copy_model
 
 # COMMAND ----------
 
@@ -48,16 +49,18 @@ dbutils.widgets.text("source_version", "", "Source version (empty: use the alias
 
 # COMMAND ----------
 
-result = copy_model(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = copy_model(
+    location=location,
     source_catalog=dbutils.widgets.get("source_catalog"),
     source_alias=dbutils.widgets.get("source_alias"),
     source_version=dbutils.widgets.get("source_version"),
 )
-action = "copied" if result.created else "was already copied"
-print(f"{result.source_uri} {action} as {result.model_name} version {result.version}")
+print(result.summary())
 
 # COMMAND ----------
 

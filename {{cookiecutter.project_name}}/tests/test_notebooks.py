@@ -5,8 +5,11 @@ import sys
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, data, runtime
-from {{ cookiecutter.__package_name }}.validate import ValidationFailed
+from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }}.mlops import registry, tables
+from {{ cookiecutter.__package_name }}.mlops.labels import record_labels
+from {{ cookiecutter.__package_name }}.mlops.location import Location
+from {{ cookiecutter.__package_name }}.mlops.validate import ValidationFailed
 
 from notebook_runner import (
     HEADER,
@@ -54,77 +57,69 @@ def test_the_expected_notebooks_are_present():
     assert expected <= set(notebook_names())
 
 
-@pytest.fixture
-def trips(fresh_local_dir):
-    data.write_sample_data(config.INPUT_TABLE, n_rows=3_000)
-    return config.INPUT_TABLE
-
-
-def test_every_notebook_runs_like_the_jobs_chain_them(trips):
+def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
     present = set(notebook_names())
     ran = set()
-    dev, staging = config.DEV_CATALOG, config.STAGING_CATALOG
+    dev = Location(config.DEV_CATALOG, schema)
+    staging = dev.elsewhere(config.STAGING_CATALOG)
+    at_dev = {"catalog": dev.catalog, "schema": schema}
+    at_staging = {"catalog": staging.catalog, "schema": schema}
 
     # training_job: train -> validate -> deploy, each handing the version on.
-    trained = run_notebook("train", catalog=dev, sample_fraction="1.0")
-    validated = run_notebook("validate", catalog=dev, model_version=trained["model_version"])
-    deployed = run_notebook("deploy", catalog=dev, model_version=validated["model_version"])
+    trained = run_notebook("train", **at_dev, sample_fraction="1.0")
+    validated = run_notebook("validate", **at_dev, model_version=trained["model_version"])
+    deployed = run_notebook("deploy", **at_dev, model_version=validated["model_version"])
     ran |= {"train", "validate", "deploy"}
     assert trained["model_version"] == validated["model_version"] == deployed["model_version"]
-    name = runtime.full_name(dev, config.SCHEMA, config.MODEL_NAME)
-    assert runtime.alias_version(name, config.CHAMPION) == trained["model_version"]
+    assert registry.alias_version(dev.model, config.CHAMPION) == trained["model_version"]
 
-    scored_catalog = dev
+    scored_at = at_dev
     if "promote" in present:
         # promotion_job: copy -> validate -> deploy in the next catalog.
-        copied = run_notebook("promote", catalog=staging, source_catalog=dev)
-        run_notebook("validate", catalog=staging, model_version=copied["model_version"])
-        run_notebook("deploy", catalog=staging, model_version=copied["model_version"])
-        staged = runtime.full_name(staging, config.SCHEMA, config.MODEL_NAME)
-        assert runtime.alias_version(staged, config.CHAMPION) == copied["model_version"]
-        again = run_notebook("promote", catalog=staging, source_catalog=dev)
+        copied = run_notebook("promote", **at_staging, source_catalog=dev.catalog)
+        run_notebook("validate", **at_staging, model_version=copied["model_version"])
+        run_notebook("deploy", **at_staging, model_version=copied["model_version"])
+        assert registry.alias_version(staging.model, config.CHAMPION) == copied["model_version"]
+        again = run_notebook("promote", **at_staging, source_catalog=dev.catalog)
         assert again["model_version"] == copied["model_version"]
-        scored_catalog = staging
+        scored_at = at_staging
         ran.add("promote")
 
-    scored = run_notebook("score", catalog=scored_catalog, batch_id="2016-03-01")
-    assert scored["rows"] == 3_000
+    scored = run_notebook("score", **scored_at, batch_id="2016-03-01")
+    assert scored["rows"] == tables.for_runtime().count(input_table)
     ran.add("score")
 
     if "monitor" in present:
-        monitored = run_notebook("monitor", catalog=scored_catalog)
+        monitored = run_notebook("monitor", **scored_at)
         assert monitored["retrain"] in ("true", "false")
         ran.add("monitor")
     assert ran == present
 
 
-def test_failed_gate_fails_the_validate_notebook(trips):
-    dev = config.DEV_CATALOG
-    trained = run_notebook("train", catalog=dev)
+def test_failed_gate_fails_the_validate_notebook(input_table, location, candidate):
     with pytest.raises(ValidationFailed, match="max_rmse 0.1"):
         run_notebook(
-            "validate", catalog=dev, model_version=trained["model_version"], max_rmse="0.1"
+            "validate",
+            catalog=location.catalog,
+            schema=location.schema,
+            model_version=candidate,
+            max_rmse="0.1",
         )
 
 
-def test_monitor_notebook_reports_retrain_without_failing(trips):
+def test_monitor_notebook_reports_retrain_without_failing(input_table, location, champion):
     if "monitor" not in notebook_names():
         pytest.skip("the project was generated without monitoring")
-    dev = config.DEV_CATALOG
-    trained = run_notebook("train", catalog=dev)
-    run_notebook("validate", catalog=dev, model_version=trained["model_version"])
-    run_notebook("deploy", catalog=dev)
-    run_notebook("score", catalog=dev)
+    at = {"catalog": location.catalog, "schema": location.schema}
+    run_notebook("score", **at)
     # Scoring leaves labels empty; once the fares arrive the error exists (and is above 0.0).
-    from {{ cookiecutter.__package_name }}.labels import record_labels
-
-    record_labels(data.read_table(trips), dev, config.SCHEMA)
-    values = run_notebook("monitor", catalog=dev, max_psi="0.0", max_rmse="0.0")
+    record_labels(tables.for_runtime().read(input_table), location=location)
+    values = run_notebook("monitor", **at, max_psi="0.0", max_rmse="0.0")
     assert values["retrain"] == "true"
     # Where retraining happens upstream, the job passes fail_on_violation so the run fails.
     strict = {"max_psi": "0.0", "max_rmse": "0.0", "fail_on_violation": "true"}
     with pytest.raises(RuntimeError, match="monitoring thresholds violated: .*above"):
-        run_notebook("monitor", catalog=dev, **strict)
+        run_notebook("monitor", **at, **strict)
 
 
 def test_widgets_must_exist():

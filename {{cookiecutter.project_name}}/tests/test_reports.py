@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from {{cookiecutter.__package_name}} import reports
+from {{cookiecutter.__package_name}}.mlops import reports
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -18,13 +18,7 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
-# Conventional PSI reading: below 0.1 stable, 0.1-0.2 worth a look, above 0.2 a real shift.
-DEFAULT_MAX_PSI = 0.2
-# RMSE of the fare prediction, in the target's unit (dollars for taxi fares). Set it a little
-# above the RMSE your model reaches on its validation set.
-DEFAULT_MAX_RMSE = 5.0
-# Jensen-Shannon distance (base 2, 0..1) above which a categorical feature counts as drifted.
-DEFAULT_MAX_JS = 0.1
+# The thresholds (max_psi, max_rmse) are the project's, in `config.py`; this module only counts.
 DEFAULT_PSI_BINS = 10
 
 # Share given to a bin that holds no rows, so PSI's log ratio stays finite. Small enough that an

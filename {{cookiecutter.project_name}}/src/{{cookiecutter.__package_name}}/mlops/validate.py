@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import config, data, features, runtime
-from .train import regression_metrics
+from .. import config, features, model
+from . import registry, tables
+from .errors import MlopsError
+from .location import Location
 
 log = logging.getLogger(__name__)
 
+# The hold-out share of this many rows measures RMSE to well under a cent, and bounds what a
+# production-sized table sends to the driver.
+MAX_VALIDATION_ROWS = 1_000_000
 
-class ValidationFailed(runtime.MlopsError):
+
+class ValidationFailed(MlopsError):
     """The candidate did not pass the gate; the message names the metric and the threshold."""
 
 
@@ -35,31 +41,41 @@ class ValidationResult:
     def passed(self) -> bool:
         return not self.failures
 
-
-# The hold-out share of this many rows measures RMSE to well under a cent, and bounds what a
-# production-sized table sends to the driver.
-MAX_VALIDATION_ROWS = 1_000_000
+    def summary(self) -> str:
+        line = f"{self.model_name} version {self.version} "
+        if self.passed:
+            line += f"passed validation (rmse {self.metrics['rmse']:.3f}): now {config.CHALLENGER}"
+        else:
+            line += f"failed validation: {'; '.join(self.failures)}"
+        if self.champion_metrics:
+            line += (
+                f"; champion version {self.champion_version} has rmse "
+                f"{self.champion_metrics['rmse']:.3f}"
+            )
+        return line
 
 
 def load_holdout(input_table: str) -> pd.DataFrame:
-    raw = data.read_table(input_table, columns=data.TRIP_COLUMNS, max_rows=MAX_VALIDATION_ROWS)
+    raw = tables.for_runtime().read(
+        input_table, columns=features.INPUT_COLUMNS, max_rows=MAX_VALIDATION_ROWS
+    )
     frame = features.training_rows(features.add_features(raw))
     holdout = frame[features.is_holdout(frame)]
     if holdout.empty:
-        raise runtime.MlopsError(f"{input_table} has no hold-out rows to validate on")
+        raise MlopsError(f"{input_table} has no hold-out rows to validate on")
     return holdout
 
 
 def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
     import mlflow
 
-    model = mlflow.pyfunc.load_model(model_uri)
-    predictions = model.predict(holdout[features.MODEL_FEATURES])
-    return regression_metrics(holdout[features.LABEL], predictions)
+    predictions = mlflow.pyfunc.load_model(model_uri).predict(holdout[features.MODEL_FEATURES])
+    return model.regression_metrics(holdout[features.LABEL], predictions)
 
 
 def check_gate(
     metrics: dict[str, float],
+    *,
     champion_metrics: dict[str, float] | None,
     champion_version: str | None,
     max_rmse: float,
@@ -82,10 +98,9 @@ def check_gate(
 
 
 def validate(
-    catalog: str = config.DEV_CATALOG,
-    schema: str = config.SCHEMA,
-    model_name: str = config.MODEL_NAME,
-    model_version: str = "",
+    *,
+    location: Location,
+    model_version: str,
     input_table: str = config.INPUT_TABLE,
     experiment_name: str | None = None,
     max_rmse: float = config.MAX_RMSE,
@@ -94,27 +109,35 @@ def validate(
     """Measure `model_version` on the hold-out trips of `input_table`; pass -> `challenger`."""
     import mlflow
 
-    registered_name = runtime.full_name(catalog, schema, model_name)
+    name = location.model
     if not str(model_version).strip():
-        raise runtime.MlopsError("model_version is empty: say which version to validate")
-    version = str(runtime.model_version(registered_name, model_version).version)
+        raise MlopsError("model_version is empty: say which version to validate")
+    version = str(registry.model_version(name, model_version).version)
     holdout = load_holdout(input_table)
 
-    metrics = evaluate(f"models:/{registered_name}/{version}", holdout)
-    champion_version = runtime.alias_version(registered_name, config.CHAMPION)
+    metrics = evaluate(location.model_uri(version), holdout)
+    champion_version = registry.alias_version(name, config.CHAMPION)
     champion_metrics = None
     if champion_version is not None and champion_version != version:
-        champion_metrics = evaluate(f"models:/{registered_name}/{champion_version}", holdout)
-    failures = check_gate(metrics, champion_metrics, champion_version, max_rmse, champion_tolerance)
+        champion_metrics = evaluate(location.model_uri(champion_version), holdout)
+    failures = check_gate(
+        metrics,
+        champion_metrics=champion_metrics,
+        champion_version=champion_version,
+        max_rmse=max_rmse,
+        champion_tolerance=champion_tolerance,
+    )
     result = ValidationResult(
-        registered_name, version, metrics, champion_version, champion_metrics or {}, failures
+        name, version, metrics, champion_version, champion_metrics or {}, failures
     )
 
-    runtime.set_experiment(experiment_name)
-    with mlflow.start_run(run_name=f"validate-{catalog}-v{version}"):
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(experiment_name),
+        run_name=f"validate-{location.catalog}-v{version}",
+    ):
         mlflow.set_tags(
             {
-                "catalog": catalog,
+                "catalog": location.catalog,
                 "stage": "validate",
                 "model_version": version,
                 "passed": str(result.passed).lower(),
@@ -132,24 +155,19 @@ def validate(
         if champion_metrics:
             mlflow.log_metrics({f"champion_{k}": v for k, v in champion_metrics.items()})
 
-    client = runtime.mlflow_client()
-    client.set_model_version_tag(
-        registered_name, version, "validation_status", "passed" if result.passed else "failed"
-    )
-    client.set_model_version_tag(
-        registered_name, version, "validation_rmse", f"{metrics['rmse']:.4f}"
+    registry.set_tags(
+        name,
+        version,
+        {
+            "validation_status": "passed" if result.passed else "failed",
+            "validation_rmse": f"{metrics['rmse']:.4f}",
+        },
     )
     if failures:
         kept = f"champion stays version {champion_version}" if champion_version else "no champion"
         raise ValidationFailed(
-            f"{registered_name} version {version} failed validation: {'; '.join(failures)} ({kept})"
+            f"{name} version {version} failed validation: {'; '.join(failures)} ({kept})"
         )
-    client.set_registered_model_alias(registered_name, config.CHALLENGER, version)
-    log.info(
-        "%s version %s passed validation (rmse %.3f) and is now %s",
-        registered_name,
-        version,
-        metrics["rmse"],
-        config.CHALLENGER,
-    )
+    registry.set_alias(name, config.CHALLENGER, version)
+    log.info("%s", result.summary())
     return result

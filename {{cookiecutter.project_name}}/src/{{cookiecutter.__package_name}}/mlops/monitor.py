@@ -4,27 +4,29 @@ Drift compares each feature of the scored batch with the data the champion train
 baseline); error compares predictions with labels where the batch has them. Labels arrive after
 scoring: the check first attaches whatever the labels table holds (`labels.attach_labels`), so a
 batch checked the day it was scored may have no error yet (NaN, never a violation) and gets one
-when it is checked again after its fares arrived. The thresholds
-come from the job (or the CLI). Any violation means "retrain": the monitoring job reads the
-`retrain` task value and starts the training job; this module never fails because of drift.
+when it is checked again after its fares arrived. The thresholds come from the job (or the
+CLI). Any violation means "retrain": the monitoring job reads the `retrain` task value and starts
+the training job; this module never fails because of drift.
 
-The numbers come from `drift.py` and the pictures from `reports.py`; this module only fetches
-data, stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run to MLflow.
+The features checked are `features.NUMERIC_FEATURES` and `features.CATEGORICAL_FEATURES`; the
+numbers come from `drift.py` and the pictures from `reports.py`. This module only fetches data,
+stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run to MLflow.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from . import config, data, drift, features, reports, runtime
+from .. import config, features
+from . import drift, registry, reports, runtime, tables
+from .errors import MlopsError
 from .labels import attach_labels
-from .score import predictions_table
+from .location import Location
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,11 @@ class MonitorResult:
     def retrain(self) -> bool:
         return bool(self.violations)
 
+    @property
+    def largest_psi(self) -> tuple[str, float]:
+        psi = self.drift[self.drift["metric"] == "psi"].set_index("feature")["value"]
+        return (str(psi.idxmax()), float(psi.max())) if len(psi) else ("-", float("nan"))
+
     def describe_errors(self) -> str:
         if not self.labelled_rows:
             return "rmse n/a (no labels yet)"
@@ -56,15 +63,21 @@ class MonitorResult:
             f"({self.labelled_rows:,} of {self.rows:,} rows labelled)"
         )
 
-
-def metrics_table(catalog: str, schema: str) -> str:
-    return runtime.full_name(catalog, schema, config.MONITORING_TABLE)
+    def summary(self) -> str:
+        feature, psi = self.largest_psi
+        lines = [
+            f"batch {self.batch_id} (version {self.model_version}, {self.rows:,} rows): "
+            f"{self.describe_errors()}, largest psi {psi:.3f} ({feature})"
+        ]
+        lines += [f"  ! {violation}" for violation in self.violations]
+        lines.append(f"  retrain: {str(self.retrain).lower()}")
+        return "\n".join(lines)
 
 
 def latest_batch(table: str) -> str:
-    batches = data.read_table(table, columns=["batch_id", "scored_at"])
+    batches = tables.for_runtime().read(table, columns=["batch_id", "scored_at"])
     if batches.empty:
-        raise runtime.MlopsError(f"{table} is empty: score a batch first")
+        raise MlopsError(f"{table} is empty: score a batch first")
     return str(batches.sort_values("scored_at")["batch_id"].iloc[-1])
 
 
@@ -72,12 +85,11 @@ def baseline_table_of(model_name: str, version: str | None) -> str:
     """The table the champion trained on (a tag set at training and kept by promotion)."""
     if version is None:
         return config.INPUT_TABLE
-    tags = runtime.model_version(model_name, version).tags
-    return tags.get("training_table") or config.INPUT_TABLE
+    return registry.tags(model_name, version).get("training_table") or config.INPUT_TABLE
 
 
 def load_baseline(table: str) -> pd.DataFrame:
-    raw = data.read_table(table, columns=data.TRIP_COLUMNS, max_rows=MAX_ROWS)
+    raw = tables.for_runtime().read(table, columns=features.INPUT_COLUMNS, max_rows=MAX_ROWS)
     return features.training_rows(features.add_features(raw))
 
 
@@ -100,7 +112,9 @@ def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFram
 
 def error_history(table: str) -> pd.DataFrame:
     """RMSE and MAE per window from everything monitored so far (for the trend plot)."""
-    history = data.read_table(table, columns=["window_start", "feature", "metric", "value"])
+    history = tables.for_runtime().read(
+        table, columns=["window_start", "feature", "metric", "value"]
+    )
     errors = history[(history["feature"] == "prediction") & history["metric"].isin(["rmse", "mae"])]
     wide = errors.pivot_table(
         index="window_start", columns="metric", values="value", aggfunc="last", dropna=False
@@ -109,9 +123,8 @@ def error_history(table: str) -> pd.DataFrame:
 
 
 def monitor(
-    catalog: str = config.PROD_CATALOG,
-    schema: str = config.SCHEMA,
-    model_name: str = config.MODEL_NAME,
+    *,
+    location: Location,
     baseline_table: str = "",
     max_psi: float = config.MAX_PSI,
     max_rmse: float = config.MAX_RMSE,
@@ -120,22 +133,24 @@ def monitor(
     reports_dir: Path | None = None,
 ) -> MonitorResult:
     """Check the latest (or the given) batch of predictions against the thresholds."""
-
-    registered_name = runtime.full_name(catalog, schema, model_name)
-    predictions = predictions_table(catalog, schema)
-    if not data.table_exists(predictions):
-        raise runtime.MlopsError(f"no predictions yet in {predictions}: run score first")
-    attach_labels(catalog, schema)
+    store = tables.for_runtime()
+    predictions = location.predictions
+    if not store.exists(predictions):
+        raise MlopsError(f"no predictions yet in {predictions}: run score first")
+    attach_labels(location=location)
     batch_id = batch_id.strip() or latest_batch(predictions)
-    current = data.read_table(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
+    current = store.read(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
     if current.empty:
-        raise runtime.MlopsError(f"{predictions} has no batch {batch_id!r}")
+        raise MlopsError(f"{predictions} has no batch {batch_id!r}")
     model_version = str(current["model_version"].mode().iloc[0])
-    baseline_table = baseline_table.strip() or baseline_table_of(registered_name, model_version)
+    baseline_table = baseline_table.strip() or baseline_table_of(location.model, model_version)
     baseline = load_baseline(baseline_table)
 
     drift_table = drift.feature_drift(
-        baseline, current, features.NUMERIC_FEATURES, features.CATEGORICAL_FEATURES
+        baseline,
+        current,
+        list(features.NUMERIC_FEATURES),
+        list(features.CATEGORICAL_FEATURES),
     )
     # Only labelled rows count (unlabelled ones are NaN); with none, both errors are NaN.
     errors = drift.error_metrics(current[features.LABEL], current["prediction"])
@@ -151,32 +166,38 @@ def monitor(
         labelled_rows=int(current[features.LABEL].notna().sum()),
     )
 
-    table = metrics_table(catalog, schema)
     computed_at = pd.Timestamp(datetime.now(timezone.utc))
-    data.write_table(
-        metric_rows(result, computed_at), table, mode="append", replace={"batch_id": batch_id}
+    store.write(
+        metric_rows(result, computed_at),
+        location.metrics,
+        mode="append",
+        replace={"batch_id": batch_id},
     )
 
-    if reports_dir is None:
-        reports_dir = (
-            Path(tempfile.mkdtemp(prefix="monitoring-"))
-            if runtime.is_databricks()
-            else runtime.local_dir() / "reports"
-        )
+    reports_dir = Path(reports_dir or runtime.reports_dir())
     result.reports = [
         reports.plot_feature_drift(
             drift_table, Path(reports_dir) / f"drift_{batch_id}.png", max_psi=max_psi
         ),
-        reports.plot_error_over_time(error_history(table), Path(reports_dir) / "error.png"),
+        reports.plot_error_over_time(
+            error_history(location.metrics), Path(reports_dir) / "error.png"
+        ),
     ]
-    _log_run(result, catalog, max_psi, max_rmse, experiment_name)
-    # Info, not warning: callers (CLI, notebook, lifecycle) report the violations themselves.
+    _log_run(
+        result,
+        catalog=location.catalog,
+        max_psi=max_psi,
+        max_rmse=max_rmse,
+        experiment_name=experiment_name,
+    )
+    # Info, not warning: callers (CLI, notebook, lifecycle) show the violations themselves.
     log.info("batch %s: %s", batch_id, "; ".join(violations) or "within the thresholds")
     return result
 
 
 def _log_run(
     result: MonitorResult,
+    *,
     catalog: str,
     max_psi: float,
     max_rmse: float,
@@ -184,13 +205,14 @@ def _log_run(
 ) -> None:
     import mlflow
 
+    registry.configure_mlflow()
+    experiment = None  # in a job, the notebook's own experiment is the natural home of these runs
     if experiment_name or not runtime.is_databricks():
-        runtime.set_experiment(experiment_name)
-    else:
-        # In a job the notebook's own experiment is the natural home of these runs.
-        runtime.configure_mlflow()
+        experiment = registry.experiment_id(experiment_name)
     psi = result.drift[result.drift["metric"] == "psi"]
-    with mlflow.start_run(run_name=f"monitor-{catalog}-{result.batch_id}"):
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=f"monitor-{catalog}-{result.batch_id}"
+    ):
         mlflow.set_tags(
             {
                 "catalog": catalog,
