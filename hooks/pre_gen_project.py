@@ -166,7 +166,7 @@ def is_valid_branch_name(name: str) -> bool:
 
 
 def check_free_text():
-    for key in ("description", "read_group"):
+    for key in ("description", "read_group", "workspace_read_group"):
         value = ANSWERS[key]
         if not value.strip() or CONTROL_CHARACTERS.search(value) or len(value) > 300:
             fail(key, value, "use one non-empty line of text (up to 300 characters)")
