@@ -246,6 +246,8 @@ def test_bundle_commands_name_targets_and_jobs_the_bundle_defines(platform, patt
         ("validate", "prod", None),
         ("deploy", "test", None),
         ("run", "test", "training_job"),
+        # The first scoring run makes the predictions table (and monitor): test scores too.
+        ("run", "test", "batch_inference_job"),
         ("destroy", "test", None),
         ("deploy", "staging", None),
         ("run", "staging", "batch_inference_job"),
