@@ -59,7 +59,12 @@ def test_promotion_copies_from_the_previous_catalog(pattern):
         copy = next(task for task in job["tasks"] if task["task_key"] == "copy")
         assert copy["notebook_task"]["base_parameters"]["source_catalog"] == "${var.source_catalog}"
         assert [t["task_key"] for t in job["tasks"]] == ["copy", "validate", "deploy"]
-        assert {p["name"] for p in job["parameters"]} == {"source_alias", "source_version"}
+        assert {p["name"] for p in job["parameters"]} == {
+            "source_alias",
+            "source_version",
+            "source_schema",
+            "source_model_name",
+        }
 
 
 def test_deploy_code_trains_on_a_sample_in_staging_and_everything_in_prod():

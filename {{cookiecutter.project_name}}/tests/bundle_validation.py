@@ -475,3 +475,29 @@ def deploy_rule_problems(project: Path) -> list[str]:
         + permission_problems(project)
         + artifact_problems(project)
     )
+
+
+def normalize_prefix(prefix: str) -> str:
+    """bundle/config/mutator/resourcemutator/apply_presets.go normalizePrefix with
+    libs/textutil/textutil.go NormalizeString: "[dev jane_doe] " -> "dev_jane_doe_"."""
+    prefix = prefix.replace("[", "").strip(" ")
+    suffix = "_" if prefix.endswith("]") else ""
+    normalized = re.sub(r"_+", "_", re.sub(r"[^\w]|_", "_", prefix.lower())).strip("_")
+    return normalized + suffix
+
+
+def deployed_uc_names(project: Path, target: str, user_short_name: str) -> dict[str, str]:
+    """The schema and model names a deploy of `target` by `user_short_name` creates, after the
+    CLI's presets: development mode's default prefix "[dev <short name>] "
+    (apply_target_mode.go) or the target's presets.name_prefix, normalised (apply_presets.go)."""
+    settings = bundle_targets(project)[target]
+    prefix = (settings.get("presets") or {}).get("name_prefix") or ""
+    if settings.get("mode") == "development" and not prefix:
+        prefix = f"[dev {user_short_name}] "
+    catalog = variable_default(project, "catalog", target)
+    uc_prefix = normalize_prefix(prefix)
+    schema = uc_prefix + variable_default(project, "schema")
+    return {
+        "schema": f"{catalog}.{schema}",
+        "model": f"{catalog}.{schema}.{uc_prefix}{variable_default(project, 'model_name')}",
+    }

@@ -216,3 +216,21 @@ def test_setup_installs_the_wheel_by_absolute_path_then_restarts_python(tmp_path
     exec(compile(source, "_setup.py", "exec"), namespace)  # noqa: S102
     assert ipython.calls == [("pip", f"install --quiet {wheel}")]
     assert dbutils.library.restarts == 1
+
+
+def test_each_developer_and_ci_get_their_own_schema_and_model():
+    """Development mode prefixes "[dev <user>] " (apply_target_mode.go) and the CLI normalises it
+    for Unity Catalog names (apply_presets.go, normalizePrefix; libs/textutil/textutil.go): two
+    developers' dev deploys, the CI test target and staging/prod never share a schema or model,
+    so versions, aliases, tables and quality monitors never collide."""
+    assert rules.normalize_prefix("[dev jane.doe] ") == "dev_jane_doe_"
+    assert rules.normalize_prefix("[test] ") == "test_"
+    jane = rules.deployed_uc_names(PROJECT, "dev", "jane")
+    john = rules.deployed_uc_names(PROJECT, "dev", "john")
+    ci = rules.deployed_uc_names(PROJECT, "test", "ci")
+    prod = rules.deployed_uc_names(PROJECT, "prod", "deployer")
+    schema = rules.variable_default(PROJECT, "schema")
+    assert jane["schema"].endswith(f".dev_jane_{schema}")
+    assert len({jane["schema"], john["schema"], ci["schema"], prod["schema"]}) == 4
+    assert len({jane["model"], john["model"]}) == 2
+    assert prod["schema"].endswith(f".{schema}")  # staging and prod keep the plain names
