@@ -48,8 +48,8 @@ REMOVALS = (
         lambda a: not a["include_monitoring"],
         [
             "resources/monitoring_job.yml",
-            "resources/predictions_monitor.yml",
             "notebooks/monitor.py",
+            "notebooks/create_monitor.py",
         ],
     ),
 )

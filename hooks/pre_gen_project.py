@@ -42,7 +42,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Distributions the generated project depends on (its pyproject.toml; a test keeps the two
 # equal): a project of the same name could not be installed beside them.
 DEPENDENCY_DISTRIBUTIONS = {
-    "databricks-bundles", "deltalake", "hatchling", "jsonschema", "matplotlib",
+    "databricks-bundles", "databricks-sdk", "deltalake", "hatchling", "jsonschema", "matplotlib",
     "mlflow", "numpy", "pandas", "pre-commit", "pyarrow", "pyspark", "pytest", "pytest-xdist",
     "pyyaml", "regex", "ruff", "scikit-learn", "scipy", "skops",
 }  # fmt: skip
@@ -50,7 +50,7 @@ DEPENDENCY_DISTRIBUTIONS = {
 YAML_NAMES = ("project_name", "dev_catalog", "test_catalog", "staging_catalog", "prod_catalog",
               "schema_name", "model_name")  # fmt: skip
 # Free text lands in YAML, TOML and Python as quoted data; these would still be read as code.
-FREE_TEXT = ("description", "read_group")
+FREE_TEXT = ("description", "read_group", "workspace_read_group")
 # {% raw %} (this hook is itself rendered as Jinja: the openers below stay literal)
 TEMPLATE_SYNTAX = ("{{", "{%", "{#", "${")
 # {% endraw %}

@@ -40,8 +40,8 @@ def template_files(package: str) -> set[str]:
 
 MONITORING_FILES = {
     "resources/monitoring_job.yml",
-    "resources/predictions_monitor.yml",
     "notebooks/monitor.py",
+    "notebooks/create_monitor.py",
 }
 
 
@@ -95,6 +95,16 @@ def test_bundle_validates_offline(options, bundle_schema_path):
         + checks.semantic_problems(project.path)
     )
     assert problems == []
+
+
+@pytest.mark.parametrize("options", combination_params())
+def test_deploy_rules_hold(options):
+    """The generated checker's restatement of the Databricks CLI v1.13.0 rules (no CLI warning
+    under --strict, resource names through presets, schema created by the bundle, schedules left
+    to the targets, permission groups, python3 build) for every combination."""
+    project = bake(**options)
+    checks = bundle_validation_module(project.path)
+    assert checks.deploy_rule_problems(project.path) == []
 
 
 _VALIDATORS = {}

@@ -3,6 +3,8 @@ catalog, copying from where (DESIGN.md, "The three deployment patterns")."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from baking import PATTERNS, TARGETS, bake
@@ -57,7 +59,12 @@ def test_promotion_copies_from_the_previous_catalog(pattern):
         copy = next(task for task in job["tasks"] if task["task_key"] == "copy")
         assert copy["notebook_task"]["base_parameters"]["source_catalog"] == "${var.source_catalog}"
         assert [t["task_key"] for t in job["tasks"]] == ["copy", "validate", "deploy"]
-        assert {p["name"] for p in job["parameters"]} == {"source_alias", "source_version"}
+        assert {p["name"] for p in job["parameters"]} == {
+            "source_alias",
+            "source_version",
+            "source_schema",
+            "source_model_name",
+        }
 
 
 def test_deploy_code_trains_on_a_sample_in_staging_and_everything_in_prod():
@@ -106,7 +113,11 @@ def test_targets_modes_and_prod_identity():
     targets = bake(prod_service_principal=sp).yaml("databricks.yml")["targets"]
     assert targets["dev"]["mode"] == "development" and targets["dev"]["default"] is True
     assert targets["prod"]["mode"] == "production"
-    assert targets["prod"]["workspace"]["root_path"].startswith("/Workspace/Shared/")
+    # Not /Workspace/Shared: the CLI warns that it is writable by every user (validate --strict
+    # fails), bundle/permissions/validate.go at v1.13.0.
+    home = "/Workspace/Users/${workspace.current_user.userName}/.bundle/"
+    assert targets["prod"]["workspace"]["root_path"].startswith(home)
+    assert targets["staging"]["workspace"]["root_path"].startswith(home)
     assert targets["prod"]["run_as"] == {"service_principal_name": sp}
     assert "run_as" not in bake().yaml("databricks.yml")["targets"]["prod"]
 
@@ -122,8 +133,10 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
             for task in notebook_tasks:
                 if compute == "serverless":
                     # The Jobs API refuses environments and libraries on serverless notebook
-                    # tasks: the notebooks install the synced wheel themselves.
+                    # tasks: `_setup` installs the wheel `bundle deploy` uploaded to wheel_dir.
                     assert not {"environment_key", "libraries", "job_cluster_key"} & set(task)
+                    parameters = task["notebook_task"]["base_parameters"]
+                    assert parameters["wheel_dir"] == "${workspace.artifact_path}/.internal"
                 else:
                     assert task["job_cluster_key"] == "main"
                     assert task["libraries"] == [{"whl": "../dist/*.whl"}]
@@ -132,10 +145,11 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
             else:
                 cluster = job["job_clusters"][0]["new_cluster"]
                 assert cluster["data_security_mode"] == "SINGLE_USER"
-    if compute == "serverless":
-        assert bundle["sync"]["include"] == ["dist/*.whl"]
-    else:
-        assert "sync" not in bundle
+    # No sync.include of dist/*.whl: it matches nothing in a fresh clone and the CLI warns
+    # (bundle/config/validate/validate_sync_patterns.go at v1.13.0).
+    assert "sync" not in bundle
+    assert bundle["artifacts"]["python_artifact"]["build"].startswith("python3 -m pip wheel")
+    if compute == "classic":
         node_type = bundle["variables"]["node_type_id"]["default"]
         prefix = {"azure": "Standard_", "aws": "m5", "gcp": "n2-"}[cloud]
         assert node_type.startswith(prefix)
@@ -172,14 +186,76 @@ def test_monitoring_retrains_only_where_training_runs_in_every_target(pattern):
         assert monitor_parameters["fail_on_violation"] == "true"
 
 
-def test_quality_monitor_watches_predictions_and_is_paused_in_dev():
+@pytest.mark.parametrize("monitoring", [True, False])
+def test_quality_monitor_is_made_after_scoring_not_declared(monitoring):
+    """A `quality_monitors` resource needs its table at deploy time; the predictions table
+    appears only with the first scoring run. So batch inference makes the monitor after `score`."""
+    project = bake(include_monitoring=monitoring)
+    assert "resources/predictions_monitor.yml" not in project.relative_files()
+    for target in TARGETS:
+        job = project.jobs_in_target(target)["batch_inference_job"]
+        keys = [t["task_key"] for t in job["tasks"]]
+        assert keys == (["score", "create_monitor"] if monitoring else ["score"])
+        if monitoring:
+            create = job["tasks"][1]
+            assert create["depends_on"] == [{"task_key": "score"}]
+            parameters = create["notebook_task"]["base_parameters"]
+            assert parameters["schema"] == "${resources.schemas.project_schema.name}"
+    for document in project.bundle_files().values():
+        assert "quality_monitors" not in (document.get("resources") or {})
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_schema_is_a_resource_and_jobs_use_resource_names(pattern):
+    """Development mode and the test target's name_prefix rename schemas, registered models and
+    experiments (bundle/config/mutator/resourcemutator/apply_presets.go at v1.13.0); tasks must
+    name them through the resources to write where the bundle manages."""
+    project = bake(deployment_pattern=pattern)
+    schema = project.yaml("resources/schema.yml")["resources"]["schemas"]["project_schema"]
+    assert (schema["catalog_name"], schema["name"]) == ("${var.catalog}", "${var.schema}")
+    model = project.yaml("resources/model.yml")["resources"]["registered_models"]["model"]
+    assert model["schema_name"] == "${resources.schemas.project_schema.name}"
+    names = {
+        "schema": "${resources.schemas.project_schema.name}",
+        "model_name": "${resources.registered_models.model.name}",
+        "experiment_name": "${resources.experiments.experiment.name}",
+    }
+    for target in TARGETS:
+        for job in project.jobs_in_target(target).values():
+            for task in job["tasks"]:
+                parameters = (task.get("notebook_task") or {}).get("base_parameters") or {}
+                for key, expected in names.items():
+                    assert parameters.get(key, expected) == expected, (target, task["task_key"])
+
+
+def test_schedules_are_left_to_the_targets():
+    """An explicit pause_status overrides development mode and presets (apply_presets.go only
+    fills an empty one): jobs set none, staging and prod unpause by preset."""
     project = bake(include_monitoring=True)
-    document = project.yaml("resources/predictions_monitor.yml")
-    monitor = document["resources"]["quality_monitors"]["predictions_monitor"]
-    assert monitor["table_name"] == "${var.catalog}.${var.schema}.predictions"
-    log = monitor["inference_log"]
-    assert log["problem_type"] == "PROBLEM_TYPE_REGRESSION"
-    assert (log["model_id_col"], log["timestamp_col"]) == ("model_version", "scored_at")
-    assert log["granularities"] == ["1 day"]
-    dev = document["targets"]["dev"]["resources"]["quality_monitors"]["predictions_monitor"]
-    assert dev["schedule"]["pause_status"] == "PAUSED"
+    targets = project.yaml("databricks.yml")["targets"]
+    assert targets["test"]["presets"]["trigger_pause_status"] == "PAUSED"
+    assert targets["staging"]["presets"]["trigger_pause_status"] == "UNPAUSED"
+    assert targets["prod"]["presets"]["trigger_pause_status"] == "UNPAUSED"
+    assert targets["dev"]["mode"] == "development" and "presets" not in targets["dev"]
+    for target in TARGETS:
+        for job in project.jobs_in_target(target).values():
+            assert "pause_status" not in job.get("schedule", {})
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("monitoring", [True, False])
+def test_readme_target_table_matches_the_bundle(pattern, monitoring):
+    """The README's per-target table is generated from the values that place the jobs, so it
+    names exactly the jobs each target deploys, and what monitoring does on a violation."""
+    project = bake(deployment_pattern=pattern, include_monitoring=monitoring)
+    readme = project.read("README.md")
+    for target in TARGETS:
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{target}` |"))
+        named = set(re.findall(r"`(\w+_job)`", row.split("|")[2]))
+        assert named == set(project.jobs_in_target(target)), (target, row)
+        if monitoring:
+            retrains = "retrain" in {
+                t["task_key"] for t in project.jobs_in_target(target)["monitoring_job"]["tasks"]
+            }
+            assert ("starts `training_job`" in row) == retrains, row
+    assert "monitoring starts `training_job`" not in readme

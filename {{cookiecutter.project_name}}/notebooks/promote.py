@@ -41,6 +41,8 @@ dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
 dbutils.widgets.text("source_catalog", config.DEV_CATALOG, "Copy from catalog")
 dbutils.widgets.text("source_alias", config.CHAMPION, "Source alias")
 dbutils.widgets.text("source_version", "", "Source version (empty: use the alias)")
+dbutils.widgets.text("source_schema", "", "Source schema (empty: this schema's name)")
+dbutils.widgets.text("source_model_name", "", "Source model (empty: this model's name)")
 
 # COMMAND ----------
 
@@ -59,6 +61,8 @@ result = copy_model(
     source_catalog=dbutils.widgets.get("source_catalog"),
     source_alias=dbutils.widgets.get("source_alias"),
     source_version=dbutils.widgets.get("source_version"),
+    source_schema=dbutils.widgets.get("source_schema"),
+    source_model_name=dbutils.widgets.get("source_model_name"),
 )
 print(result.summary())
 

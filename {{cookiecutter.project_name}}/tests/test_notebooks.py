@@ -35,6 +35,7 @@ EXPECTED_WIDGETS = {
     "promote": {"source_catalog", "source_alias", "source_version"},
     "score": {"input_table", "batch_id"},
     "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
+    "create_monitor": {"assets_dir"},
 }
 COMMON_WIDGETS = {"catalog", "schema", "model_name"}
 
@@ -53,7 +54,7 @@ def test_the_expected_notebooks_are_present():
     if config.DEPLOYMENT_PATTERN != "deploy_code":
         expected.add("promote")
     if config.INCLUDE_MONITORING:
-        expected.add("monitor")
+        expected |= {"monitor", "create_monitor"}
     assert expected <= set(notebook_names())
 
 
@@ -88,6 +89,12 @@ def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
     scored = run_notebook("score", **scored_at, batch_id="2016-03-01")
     assert scored["rows"] == tables.for_runtime().count(input_table)
     ran.add("score")
+
+    if "create_monitor" in present:
+        # batch_inference_job: score -> create_monitor (locally: the table, no workspace monitor).
+        made = run_notebook("create_monitor", catalog=scored_catalog, assets_dir="/tmp/monitor")
+        assert made["monitor_created"] is False
+        ran.add("create_monitor")
 
     if "monitor" in present:
         monitored = run_notebook("monitor", **scored_at)
@@ -138,7 +145,9 @@ def test_setup_imports_from_src_in_a_git_folder():
     # Without the package installed and without a wheel in dist/ (a Git folder), _setup puts
     # src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
     package = "{{ cookiecutter.__package_name }}"
-    script = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    stand_in = "class _W:\n    def text(self, *a): pass\n    def get(self, name): return ''\n"
+    stand_in += "class _D:\n    widgets = _W()\ndbutils = _D()\n"
+    script = stand_in + (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
     script += f"\nimport {package}\nprint({package}.__file__)"
     result = subprocess.run(
         [sys.executable, "-S", "-c", script],

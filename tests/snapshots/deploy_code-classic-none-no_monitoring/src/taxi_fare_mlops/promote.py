@@ -68,11 +68,17 @@ def copy_model(
     source_catalog: str = config.DEV_CATALOG,
     source_alias: str = config.CHAMPION,
     source_version: str = "",
+    source_schema: str = "",
+    source_model_name: str = "",
 ) -> CopyResult:
     """Copy `<source_catalog>.<schema>.<model>` at `source_version` (or `source_alias`) into
-    `<catalog>.<schema>.<model>`; returns the version in the target catalog."""
+    `<catalog>.<schema>.<model>`; returns the version in the target catalog. `source_schema` and
+    `source_model_name` name a source whose schema or model differs (a developer's prefixed dev
+    deployment, `dev_<user>_<schema>`); empty means the target's own names."""
     target_name = runtime.full_name(catalog, schema, model_name)
-    source_name = runtime.full_name(source_catalog, schema, model_name)
+    source_name = runtime.full_name(
+        source_catalog, source_schema or schema, source_model_name or model_name
+    )
     if source_name == target_name:
         raise runtime.MlopsError(f"source and target are the same model, {target_name}")
     version = resolve_source(source_name, source_alias, source_version)

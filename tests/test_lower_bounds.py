@@ -1,0 +1,84 @@
+"""Every lower bound of the generated project is true: its suite passes on the oldest allowed
+versions of its direct dependencies (issue 8, point 8).
+
+A fresh virtual environment gets each runtime dependency and each `local` extra pinned to its
+lower bound (`name>=X` becomes `name==X`), the project itself with `--no-deps`, and the tools
+its tests import; then the project's own suite runs (`-m "not spark"`). A bound that claims
+too little (`mlflow>=3.1` while skops serialisation needs 3.9) fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tomllib
+import venv
+
+import pytest
+
+from baking import bake
+
+pytestmark = pytest.mark.slow
+
+LOWER_BOUND = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?>=([^,;\s]+)")
+# Test tools of the project's `dev` extra that the non-Spark suite imports (not pyspark).
+TEST_TOOLS = ("pytest", "pyyaml", "jsonschema", "regex", "databricks-bundles")
+
+
+def lowest_versions(pyproject: dict, extras=("local",)) -> list[str]:
+    """`name==X` for each `name>=X` among the runtime dependencies and the given extras."""
+    requirements = list(pyproject["project"]["dependencies"])
+    for extra in extras:
+        requirements += pyproject["project"]["optional-dependencies"][extra]
+    pins = []
+    for requirement in requirements:
+        match = LOWER_BOUND.match(requirement.replace(" ", ""))
+        assert match, f"{requirement!r} has no lower bound"
+        pins.append(f"{match.group(1)}=={match.group(3)}")
+    return pins
+
+
+def test_lower_bound_parsing():
+    pyproject = {
+        "project": {
+            "dependencies": ["mlflow>=3.9", "numpy >= 1.26,<3"],
+            "optional-dependencies": {"local": ["deltalake>=1.0"]},
+        }
+    }
+    assert lowest_versions(pyproject) == ["mlflow==3.9", "numpy==1.26", "deltalake==1.0"]
+
+
+def dev_tools(pyproject: dict) -> list[str]:
+    """The project's own `dev` requirements for the tools the non-Spark suite imports."""
+    wanted = set(TEST_TOOLS)
+    found = [
+        r
+        for r in pyproject["project"]["optional-dependencies"]["dev"]
+        if re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0].lower() in wanted
+    ]
+    assert len(found) == len(wanted), found
+    return found
+
+
+def run(args, cwd=None, timeout=1200, env=None):
+    result = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    assert result.returncode == 0, f"{args}:\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def test_project_suite_passes_on_the_lowest_allowed_versions(tmp_path):
+    project = bake(project_name="lower-bounds", include_monitoring=True)
+    pyproject = tomllib.loads(project.read("pyproject.toml"))
+    environment = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(environment)
+    python = str(environment / "bin" / "python")
+    pins = lowest_versions(pyproject)
+    run([python, "-m", "pip", "install", "--quiet", *pins, *dev_tools(pyproject)])
+    run([python, "-m", "pip", "install", "--quiet", "--no-deps", str(project.path)])
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark", "-x"]
+    result = run(args, cwd=project.path, env=env, timeout=1800)
+    assert " passed" in result.stdout, result.stdout[-2000:]
