@@ -24,7 +24,8 @@
 # COMMAND ----------
 
 from {{ cookiecutter.__package_name }} import config
-from {{ cookiecutter.__package_name }}.quality_monitor import create_monitor
+from {{ cookiecutter.__package_name }}.mlops.location import Location
+from {{ cookiecutter.__package_name }}.mlops.quality_monitor import create_monitor
 
 # COMMAND ----------
 
@@ -45,10 +46,11 @@ dbutils.widgets.text("assets_dir", "", "Workspace folder of the monitor's dashbo
 
 # COMMAND ----------
 
-result = create_monitor(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
-    assets_dir=dbutils.widgets.get("assets_dir"),
+    model_name=dbutils.widgets.get("model_name"),
 )
-print(result)
+result = create_monitor(location=location, assets_dir=dbutils.widgets.get("assets_dir"))
+print(result.summary())
 dbutils.jobs.taskValues.set("monitor_created", result.created_monitor)

@@ -92,7 +92,7 @@ def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
 
     if "create_monitor" in present:
         # batch_inference_job: score -> create_monitor (locally: the table, no workspace monitor).
-        made = run_notebook("create_monitor", catalog=scored_catalog, assets_dir="/tmp/monitor")
+        made = run_notebook("create_monitor", **scored_at, assets_dir="/tmp/monitor")
         assert made["monitor_created"] is False
         ran.add("create_monitor")
 

@@ -5,24 +5,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, data, quality_monitor, runtime
-from {{ cookiecutter.__package_name }}.score import PREDICTION_SCHEMA
+from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }}.mlops import quality_monitor, tables
+from {{ cookiecutter.__package_name }}.mlops.location import Location
+from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_SCHEMA
+
+DEV = Location(config.DEV_CATALOG)
 
 
-def test_spark_columns_are_the_prediction_schema():
-    assert quality_monitor.spark_columns() == PREDICTION_SCHEMA.names
-
-
-def test_the_table_is_created_empty_once(fresh_local_dir):
-    name, created = quality_monitor.ensure_table(config.DEV_CATALOG, config.SCHEMA)
-    assert created and name == runtime.full_name(config.DEV_CATALOG, config.SCHEMA, "predictions")
-    assert data.count_rows(name) == 0
-    assert data.read_table(name).columns.tolist() == PREDICTION_SCHEMA.names
-    assert quality_monitor.ensure_table(config.DEV_CATALOG, config.SCHEMA) == (name, False)
+def test_the_table_is_created_empty_once_with_scorings_columns(fresh_local_dir):
+    name, created = quality_monitor.ensure_table(DEV)
+    assert created and name == DEV.predictions
+    assert tables.for_runtime().count(name) == 0
+    assert tables.for_runtime().columns(name) == PREDICTION_SCHEMA.names
+    assert quality_monitor.ensure_table(DEV) == (name, False)
 
 
 def test_off_databricks_only_the_table_is_made(fresh_local_dir):
-    result = quality_monitor.create_monitor(config.DEV_CATALOG, config.SCHEMA, "/tmp/assets")
+    result = quality_monitor.create_monitor(location=DEV, assets_dir="/tmp/assets")
     assert (result.created_table, result.created_monitor, result.refreshed) == (True, False, False)
 
 
@@ -58,7 +58,7 @@ def fake_client(exists: bool):
 def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir):
     pytest.importorskip("databricks.sdk")
     client = fake_client(exists=False)
-    first = quality_monitor.create_monitor(config.DEV_CATALOG, config.SCHEMA, "/a", client)
+    first = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
     assert (first.created_monitor, first.refreshed) == (True, False)
     (monitor,) = client.data_quality.created
     profile = monitor.data_profiling_config
@@ -68,6 +68,6 @@ def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir):
     assert log.problem_type.value == "INFERENCE_PROBLEM_TYPE_REGRESSION"
     assert (log.prediction_column, log.label_column) == ("prediction", "fare_amount")
     assert (log.model_id_column, log.timestamp_column) == ("model_version", "scored_at")
-    again = quality_monitor.create_monitor(config.DEV_CATALOG, config.SCHEMA, "/a", client)
+    again = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
     assert (again.created_monitor, again.refreshed) == (False, True)
     assert len(client.data_quality.created) == 1

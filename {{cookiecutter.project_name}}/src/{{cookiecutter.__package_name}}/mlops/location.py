@@ -87,9 +87,10 @@ class Location:
     def model_uri(self, version: str) -> str:
         return f"models:/{self.model}/{version}"
 
-    def elsewhere(self, catalog: str) -> Location:
-        """The same schema and model in another catalog (the source of a promotion)."""
-        return Location(catalog, self.schema, self.model_name)
+    def elsewhere(self, catalog: str, schema: str = "", model_name: str = "") -> Location:
+        """The model in another catalog (the source of a promotion): the same schema and model
+        name unless given (a developer's dev deployment prefixes both, dev_<user>_<name>)."""
+        return Location(catalog, schema or self.schema, model_name or self.model_name)
 
     def __str__(self) -> str:
         return self.model

@@ -60,10 +60,13 @@ def copy_model(
     source_catalog: str,
     source_alias: str = config.CHAMPION,
     source_version: str = "",
+    source_schema: str = "",
+    source_model_name: str = "",
 ) -> CopyResult:
     """Copy the model of `source_catalog` at `source_version` (or `source_alias`) to
-    `location.model`; returns the version in the target catalog."""
-    source = location.elsewhere(source_catalog)
+    `location.model`; returns the version in the target catalog. `source_schema` and
+    `source_model_name` name a source whose names differ (empty: the target's own)."""
+    source = location.elsewhere(source_catalog, source_schema, source_model_name)
     if source.model == location.model:
         raise MlopsError(f"source and target are the same model, {location.model}")
     if str(source_version).strip():

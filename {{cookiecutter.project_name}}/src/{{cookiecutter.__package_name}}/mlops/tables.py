@@ -134,6 +134,17 @@ class Tables:
         """Insert `rows`, replacing those whose `key` the table already holds."""
         raise NotImplementedError
 
+    def create_if_missing(self, name: str, columns: Mapping[str, str]) -> bool:
+        """Create `name` empty with these {column: type name} unless it exists; True if made."""
+        if self.exists(name):
+            return False
+        self._create_empty(name, columns)
+        log.info("created %s", name)
+        return True
+
+    def _create_empty(self, name: str, columns: Mapping[str, str]) -> None:
+        raise NotImplementedError
+
     def fill_missing(self, target: str, source: str, *, key: str, column: str) -> int:
         """Set `target.column` from `source` (joined on `key`) where it is still null; returns
         how many rows were filled. Rows that already have a value are left alone."""
@@ -223,6 +234,9 @@ class LocalTables(Tables):
             schema_mode = "overwrite" if mode == "overwrite" else None
             write_deltalake(str(path), data, mode=mode, schema_mode=schema_mode)
         log.debug("wrote %s", name)
+
+    def _create_empty(self, name, columns):
+        self.write(arrow_schema(columns).empty_table(), name, mode="append")
 
     def upsert(self, rows, name, *, key, schema):
         source = to_arrow(rows, schema)
@@ -361,6 +375,10 @@ class SparkTables(Tables):
             if mode == "overwrite":
                 writer = writer.option("overwriteSchema", "true")
         writer.saveAsTable(quoted(name))
+
+    def _create_empty(self, name, columns):
+        empty = self.spark.createDataFrame([], spark_ddl(columns))
+        empty.write.mode("append").saveAsTable(quoted(name))
 
     def _require_delta(self, name: str, action: str) -> None:
         """Refuse what only Delta can do (replace a slice, MERGE) on another format."""

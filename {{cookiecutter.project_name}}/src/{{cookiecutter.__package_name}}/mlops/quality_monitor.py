@@ -21,15 +21,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from . import config, data, features, runtime
-from .score import PREDICTION_SCHEMA
+from .. import features
+from . import runtime, tables
+from .location import Location, split_name
+from .score import PREDICTION_COLUMNS
 
 log = logging.getLogger(__name__)
 
-# Spark column types of the predictions table: the features' types (what scoring declares on
-# Spark) plus the columns scoring adds. Same names and order as score.PREDICTION_SCHEMA.
-SCORING_COLUMNS = "prediction double, model_version string, scored_at timestamp, batch_id string"
-SPARK_DDL = f"{features.SPARK_SCHEMA}, {SCORING_COLUMNS}"
 GRANULARITY = "AGGREGATION_GRANULARITY_1_DAY"
 
 
@@ -40,23 +38,20 @@ class MonitorResult:
     created_monitor: bool
     refreshed: bool
 
+    def summary(self) -> str:
+        made = "created" if self.created_monitor else "kept"
+        table = "created empty" if self.created_table else "present"
+        refresh = ", refresh requested" if self.refreshed else ""
+        return f"{self.table} ({table}): quality monitor {made}{refresh}"
 
-def spark_columns() -> list[str]:
-    return [column.strip().split()[0] for column in SPARK_DDL.split(",")]
 
+def ensure_table(location: Location) -> tuple[str, bool]:
+    """Create `<catalog>.<schema>.predictions`, empty, unless it exists; (name, created).
 
-def ensure_table(catalog: str, schema: str) -> tuple[str, bool]:
-    """Create `<catalog>.<schema>.predictions`, empty, if it does not exist; (name, created)."""
-    name = runtime.full_name(catalog, schema, config.PREDICTIONS_TABLE)
-    if data.table_exists(name):
-        return name, False
-    if runtime.use_spark():
-        spark = runtime.get_spark()
-        spark.createDataFrame([], SPARK_DDL).write.mode("append").saveAsTable(data.quoted(name))
-    else:
-        data.write_table(PREDICTION_SCHEMA.empty_table(), name, mode="append")
-    log.info("created %s", name)
-    return name, True
+    Its columns are scoring's (`score.PREDICTION_COLUMNS`, the declared features plus what
+    scoring adds), so the first scoring run appends to it as to any later batch."""
+    name = location.predictions
+    return name, tables.for_runtime().create_if_missing(name, PREDICTION_COLUMNS)
 
 
 def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
@@ -87,7 +82,7 @@ def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, bool]:
     from databricks.sdk.errors import NotFound
     from databricks.sdk.service.dataquality import Monitor, Refresh
 
-    catalog, schema, _ = runtime.split_name(table)
+    catalog, schema, _ = split_name(table)
     table_id = client.tables.get(table).table_id
     created = False
     try:
@@ -107,9 +102,9 @@ def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, bool]:
     return created, refreshed
 
 
-def create_monitor(catalog: str, schema: str, assets_dir: str, client=None) -> MonitorResult:
+def create_monitor(*, location: Location, assets_dir: str, client=None) -> MonitorResult:
     """Table, then monitor. Off Databricks (and without a client) only the table is made."""
-    table, created_table = ensure_table(catalog, schema)
+    table, created_table = ensure_table(location)
     if client is None and not runtime.is_databricks():
         log.info("no workspace: %s has no quality monitor here", table)
         return MonitorResult(table, created_table, False, False)
