@@ -43,7 +43,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # equal): a project of the same name could not be installed beside them.
 DEPENDENCY_DISTRIBUTIONS = {
     "databricks-bundles", "databricks-sdk", "deltalake", "hatchling", "jsonschema", "matplotlib",
-    "mlflow", "numpy", "pandas", "pre-commit", "pyarrow", "pyspark", "pytest", "pytest-xdist",
+    "mlflow", "mypy", "numpy", "pandas", "pre-commit", "pyarrow", "pyspark", "pytest", "pytest-xdist",
     "pyyaml", "regex", "ruff", "scikit-learn", "scipy", "skops",
 }  # fmt: skip
 # Answers written into YAML as plain names (bundle name, catalogs, schema, model).

@@ -199,13 +199,29 @@ def run(
         steps[location.catalog].update(_registry_state(location))
 
     batch_rows = max(rows // 4, 100)
-    batch = {"rows": batch_rows, "monitoring": monitoring, "say": say}
-    normal = {"batch_id": "2016-03-01", "distance_scale": 1.0, "seed": config.SEED + 1}
-    _score_batch(report, prod, **normal, **batch)
+    _score_batch(
+        report,
+        prod,
+        batch_id="2016-03-01",
+        distance_scale=1.0,
+        seed=config.SEED + 1,
+        rows=batch_rows,
+        monitoring=monitoring,
+        say=say,
+    )
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
-        longer = {"batch_id": "2016-03-08", "distance_scale": 2.5, "seed": config.SEED + 2}
-        _score_batch(report, prod, **longer, labels_late=True, **batch)
+        _score_batch(
+            report,
+            prod,
+            batch_id="2016-03-08",
+            distance_scale=2.5,
+            seed=config.SEED + 2,
+            rows=batch_rows,
+            monitoring=monitoring,
+            say=say,
+            labels_late=True,
+        )
 
     report.seconds = time.perf_counter() - started
     say("")

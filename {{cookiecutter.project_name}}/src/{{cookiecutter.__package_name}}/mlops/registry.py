@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def tags(model_name: str, version: str) -> dict[str, str]:
     return dict(model_version(model_name, version).tags)
 
 
-def set_tags(model_name: str, version: str, values: dict[str, object]) -> None:
+def set_tags(model_name: str, version: str, values: Mapping[str, object]) -> None:
     registry = client()
     for key, value in values.items():
         registry.set_model_version_tag(model_name, version, key, str(value))
