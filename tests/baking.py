@@ -162,6 +162,7 @@ def random_answers(rng: random.Random) -> dict:
         "default_branch": default_branch,
         "release_branch": release_branch,
         "read_group": rng.choice(["data-scientists", "ml readers"]),
+        "workspace_read_group": rng.choice(["users", "ml-team"]),
         "notification_email": f"{name('.')}@example.org",
         "prod_service_principal": rng.choice(["", str(uuid.UUID(int=rng.getrandbits(128)))]),
     }

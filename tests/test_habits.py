@@ -83,3 +83,31 @@ def test_pinned_hooks_pass_on_a_baked_project(name, tmp_path):
             [BIN / script, *chosen], cwd=project.path, capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, f"{hook}: {result.stdout}{result.stderr}"
+
+
+def makefile_targets(project) -> set[str]:
+    return set(re.findall(r"^([a-z-]+):", project.read("Makefile"), flags=re.MULTILINE))
+
+
+def test_make_help_lists_every_target_on_one_line():
+    project = bake()
+    result = subprocess.run(["make", "help"], cwd=project.path, capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    listed = re.findall(r"^make (\S+) +\S", result.stdout, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(makefile_targets(project))
+    assert len(result.stdout.strip().splitlines()) == len(listed)
+
+
+@pytest.mark.parametrize("document", ["AGENTS.md", "README.md"])
+def test_every_make_command_a_document_names_exists(document):
+    project = bake()
+    named = set(re.findall(r"`?make ([a-z-]+)", project.read(document)))
+    assert named and named <= makefile_targets(project), named - makefile_targets(project)
+
+
+def test_agents_md_points_at_files_that_exist():
+    project = bake()
+    paths = re.findall(r"`((?:src|notebooks|tests|docs)/[^`*<>]+?)`", project.read("AGENTS.md"))
+    assert paths
+    missing = [p for p in paths if not (project.path / p.rstrip("/")).exists()]
+    assert not missing, missing

@@ -103,9 +103,9 @@ def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, bool]:
 
 
 def create_monitor(*, location: Location, assets_dir: str, client=None) -> MonitorResult:
-    """Table, then monitor. Off Databricks (and without a client) only the table is made."""
+    """Table, then monitor. Locally (without a workspace or a client) only the table is made."""
     table, created_table = ensure_table(location)
-    if client is None and not runtime.is_databricks():
+    if client is None and not runtime.uses_workspace():
         log.info("no workspace: %s has no quality monitor here", table)
         return MonitorResult(table, created_table, False, False)
     if client is None:

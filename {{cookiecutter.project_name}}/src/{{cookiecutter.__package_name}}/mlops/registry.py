@@ -27,9 +27,12 @@ def configure_mlflow() -> None:
     """
     import mlflow
 
-    if runtime.is_databricks():
-        mlflow.set_tracking_uri("databricks")
-        mlflow.set_registry_uri("databricks-uc")
+    if runtime.uses_workspace():
+        # Through Connect, the same CLI profile as the Spark session (none: DATABRICKS_HOST).
+        profile = "" if runtime.is_databricks() else os.environ.get("DATABRICKS_CONFIG_PROFILE")
+        suffix = f"://{profile}" if profile else ""
+        mlflow.set_tracking_uri(f"databricks{suffix}")
+        mlflow.set_registry_uri(f"databricks-uc{suffix}")
         return
     root = runtime.local_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -106,7 +109,7 @@ def experiment_id(name: str | None) -> str:
         experiment = mlflow.get_experiment_by_name(name)
         if experiment is not None:
             _EXPERIMENT_IDS[key] = experiment.experiment_id
-        elif runtime.is_databricks():
+        elif runtime.uses_workspace():
             _EXPERIMENT_IDS[key] = mlflow.create_experiment(name)
         else:
             artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
