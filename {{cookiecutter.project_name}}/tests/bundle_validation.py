@@ -429,7 +429,8 @@ def pause_status_problems(project: Path) -> list[str]:
 def permission_problems(project: Path) -> list[str]:
     """Workspace permissions (jobs, experiments) take workspace groups such as `users`; Unity
     Catalog grants take account groups such as `account users`
-    (https://docs.databricks.com/aws/en/admin/users-groups/groups). A reader of the model needs
+    (https://docs.databricks.com/sql/language-manual/sql-ref-principal.html: `users` is
+    workspace-local and takes no Unity Catalog privileges). A reader of the model needs
     EXECUTE on it plus USE SCHEMA and USE CATALOG
     (https://docs.databricks.com/aws/en/machine-learning/manage-model-lifecycle/); the schema
     grant is the bundle's, USE CATALOG the catalog owner's (README, "Deploying")."""

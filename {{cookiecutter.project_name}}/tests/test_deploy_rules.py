@@ -138,7 +138,8 @@ def test_schedules_follow_the_target(broken):
 
 def test_workspace_permissions_and_catalog_grants_take_the_right_groups(broken):
     """Workspace permissions take workspace groups (`users`), Unity Catalog grants account
-    groups (`account users`): https://docs.databricks.com/aws/en/admin/users-groups/groups .
+    groups (`account users`; `users` is workspace-local and takes no Unity Catalog privilege):
+    https://docs.databricks.com/sql/language-manual/sql-ref-principal.html .
     A model reader needs EXECUTE plus USE SCHEMA and USE CATALOG:
     https://docs.databricks.com/aws/en/machine-learning/manage-model-lifecycle/ ."""
     assert rules.permission_problems(PROJECT) == []
