@@ -111,3 +111,22 @@ def test_agents_md_points_at_files_that_exist():
     assert paths
     missing = [p for p in paths if not (project.path / p.rstrip("/")).exists()]
     assert not missing, missing
+
+
+CI_FILES = (".github/", ".azure-pipelines/", ".gitlab-ci.yml")
+
+
+@pytest.mark.parametrize("platform", ["github_actions", "azure_devops", "gitlab"])
+def test_ci_installs_the_tool_versions_the_template_pins(platform):
+    """uv and cruft in the generated CI are the versions requirements-dev.txt pins (and the
+    tests here use), and each pipeline's checks run `make check`."""
+    requirements = (TEMPLATE_ROOT / "requirements-dev.txt").read_text()
+    pins = dict(re.findall(r"^(uv|cruft)==(\S+)$", requirements, re.MULTILINE))
+    project = bake(cicd_platform=platform)
+    ci_text = "\n".join(
+        project.read(path) for path in sorted(project.relative_files()) if path.startswith(CI_FILES)
+    )
+    uv_versions = re.findall(r'uv==([0-9.]+)|UV_VERSION: "([0-9.]+)"', ci_text)
+    assert {version for pair in uv_versions for version in pair if version} == {pins["uv"]}
+    assert set(re.findall(r"cruft==([0-9.]+)", ci_text)) == {pins["cruft"]}
+    assert "make check" in ci_text and "make lint" not in ci_text
