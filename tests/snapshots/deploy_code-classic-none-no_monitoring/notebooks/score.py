@@ -25,7 +25,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.score import score
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.score import score
 
 # COMMAND ----------
 
@@ -47,12 +48,15 @@ dbutils.widgets.text("batch_id", "", "Batch id (empty: today's date)")
 
 # COMMAND ----------
 
-result = score(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = score(
+    location=location,
     input_table=dbutils.widgets.get("input_table"),
     batch_id=dbutils.widgets.get("batch_id"),
 )
-print(f"scored {result.rows:,} rows with version {result.model_version} into {result.table}")
+print(result.summary())
 dbutils.jobs.taskValues.set("rows", result.rows)

@@ -26,7 +26,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.validate import validate
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.validate import validate
 
 # COMMAND ----------
 
@@ -53,19 +54,20 @@ dbutils.widgets.text("champion_tolerance", str(config.CHAMPION_TOLERANCE), "Tole
 
 # COMMAND ----------
 
-result = validate(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = validate(
+    location=location,
     model_version=dbutils.widgets.get("model_version"),
     input_table=dbutils.widgets.get("input_table"),
     experiment_name=dbutils.widgets.get("experiment_name"),
     max_rmse=float(dbutils.widgets.get("max_rmse")),
     champion_tolerance=float(dbutils.widgets.get("champion_tolerance")),
 )
-print(f"{result.model_name} version {result.version} passed: {result.metrics}")
-if result.champion_version:
-    print(f"champion version {result.champion_version}: {result.champion_metrics}")
+print(result.summary())
 
 # COMMAND ----------
 

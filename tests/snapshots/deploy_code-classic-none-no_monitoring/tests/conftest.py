@@ -3,6 +3,9 @@
 Nothing touches the project's own `.local/`. Tests that need a registry of their own (the
 lifecycle, the notebooks) get a fresh local dir; the others share the session's and stay out of
 each other's way with a schema of their own (catalogs are fixed, schemas are free).
+
+Training costs about a second, so it happens once per session (per xdist worker): tests that
+only need *a* champion get a registry copy of that model in their own schema.
 """
 
 from __future__ import annotations
@@ -10,21 +13,29 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from threadpoolctl import threadpool_limits
 
-from taxi_fare_mlops import config, data, runtime
-from taxi_fare_mlops.deploy import deploy
-from taxi_fare_mlops.train import train
-from taxi_fare_mlops.validate import validate
+from taxi_fare_mlops import config, sample_data
+from taxi_fare_mlops.mlops import registry, runtime
+from taxi_fare_mlops.mlops.deploy import deploy
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.train import train
+from taxi_fare_mlops.mlops.validate import validate
 
 # Small enough to train in about a second, large enough for stable metrics.
 TEST_ROWS = 4_000
+
+# One OpenMP thread per test process: the tables here are tiny, and with parallel workers
+# (`pytest -n`) more threads only fight over the same cores (the CLI does the same locally).
+threadpool_limits(limits=1, user_api="openmp")
+DEV = config.DEV_CATALOG
 
 
 def _point_local_state(monkeypatch: pytest.MonkeyPatch, path) -> None:
     monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(path))
     monkeypatch.delenv("MLOPS_LOCAL_DIR", raising=False)
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-    monkeypatch.delenv(f"{config.PACKAGE.upper()}_USE_SPARK", raising=False)
+    monkeypatch.delenv(runtime.USE_SPARK_VARIABLE, raising=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,7 +57,7 @@ def fresh_local_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def input_table(session_local_dir) -> str:
-    data.write_sample_data(config.INPUT_TABLE, n_rows=TEST_ROWS)
+    sample_data.write_sample_data(config.INPUT_TABLE, n_rows=TEST_ROWS)
     return config.INPUT_TABLE
 
 
@@ -56,34 +67,40 @@ def schema() -> str:
     return f"test_{uuid.uuid4().hex[:10]}"
 
 
+@pytest.fixture
+def location(schema) -> Location:
+    """The dev catalog, in this test's own schema."""
+    return Location(DEV, schema)
+
+
 @pytest.fixture(scope="session")
 def trained_model(input_table) -> str:
-    """One model trained, validated and deployed per session: training costs seconds, and most
-    tests only need *a* champion."""
-    schema = f"session_{uuid.uuid4().hex[:10]}"
-    trained = train(config.DEV_CATALOG, schema, config.MODEL_NAME, input_table)
-    validate(config.DEV_CATALOG, schema, config.MODEL_NAME, trained.version, input_table)
-    deploy(config.DEV_CATALOG, schema, config.MODEL_NAME, trained.version)
-    return f"{trained.model_name}/{trained.version}"
+    """One model trained, validated and deployed per session: `models:/<name>/<version>`."""
+    location = Location(DEV, f"session_{uuid.uuid4().hex[:10]}")
+    trained = train(location=location, input_table=input_table)
+    validate(location=location, model_version=trained.version, input_table=input_table)
+    deploy(location=location, model_version=trained.version)
+    return location.model_uri(trained.version)
+
+
+def copy_of(source_uri: str, target: Location, *aliases: str) -> str:
+    """A registry copy of a model version, with its tags and the given aliases: the same as
+    training one here, in milliseconds instead of seconds."""
+    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
+    version = registry.copy_version(source_uri, target.model)
+    registry.set_tags(target.model, version, registry.tags(source_name, source_version))
+    for alias in aliases:
+        registry.set_alias(target.model, alias, version)
+    return version
 
 
 @pytest.fixture
-def champion(trained_model, schema) -> str:
-    """Version 1 of the model in this test's schema, champion (and challenger) in dev.
-
-    A registry copy of the session's model, with its tags: the same as training one here, in
-    milliseconds instead of seconds.
-    """
-    name = registered_name(config.DEV_CATALOG, schema)
-    client = runtime.mlflow_client()
-    source_name, source_version = trained_model.split("/")
-    copy = client.copy_model_version(f"models:/{trained_model}", name)
-    for key, value in client.get_model_version(source_name, source_version).tags.items():
-        client.set_model_version_tag(name, copy.version, key, value)
-    for alias in (config.CHALLENGER, config.CHAMPION):
-        client.set_registered_model_alias(name, alias, copy.version)
-    return str(copy.version)
+def champion(trained_model, location) -> str:
+    """Version 1 of the model in this test's schema, champion (and challenger) in dev."""
+    return copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
 
 
-def registered_name(catalog: str, schema: str) -> str:
-    return f"{catalog}.{schema}.{config.MODEL_NAME}"
+@pytest.fixture
+def candidate(trained_model, location) -> str:
+    """Version 1 of the model in this test's schema, registered but not validated yet."""
+    return copy_of(trained_model, location)

@@ -52,10 +52,19 @@ class Jobs:
         self.taskValues = TaskValues()
 
 
+class Library:
+    def __init__(self):
+        self.restarts = 0
+
+    def restartPython(self) -> None:  # noqa: N802
+        self.restarts += 1
+
+
 class DbutilsStandIn:
     def __init__(self, params: dict[str, str] | None = None):
         self.widgets = Widgets(params or {})
         self.jobs = Jobs()
+        self.library = Library()
 
 
 RUN_MAGIC = "# MAGIC %run ./"
@@ -82,7 +91,7 @@ def run_notebook(name: str, **params) -> dict[str, object]:
     """Execute `notebooks/<name>.py` with job parameters `params`; returns its task values."""
     path = NOTEBOOKS / f"{name}.py"
     dbutils = DbutilsStandIn(params)
-    unknown = set(params) - set(_widget_names(path))
+    unknown = set(params) - set(widget_names(name))
     if unknown:
         raise AssertionError(f"{name} has no widgets {sorted(unknown)}")
     namespace = {"__name__": "__main__", "dbutils": dbutils, "display": print}
@@ -117,4 +126,8 @@ def _widget_names(path: Path) -> list[str]:
 
 
 def widget_names(name: str) -> list[str]:
-    return _widget_names(NOTEBOOKS / f"{name}.py")
+    """Widgets of a notebook and of the notebooks it `%run`s (they share its widgets)."""
+    names = _widget_names(NOTEBOOKS / f"{name}.py")
+    for target in run_targets(name):
+        names += widget_names(target)
+    return names

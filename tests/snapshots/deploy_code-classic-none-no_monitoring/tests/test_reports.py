@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import reports
+from taxi_fare_mlops.mlops import reports
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,15 +1,25 @@
-from pathlib import Path
+import sys
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from taxi_fare_mlops import config, runtime
-from taxi_fare_mlops.runtime import MlopsError
+from taxi_fare_mlops.mlops import registry, runtime, tables
+from taxi_fare_mlops.mlops.errors import MlopsError
 
 
 def test_databricks_is_detected_by_its_runtime_variable(monkeypatch):
     assert not runtime.is_databricks()
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "16.4")
     assert runtime.is_databricks()
+    assert runtime.use_spark()
+
+
+def test_spark_can_be_forced_either_way(monkeypatch):
+    monkeypatch.setenv(runtime.USE_SPARK_VARIABLE, "1")
+    assert runtime.use_spark()
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "16.4")
+    monkeypatch.setenv(runtime.USE_SPARK_VARIABLE, "0")
+    assert not runtime.use_spark()
 
 
 def test_local_dir_defaults_to_dot_local_of_the_working_directory(monkeypatch, tmp_path):
@@ -27,55 +37,73 @@ def test_local_dir_can_be_moved_by_either_variable(monkeypatch, tmp_path):
     assert runtime.local_dir() == (tmp_path / "specific").resolve()
 
 
-def test_local_mlflow_uses_sqlite_in_the_local_dir(fresh_local_dir):
+class StandInBuilder:
+    """Records how `DatabricksSession.builder` was used; returns a stand-in session."""
+
+    def __init__(self):
+        self.calls = []
+
+    def serverless(self):
+        self.calls.append("serverless")
+        return self
+
+    def getOrCreate(self):  # noqa: N802 (Databricks Connect's name)
+        self.calls.append("getOrCreate")
+        return SimpleNamespace(kind="databricks-connect session", calls=self.calls)
+
+
+@pytest.fixture
+def databricks_connect(monkeypatch):
+    """A stand-in `databricks.connect` module, and Connect switched on."""
+    builder = StandInBuilder()
+    module = ModuleType("databricks.connect")
+    module.DatabricksSession = SimpleNamespace(builder=builder)
+    monkeypatch.setitem(sys.modules, "databricks.connect", module)
+    monkeypatch.setenv(runtime.CONNECT_VARIABLE, "1")
+    monkeypatch.delenv("DATABRICKS_CLUSTER_ID", raising=False)
+    monkeypatch.delenv(runtime.USE_SPARK_VARIABLE, raising=False)
+    return builder
+
+
+def test_a_workspace_profile_alone_keeps_runs_local(monkeypatch):
+    monkeypatch.setenv("DATABRICKS_HOST", "https://adb-1.azuredatabricks.net")
+    monkeypatch.delenv(runtime.CONNECT_VARIABLE, raising=False)
+    assert not runtime.uses_connect() and not runtime.uses_workspace()
+    assert not runtime.use_spark()
+
+
+def test_connect_uses_serverless_unless_a_cluster_is_named(databricks_connect, monkeypatch):
+    assert runtime.uses_connect() and runtime.uses_workspace() and runtime.use_spark()
+    session = runtime.get_spark()
+    assert session.kind == "databricks-connect session"
+    assert databricks_connect.calls == ["serverless", "getOrCreate"]
+    monkeypatch.setenv("DATABRICKS_CLUSTER_ID", "0123-456789-abcdefgh")
+    runtime.get_spark()
+    assert databricks_connect.calls[2:] == ["getOrCreate"]
+
+
+def test_connect_sends_tables_and_models_to_the_workspace(databricks_connect, monkeypatch):
     import mlflow
 
-    runtime.configure_mlflow()
-    assert mlflow.get_tracking_uri() == f"sqlite:///{fresh_local_dir / 'mlflow.db'}"
-    assert mlflow.get_registry_uri() == mlflow.get_tracking_uri()
-
-
-def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):
-    import mlflow
-
-    runtime.set_experiment("/Shared/some-experiment")
-    location = mlflow.get_experiment_by_name("/Shared/some-experiment").artifact_location
-    assert Path(location.removeprefix("file://")) == fresh_local_dir / "mlartifacts"
-
-
-def test_full_name_joins_three_levels():
-    assert runtime.full_name(config.DEV_CATALOG, "s", "t") == f"{config.DEV_CATALOG}.s.t"
-
-
-@pytest.mark.parametrize("bad", ["", "a.b", "x y", "1abc", "a;drop"])
-def test_bad_name_parts_are_refused(bad):
-    with pytest.raises(MlopsError, match="not a valid"):
-        runtime.full_name(config.DEV_CATALOG, bad, "t")
-
-
-def test_unknown_catalog_is_refused_locally():
-    with pytest.raises(MlopsError, match="unknown catalog 'nope'"):
-        runtime.full_name("nope", "s", "t")
-
-
-def test_split_name_needs_three_levels():
-    assert runtime.split_name(config.INPUT_TABLE) == tuple(config.INPUT_TABLE.split("."))
-    with pytest.raises(MlopsError, match="three-level"):
-        runtime.split_name("only.two")
-
-
-def test_git_commit_prefers_ci_variables(monkeypatch):
-    runtime.git_commit.cache_clear()
-    monkeypatch.setenv("GIT_COMMIT", "abc123")
+    monkeypatch.setenv("DATABRICKS_CONFIG_PROFILE", "dev")
+    assert isinstance(tables.for_runtime(), tables.SparkTables)
     try:
-        assert runtime.git_commit() == "abc123"
+        registry.configure_mlflow()
+        assert mlflow.get_tracking_uri() == "databricks://dev"
+        assert mlflow.get_registry_uri() == "databricks-uc://dev"
     finally:
-        runtime.git_commit.cache_clear()
+        monkeypatch.delenv(runtime.CONNECT_VARIABLE)
+        registry.configure_mlflow()  # back to the local registry for the other tests
 
 
-def test_registry_lookups_of_missing_things(fresh_local_dir):
-    assert runtime.alias_version("dev.nothing.here", "champion") is None
-    with pytest.raises(MlopsError, match="no versions yet"):
-        runtime.latest_version("dev.nothing.here")
-    with pytest.raises(MlopsError, match="must be a number"):
-        runtime.model_version("dev.nothing.here", "latest")
+def test_connect_without_the_package_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv(runtime.CONNECT_VARIABLE, "1")
+    monkeypatch.setitem(sys.modules, "databricks.connect", None)  # import fails
+    with pytest.raises(MlopsError, match=r"databricks-connect is missing: pip install"):
+        runtime.get_spark()
+
+
+def test_on_databricks_the_connect_switch_is_ignored(monkeypatch):
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    monkeypatch.setenv(runtime.CONNECT_VARIABLE, "1")
+    assert not runtime.uses_connect() and runtime.uses_workspace()

@@ -23,7 +23,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.deploy import deploy
+from taxi_fare_mlops.mlops.deploy import deploy
+from taxi_fare_mlops.mlops.location import Location
 
 # COMMAND ----------
 
@@ -45,11 +46,14 @@ dbutils.widgets.text("model_version", "", "Model version to deploy")
 
 # COMMAND ----------
 
-result = deploy(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = deploy(
+    location=location,
     model_version=dbutils.widgets.get("model_version"),
 )
-print(f"{result.model_name}: champion is version {result.version} (was {result.previous_champion})")
+print(result.summary())
 dbutils.jobs.taskValues.set("model_version", result.version)

@@ -31,7 +31,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.monitor import monitor
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.monitor import monitor
 
 # COMMAND ----------
 
@@ -55,18 +56,19 @@ dbutils.widgets.dropdown("fail_on_violation", "false", ["true", "false"], "Fail 
 
 # COMMAND ----------
 
-result = monitor(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = monitor(
+    location=location,
     baseline_table=dbutils.widgets.get("input_table"),
     max_psi=float(dbutils.widgets.get("max_psi")),
     max_rmse=float(dbutils.widgets.get("max_rmse")),
 )
-print(result.drift.to_string(index=False))
-print(f"batch {result.batch_id}: {result.describe_errors()}")
-for violation in result.violations:
-    print(f"violation: {violation}")
+print(result.summary())
+display(result.drift)
 
 # COMMAND ----------
 

@@ -14,7 +14,7 @@
 # MAGIC 4. log parameters, hold-out metrics, the model signature and an input example to MLflow, and
 # MAGIC    register the model.
 # MAGIC
-# MAGIC To change the model, edit `build_pipeline` in `src/taxi_fare_mlops/train.py`; to add a feature,
+# MAGIC To change the model, edit `src/taxi_fare_mlops/model.py`; to add a feature,
 # MAGIC edit `src/taxi_fare_mlops/features.py`. The tests (`make test`) run this notebook too.
 
 # COMMAND ----------
@@ -31,7 +31,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.train import train
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.train import train
 
 # COMMAND ----------
 
@@ -57,15 +58,18 @@ dbutils.widgets.text("sample_fraction", "1.0", "Share of the input to train on")
 
 # COMMAND ----------
 
-result = train(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = train(
+    location=location,
     input_table=dbutils.widgets.get("input_table"),
     experiment_name=dbutils.widgets.get("experiment_name"),
     sample_fraction=float(dbutils.widgets.get("sample_fraction") or "1.0"),
 )
-print(f"{result.model_name} version {result.version}, hold-out metrics {result.metrics}")
+print(result.summary())
 
 # COMMAND ----------
 

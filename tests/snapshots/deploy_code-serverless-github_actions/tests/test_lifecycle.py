@@ -2,9 +2,9 @@
 
 import pytest
 
-from taxi_fare_mlops import config, data, lifecycle, runtime
-from taxi_fare_mlops.labels import labels_table
-from taxi_fare_mlops.score import predictions_table
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import lifecycle, registry, runtime, tables
+from taxi_fare_mlops.mlops.location import Location
 
 DEV, STAGING, PROD = config.DEV_CATALOG, config.STAGING_CATALOG, config.PROD_CATALOG
 # Which catalogs train their own model and which receive a copy (and from where).
@@ -16,7 +16,11 @@ COPIED_FROM = {
 
 
 def model(catalog):
-    return runtime.full_name(catalog, config.SCHEMA, config.MODEL_NAME)
+    return Location(catalog).model
+
+
+def read(table):
+    return tables.for_runtime().read(table)
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +35,17 @@ def report(tmp_path_factory):
 @pytest.mark.slow
 def test_every_catalog_has_one_champion_version(report):
     result, _ = report
-    client = runtime.mlflow_client()
     for catalog in (DEV, STAGING, PROD):
-        versions = client.search_model_versions(f"name='{model(catalog)}'")
-        assert [str(v.version) for v in versions] == ["1"], catalog
-        assert runtime.alias_version(model(catalog), config.CHAMPION) == "1"
-        assert runtime.alias_version(model(catalog), config.CHALLENGER) == "1"
+        assert registry.versions(model(catalog)) == ["1"], catalog
+        assert registry.alias_version(model(catalog), config.CHAMPION) == "1"
+        assert registry.alias_version(model(catalog), config.CHALLENGER) == "1"
         assert result.catalogs[catalog]["rmse"] < config.MAX_RMSE
 
 
 @pytest.mark.slow
 def test_copies_carry_lineage_and_trained_versions_do_not(report):
-    client = runtime.mlflow_client()
     for catalog in (DEV, STAGING, PROD):
-        tags = client.get_model_version(model(catalog), "1").tags
+        tags = registry.tags(model(catalog), "1")
         if catalog in COPIED_FROM:
             assert tags["source_model_uri"] == f"models:/{model(COPIED_FROM[catalog])}/1"
             assert tags["promoted_at"] and tags["git_commit"]
@@ -55,8 +56,7 @@ def test_copies_carry_lineage_and_trained_versions_do_not(report):
 
 @pytest.mark.slow
 def test_staging_sample_matches_the_pattern(report):
-    client = runtime.mlflow_client()
-    fraction = client.get_model_version(model(STAGING), "1").tags["sample_fraction"]
+    fraction = registry.tags(model(STAGING), "1")["sample_fraction"]
     expected = config.STAGING_SAMPLE_FRACTION if config.DEPLOYMENT_PATTERN == "deploy_code" else 1.0
     assert float(fraction) == expected
 
@@ -64,7 +64,7 @@ def test_staging_sample_matches_the_pattern(report):
 @pytest.mark.slow
 def test_prod_predictions_and_monitoring(report):
     result, lines = report
-    rows = data.read_table(predictions_table(PROD, config.SCHEMA))
+    rows = read(Location(PROD).predictions)
     expected_batches = 2 if config.INCLUDE_MONITORING else 1
     assert rows["batch_id"].nunique() == expected_batches
     assert len(rows) == 1_500 * expected_batches
@@ -81,7 +81,7 @@ def test_prod_predictions_and_monitoring(report):
         assert normal["rmse"] < shifted["rmse"]
         assert rows["fare_amount"].notna().all()
         assert "labels recorded in" in output
-        labels = data.read_table(labels_table(PROD, config.SCHEMA))
+        labels = read(Location(PROD).labels)
         assert len(labels) == 3_000 and labels["trip_id"].is_unique
     else:
         assert rows["fare_amount"].isna().all() and "labels recorded" not in output
@@ -91,16 +91,12 @@ def test_prod_predictions_and_monitoring(report):
 @pytest.mark.slow
 def test_running_again_adds_versions_and_keeps_one_copy_per_source(report):
     lifecycle.run(rows=6_000, say=lambda line: None)
-    client = runtime.mlflow_client()
     for catalog in (DEV, STAGING, PROD):
-        versions = sorted(
-            str(v.version) for v in client.search_model_versions(f"name='{model(catalog)}'")
-        )
-        assert versions == ["1", "2"], catalog
-        assert runtime.alias_version(model(catalog), config.CHAMPION) == "2"
-    rows = data.read_table(predictions_table(PROD, config.SCHEMA))
+        assert registry.versions(model(catalog)) == ["1", "2"], catalog
+        assert registry.alias_version(model(catalog), config.CHAMPION) == "2"
+    rows = read(Location(PROD).predictions)
     assert not rows.duplicated(["batch_id", "trip_id"]).any()
     if config.INCLUDE_MONITORING:
         # The same trips' labels again: upserted, not duplicated.
-        labels = data.read_table(labels_table(PROD, config.SCHEMA))
+        labels = read(Location(PROD).labels)
         assert len(labels) == 3_000 and labels["trip_id"].is_unique

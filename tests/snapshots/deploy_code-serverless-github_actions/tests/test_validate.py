@@ -1,68 +1,71 @@
 """The validation gate, including the case it exists for: a worse model must not ship."""
 
 import pytest
+from sklearn.dummy import DummyRegressor
 
-from taxi_fare_mlops import config, runtime
-from taxi_fare_mlops.train import train
-from taxi_fare_mlops.validate import ValidationFailed, check_gate, validate
+from taxi_fare_mlops import config, model
+from taxi_fare_mlops.mlops import registry
+from taxi_fare_mlops.mlops.errors import MlopsError
+from taxi_fare_mlops.mlops.train import train
+from taxi_fare_mlops.mlops.validate import ValidationFailed, check_gate, validate
 
-# Hyper-parameters that make a deliberately poor model: one shallow boosting step.
-WORSE = {"max_iter": 1, "learning_rate": 0.05}
+
+def predict_the_mean(params=None):
+    """A deliberately poor model, whatever estimator `model.py` holds: it ignores the trip."""
+    return DummyRegressor(strategy="mean")
+
+
+def gate(metrics, champion_metrics=None, champion_version=None, max_rmse=3.0, tolerance=0.05):
+    return check_gate(
+        metrics,
+        champion_metrics=champion_metrics,
+        champion_version=champion_version,
+        max_rmse=max_rmse,
+        champion_tolerance=tolerance,
+    )
 
 
 def test_gate_rules():
     good = {"rmse": 2.0}
-    assert check_gate(good, None, None, max_rmse=3.0, champion_tolerance=0.05) == []
-    assert check_gate(good, {"rmse": 1.95}, "4", 3.0, 0.05) == []  # within tolerance
-    (absolute,) = check_gate({"rmse": 3.5}, None, None, 3.0, 0.05)
+    assert gate(good) == []
+    assert gate(good, {"rmse": 1.95}, "4") == []  # within tolerance
+    (absolute,) = gate({"rmse": 3.5})
     assert "rmse 3.5000 is above max_rmse 3" in absolute
-    (relative,) = check_gate(good, {"rmse": 1.5}, "4", 3.0, 0.05)
+    (relative,) = gate(good, {"rmse": 1.5}, "4")
     assert "champion version 4" in relative and "1.5750" in relative and "5%" in relative
-    assert len(check_gate({"rmse": float("nan")}, None, None, 3.0, 0.05)) == 1
+    assert len(gate({"rmse": float("nan")})) == 1
 
 
-def test_passing_version_becomes_challenger(input_table, schema):
-    trained = train(config.DEV_CATALOG, schema, input_table=input_table)
-    result = validate(
-        config.DEV_CATALOG, schema, model_version=trained.version, input_table=input_table
-    )
+def test_passing_version_becomes_challenger(input_table, location, candidate):
+    result = validate(location=location, model_version=candidate, input_table=input_table)
     assert result.passed and result.champion_version is None
-    name = trained.model_name
-    assert runtime.alias_version(name, config.CHALLENGER) == trained.version
-    assert runtime.alias_version(name, config.CHAMPION) is None
-    tags = runtime.mlflow_client().get_model_version(name, trained.version).tags
-    assert tags["validation_status"] == "passed"
+    assert "passed validation" in result.summary()
+    assert registry.alias_version(location.model, config.CHALLENGER) == candidate
+    assert registry.alias_version(location.model, config.CHAMPION) is None
+    assert registry.tags(location.model, candidate)["validation_status"] == "passed"
 
 
-def test_worse_model_fails_and_champion_stays(input_table, schema, champion):
-    worse = train(config.DEV_CATALOG, schema, input_table=input_table, params=WORSE)
+def test_worse_model_fails_and_champion_stays(input_table, location, champion, monkeypatch):
+    monkeypatch.setattr(model, "build_pipeline", predict_the_mean)
+    worse = train(location=location, input_table=input_table)
     with pytest.raises(ValidationFailed) as failure:
-        validate(config.DEV_CATALOG, schema, model_version=worse.version, input_table=input_table)
+        validate(location=location, model_version=worse.version, input_table=input_table)
     message = str(failure.value)
     assert "rmse" in message and f"champion version {champion}" in message
     assert "champion_tolerance" in message
-    name = worse.model_name
-    assert runtime.alias_version(name, config.CHAMPION) == champion
-    assert runtime.alias_version(name, config.CHALLENGER) == champion
-    tags = runtime.mlflow_client().get_model_version(name, worse.version).tags
-    assert tags["validation_status"] == "failed"
+    assert registry.alias_version(location.model, config.CHAMPION) == champion
+    assert registry.alias_version(location.model, config.CHALLENGER) == champion
+    assert registry.tags(location.model, worse.version)["validation_status"] == "failed"
 
 
-def test_absolute_threshold_fails_without_champion(input_table, schema):
-    trained = train(config.DEV_CATALOG, schema, input_table=input_table)
+def test_absolute_threshold_fails_without_champion(input_table, location, candidate):
     with pytest.raises(ValidationFailed, match="above max_rmse 0.5"):
-        validate(
-            config.DEV_CATALOG,
-            schema,
-            model_version=trained.version,
-            input_table=input_table,
-            max_rmse=0.5,
-        )
-    assert runtime.alias_version(trained.model_name, config.CHALLENGER) is None
+        validate(location=location, model_version=candidate, input_table=input_table, max_rmse=0.5)
+    assert registry.alias_version(location.model, config.CHALLENGER) is None
 
 
-def test_version_must_be_given_and_exist(input_table, schema):
-    with pytest.raises(runtime.MlopsError, match="model_version is empty"):
-        validate(config.DEV_CATALOG, schema, model_version="", input_table=input_table)
-    with pytest.raises(runtime.MlopsError, match="has no version 7"):
-        validate(config.DEV_CATALOG, schema, model_version="7", input_table=input_table)
+def test_version_must_be_given_and_exist(input_table, location):
+    with pytest.raises(MlopsError, match="model_version is empty"):
+        validate(location=location, model_version="", input_table=input_table)
+    with pytest.raises(MlopsError, match="has no version 7"):
+        validate(location=location, model_version="7", input_table=input_table)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from taxi_fare_mlops import cli, config, data
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import cli, tables
 
 COMMANDS = [
     "sample-data",
@@ -30,10 +31,11 @@ def test_every_command_has_help(command, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
-def test_sample_data(fresh_local_dir, capsys):
-    assert cli.main(["sample-data", "--rows", "120"]) == 0
-    assert "wrote 120 trips" in capsys.readouterr().out
-    assert data.count_rows(config.INPUT_TABLE) == 120
+def test_sample_data(location, capsys):
+    table = location.table("trips")
+    assert cli.main(["sample-data", "--rows", "120", "--table", table]) == 0
+    assert f"wrote 120 trips to {table}" in capsys.readouterr().out
+    assert tables.for_runtime().count(table) == 120
 
 
 @pytest.mark.parametrize(
@@ -50,29 +52,34 @@ def test_sample_data(fresh_local_dir, capsys):
         (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
     ],
 )
-def test_expected_mistakes_are_one_line_errors(argv, message, fresh_local_dir, capsys):
-    assert cli.main(argv) == 1
+def test_expected_mistakes_are_one_line_errors(argv, message, schema, capsys):
+    # A schema of its own: no model, no tables, whatever other tests left in the registry.
+    assert cli.main([*argv, "--schema", schema]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1]
     assert not any("Traceback" in line for line in err)
 
 
-def test_train_validate_deploy_score_from_the_command_line(fresh_local_dir, capsys):
-    dev = config.DEV_CATALOG
-    assert cli.main(["sample-data", "--rows", "2000"]) == 0
-    assert cli.main(["train", "--catalog", dev]) == 0
-    assert cli.main(["validate", "--catalog", dev]) == 0  # the newest version
-    assert cli.main(["deploy", "--catalog", dev]) == 0
-    assert cli.main(["score", "--catalog", dev, "--batch-id", "b1"]) == 0
+def test_train_validate_deploy_score_from_the_command_line(location, capsys):
+    trips = location.table("trips")
+    at = ["--catalog", location.catalog, "--schema", location.schema]
+    assert cli.main(["sample-data", "--rows", "2000", "--table", trips]) == 0
+    assert cli.main(["train", *at, "--input-table", trips]) == 0
+    assert cli.main(["validate", *at, "--input-table", trips]) == 0  # the newest version
+    assert cli.main(["deploy", *at]) == 0
+    assert cli.main(["score", *at, "--input-table", trips, "--batch-id", "b1"]) == 0
     out = capsys.readouterr()
     assert "version 1 passed" in out.out and "scored 2,000 rows" in out.out
     assert "scored 2,000 rows ..." in out.err  # progress on the long step
     # The fares of the scored trips arrive: recorded, and attached to the predictions.
-    assert cli.main(["label", "--catalog", dev, "--from-table", config.INPUT_TABLE]) == 0
+    assert cli.main(["label", *at, "--from-table", trips]) == 0
     labelled = capsys.readouterr().out
     assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
-    assert cli.main(["validate", "--catalog", dev, "--max-rmse", "0.1"]) == 1
+    assert cli.main(["validate", *at, "--input-table", trips, "--max-rmse", "0.1"]) == 1
     assert "failed validation: rmse" in capsys.readouterr().err
+    if config.INCLUDE_MONITORING:
+        assert cli.main(["monitor", *at]) == 0
+        assert "retrain: " in capsys.readouterr().out
 
 
 def test_python_dash_m_prints_no_traceback(fresh_local_dir):

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import drift
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import drift
 
 ROWS = 20_000
 
@@ -35,7 +36,7 @@ def test_psi_of_two_samples_from_one_distribution_is_near_zero(rng, normal_sampl
 
 def test_psi_of_a_mean_shift_by_one_sd_is_above_the_default_threshold(rng, normal_sample):
     shifted = rng.normal(loc=12.0, scale=2.0, size=ROWS)
-    assert drift.population_stability_index(normal_sample, shifted) > drift.DEFAULT_MAX_PSI
+    assert drift.population_stability_index(normal_sample, shifted) > config.MAX_PSI
 
 
 def test_psi_grows_with_the_shift(rng, normal_sample):
@@ -47,7 +48,7 @@ def test_psi_grows_with_the_shift(rng, normal_sample):
 def test_psi_is_finite_when_current_values_fall_outside_the_training_range(normal_sample):
     value = drift.population_stability_index(normal_sample, normal_sample + 100.0)
     assert math.isfinite(value)
-    assert value > drift.DEFAULT_MAX_PSI
+    assert value > config.MAX_PSI
 
 
 def test_psi_of_a_constant_column_is_zero_when_it_stays_constant():
@@ -59,7 +60,7 @@ def test_psi_of_a_constant_column_is_zero_when_it_stays_constant():
 def test_psi_of_a_constant_column_notices_a_move_in_either_direction(moved_to):
     constant = np.full(1_000, 3.0)
     moved = np.full(1_000, moved_to)
-    assert drift.population_stability_index(constant, moved) > drift.DEFAULT_MAX_PSI
+    assert drift.population_stability_index(constant, moved) > config.MAX_PSI
 
 
 def test_psi_of_a_low_cardinality_column(rng):
@@ -67,7 +68,7 @@ def test_psi_of_a_low_cardinality_column(rng):
     same_mix = rng.choice([1, 2, 3, 4], p=[0.7, 0.2, 0.07, 0.03], size=ROWS)
     new_mix = rng.choice([1, 2, 3, 4], p=[0.25, 0.25, 0.25, 0.25], size=ROWS)
     assert drift.population_stability_index(passengers, same_mix) < 0.02
-    assert drift.population_stability_index(passengers, new_mix) > drift.DEFAULT_MAX_PSI
+    assert drift.population_stability_index(passengers, new_mix) > config.MAX_PSI
 
 
 def test_psi_treats_missing_values_as_their_own_bin(normal_sample):
@@ -78,7 +79,7 @@ def test_psi_treats_missing_values_as_their_own_bin(normal_sample):
     mostly_missing[: ROWS // 2] = np.nan
     value = drift.population_stability_index(with_gaps, mostly_missing)
     assert math.isfinite(value)
-    assert value > drift.DEFAULT_MAX_PSI
+    assert value > config.MAX_PSI
 
 
 def test_psi_accepts_nullable_pandas_columns():
@@ -203,7 +204,7 @@ def test_feature_drift_flags_only_the_shifted_feature(baseline):
     longer_trips = baseline.assign(trip_distance=baseline["trip_distance"] * 2)
     table = drift.feature_drift(baseline, longer_trips, ["trip_distance", "pickup_hour"], [])
     psi = table[table["metric"] == "psi"].set_index("feature")["value"]
-    assert psi["trip_distance"] > drift.DEFAULT_MAX_PSI
+    assert psi["trip_distance"] > config.MAX_PSI
     assert psi["pickup_hour"] == pytest.approx(0.0)
 
 
@@ -311,8 +312,6 @@ def test_every_violation_gets_its_own_line():
 def test_shifted_batch_fires_the_check_with_default_thresholds(baseline):
     longer_trips = baseline.assign(trip_distance=baseline["trip_distance"] + 3.0)
     table = drift.feature_drift(baseline, longer_trips, ["trip_distance", "pickup_hour"], [])
-    violations = drift.find_violations(
-        table, {"rmse": math.nan}, drift.DEFAULT_MAX_PSI, drift.DEFAULT_MAX_RMSE
-    )
+    violations = drift.find_violations(table, {"rmse": math.nan}, config.MAX_PSI, config.MAX_RMSE)
     assert len(violations) == 1
     assert violations[0].startswith("psi of trip_distance is ")

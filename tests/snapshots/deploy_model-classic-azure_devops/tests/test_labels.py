@@ -8,105 +8,115 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import config, data, features, runtime
-from taxi_fare_mlops.labels import (
+from taxi_fare_mlops import features, sample_data
+from taxi_fare_mlops.mlops import runtime, tables
+from taxi_fare_mlops.mlops.errors import MlopsError
+from taxi_fare_mlops.mlops.labels import (
     attach_labels,
+    label,
     label_rows,
-    labels_table,
     read_labels,
     record_labels,
 )
-from taxi_fare_mlops.score import predictions_table, score
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.score import score
 
-DEV = config.DEV_CATALOG
+ID, LABEL = features.ID, features.LABEL
 
 
 def _labels(ids, fares):
-    return pd.DataFrame({"trip_id": ids, "fare_amount": fares})
+    return pd.DataFrame({ID: ids, LABEL: fares})
 
 
-def _stored(schema):
-    rows = data.read_table(labels_table(DEV, schema))
-    return rows.set_index("trip_id")["fare_amount"].sort_index().to_dict()
+def _read(table):
+    return tables.for_runtime().read(table)
 
 
-def _scored_trips(schema, rows=300):
-    table = f"{DEV}.{schema}.new_trips"
-    trips = data.generate_trips(rows, seed=7, start="2016-03-01", days=7)
-    data.write_table(trips, table)
-    score(DEV, schema, input_table=table, batch_id="b1")
+def _stored(location):
+    return _read(location.labels).set_index(ID)[LABEL].sort_index().to_dict()
+
+
+def _scored_trips(location, rows=300):
+    trips = sample_data.generate_trips(rows, seed=7, start="2016-03-01", days=7)
+    tables.for_runtime().write(trips, location.new_trips)
+    score(location=location, input_table=location.new_trips, batch_id="b1")
     return trips
 
 
-def test_recording_the_same_labels_twice_keeps_one_row_per_trip(schema):
+def test_recording_the_same_labels_twice_keeps_one_row_per_trip(location):
     labels = _labels([1, 2, 3], [5.0, 6.5, 7.0])
-    assert record_labels(labels, DEV, schema) == 3
-    assert record_labels(labels, DEV, schema) == 3
-    rows = data.read_table(labels_table(DEV, schema))
-    assert list(rows.columns) == ["trip_id", "fare_amount", "labelled_at"]
-    assert sorted(rows["trip_id"]) == [1, 2, 3]
+    assert record_labels(labels, location=location) == 3
+    assert record_labels(labels, location=location) == 3
+    rows = _read(location.labels)
+    assert list(rows.columns) == [ID, LABEL, "labelled_at"]
+    assert sorted(rows[ID]) == [1, 2, 3]
     assert rows["labelled_at"].notna().all()
 
 
-def test_a_newer_label_replaces_the_old_one(schema):
-    record_labels(_labels([1, 2], [5.0, 6.0]), DEV, schema)
-    record_labels(_labels([2, 3], [9.0, 7.0]), DEV, schema)
-    assert _stored(schema) == {1: 5.0, 2: 9.0, 3: 7.0}
+def test_a_newer_label_replaces_the_old_one(location):
+    record_labels(_labels([1, 2], [5.0, 6.0]), location=location)
+    record_labels(_labels([2, 3], [9.0, 7.0]), location=location)
+    assert _stored(location) == {1: 5.0, 2: 9.0, 3: 7.0}
 
 
 def test_label_rows_from_raw_trips_use_the_scoring_ids():
-    trips = data.generate_trips(50, seed=3)
-    trips.loc[0, "fare_amount"] = None  # no fare yet: not a label
+    trips = sample_data.generate_trips(50, seed=3)
+    trips.loc[0, LABEL] = None  # no fare yet: not a label
     rows = label_rows(pd.concat([trips, trips.tail(1)]))  # a repeated trip counts once
     assert len(rows) == 49
-    expected = pd.Series(trips["fare_amount"].to_numpy(), index=features.trip_ids(trips))
-    assert rows.set_index("trip_id")["fare_amount"].equals(expected.iloc[1:].rename("fare_amount"))
+    expected = pd.Series(trips[LABEL].to_numpy(), index=features.trip_ids(trips))
+    assert rows.set_index(ID)[LABEL].equals(expected.iloc[1:].rename(LABEL))
 
 
-def test_frames_without_ids_or_fares_are_refused(schema):
-    with pytest.raises(runtime.MlopsError, match="need a fare_amount column"):
-        label_rows(pd.DataFrame({"trip_id": [1]}))
-    with pytest.raises(runtime.MlopsError, match="labels need trip_id"):
-        label_rows(pd.DataFrame({"fare_amount": [1.0]}))
-    table = f"{DEV}.{schema}.fares"
-    data.write_table(pd.DataFrame({"id": [1], "fare_amount": [1.0]}), table)
-    with pytest.raises(runtime.MlopsError, match="has no tpep_pickup_datetime"):
+def test_frames_without_ids_or_fares_are_refused(location):
+    with pytest.raises(MlopsError, match=f"need a {LABEL} column"):
+        label_rows(pd.DataFrame({ID: [1]}))
+    with pytest.raises(MlopsError, match=f"labels need {ID}"):
+        label_rows(pd.DataFrame({LABEL: [1.0]}))
+    table = location.table("fares")
+    tables.for_runtime().write(pd.DataFrame({"id": [1], LABEL: [1.0]}), table)
+    with pytest.raises(MlopsError, match="has no tpep_pickup_datetime"):
         read_labels(table)
-    assert record_labels(_labels([], []), DEV, schema) == 0
+    assert record_labels(_labels([], []), location=location) == 0
 
 
-def test_scoring_leaves_the_label_empty_even_when_the_input_has_fares(schema, champion):
-    _scored_trips(schema)
-    rows = data.read_table(predictions_table(DEV, schema))
-    assert rows["fare_amount"].isna().all()
+def test_scoring_leaves_the_label_empty_even_when_the_input_has_fares(location, champion):
+    _scored_trips(location)
+    assert _read(location.predictions)[LABEL].isna().all()
 
 
-def test_attach_fills_only_unlabelled_rows_and_is_idempotent(schema, champion):
-    trips = _scored_trips(schema)
-    predictions = predictions_table(DEV, schema)
-    assert attach_labels(DEV, schema) == 0  # no labels table yet
+def test_attach_fills_only_unlabelled_rows_and_is_idempotent(location, champion):
+    trips = _scored_trips(location)
+    assert attach_labels(location=location) == 0  # no labels table yet
     truth = label_rows(trips)
 
-    record_labels(truth.head(100), DEV, schema)
-    assert attach_labels(DEV, schema) == 100
-    assert attach_labels(DEV, schema) == 0
+    record_labels(truth.head(100), location=location)
+    assert attach_labels(location=location) == 100
+    assert attach_labels(location=location) == 0
     # Attached labels stay as they are; only the 200 unlabelled rows are filled.
-    record_labels(truth.head(100).assign(fare_amount=999.0), DEV, schema)
-    record_labels(truth.iloc[100:], DEV, schema)
-    assert attach_labels(DEV, schema) == 200
+    record_labels(truth.head(100).assign(**{LABEL: 999.0}), location=location)
+    record_labels(truth.iloc[100:], location=location)
+    assert attach_labels(location=location) == 200
 
-    rows = data.read_table(predictions).merge(truth, on="trip_id", suffixes=("", "_true"))
+    rows = _read(location.predictions).merge(truth, on=ID, suffixes=("", "_true"))
     assert len(rows) == 300
-    assert (rows["fare_amount"] == rows["fare_amount_true"]).all()
+    assert (rows[LABEL] == rows[f"{LABEL}_true"]).all()
 
 
-def test_rescoring_a_batch_empties_its_labels_until_the_next_attach(schema, champion):
-    trips = _scored_trips(schema)
-    record_labels(trips, DEV, schema)
-    assert attach_labels(DEV, schema) == 300
-    score(DEV, schema, input_table=f"{DEV}.{schema}.new_trips", batch_id="b1")
-    assert data.read_table(predictions_table(DEV, schema))["fare_amount"].isna().all()
-    assert attach_labels(DEV, schema) == 300
+def test_label_records_and_attaches_in_one_call(location, champion):
+    _scored_trips(location)
+    result = label(location=location, source=location.new_trips)
+    assert (result.recorded, result.attached) == (300, 300)
+    assert result.summary().startswith(f"recorded 300 labels from {location.new_trips}")
+
+
+def test_rescoring_a_batch_empties_its_labels_until_the_next_attach(location, champion):
+    trips = _scored_trips(location)
+    record_labels(trips, location=location)
+    assert attach_labels(location=location) == 300
+    score(location=location, input_table=location.new_trips, batch_id="b1")
+    assert _read(location.predictions)[LABEL].isna().all()
+    assert attach_labels(location=location) == 300
 
 
 @pytest.mark.spark
@@ -140,17 +150,18 @@ def test_spark_path_needs_delta_to_merge(schema, monkeypatch, tmp_path):
 
 
 def _record_and_attach_through_spark(spark, schema, monkeypatch):
-    monkeypatch.setenv(f"{config.PACKAGE.upper()}_USE_SPARK", "1")
+    monkeypatch.setenv(runtime.USE_SPARK_VARIABLE, "1")
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
-    catalog = "spark_catalog"
-    trips = data.generate_trips(20, seed=5)
+    location = Location("spark_catalog", schema)
+    trips = sample_data.generate_trips(20, seed=5)
+    store = tables.for_runtime()
 
-    assert record_labels(trips, catalog, schema) == 20
-    assert data.count_rows(labels_table(catalog, schema)) == 20
-    with pytest.raises(runtime.MlopsError, match="merging labels into .* needs a Delta table"):
-        record_labels(trips, catalog, schema)
+    assert record_labels(trips, location=location) == 20
+    assert store.count(location.labels) == 20
+    with pytest.raises(MlopsError, match="merging into .* needs a Delta table"):
+        record_labels(trips, location=location)
 
-    assert attach_labels(catalog, schema) == 0  # no predictions yet
-    data.write_table(label_rows(trips).assign(prediction=1.0), predictions_table(catalog, schema))
-    with pytest.raises(runtime.MlopsError, match="attaching labels to .* needs a Delta table"):
-        attach_labels(catalog, schema)
+    assert attach_labels(location=location) == 0  # no predictions yet
+    store.write(label_rows(trips).assign(prediction=1.0), location.predictions)
+    with pytest.raises(MlopsError, match="filling .* needs a Delta table"):
+        attach_labels(location=location)

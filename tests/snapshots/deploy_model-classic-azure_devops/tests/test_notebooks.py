@@ -5,8 +5,11 @@ import sys
 
 import pytest
 
-from taxi_fare_mlops import config, data, runtime
-from taxi_fare_mlops.validate import ValidationFailed
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import registry, tables
+from taxi_fare_mlops.mlops.labels import record_labels
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.validate import ValidationFailed
 
 from notebook_runner import (
     HEADER,
@@ -32,6 +35,7 @@ EXPECTED_WIDGETS = {
     "promote": {"source_catalog", "source_alias", "source_version"},
     "score": {"input_table", "batch_id"},
     "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
+    "create_monitor": {"assets_dir"},
 }
 COMMON_WIDGETS = {"catalog", "schema", "model_name"}
 
@@ -50,81 +54,79 @@ def test_the_expected_notebooks_are_present():
     if config.DEPLOYMENT_PATTERN != "deploy_code":
         expected.add("promote")
     if config.INCLUDE_MONITORING:
-        expected.add("monitor")
+        expected |= {"monitor", "create_monitor"}
     assert expected <= set(notebook_names())
 
 
-@pytest.fixture
-def trips(fresh_local_dir):
-    data.write_sample_data(config.INPUT_TABLE, n_rows=3_000)
-    return config.INPUT_TABLE
-
-
-def test_every_notebook_runs_like_the_jobs_chain_them(trips):
+def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
     present = set(notebook_names())
     ran = set()
-    dev, staging = config.DEV_CATALOG, config.STAGING_CATALOG
+    dev = Location(config.DEV_CATALOG, schema)
+    staging = dev.elsewhere(config.STAGING_CATALOG)
+    at_dev = {"catalog": dev.catalog, "schema": schema}
+    at_staging = {"catalog": staging.catalog, "schema": schema}
 
     # training_job: train -> validate -> deploy, each handing the version on.
-    trained = run_notebook("train", catalog=dev, sample_fraction="1.0")
-    validated = run_notebook("validate", catalog=dev, model_version=trained["model_version"])
-    deployed = run_notebook("deploy", catalog=dev, model_version=validated["model_version"])
+    trained = run_notebook("train", **at_dev, sample_fraction="1.0")
+    validated = run_notebook("validate", **at_dev, model_version=trained["model_version"])
+    deployed = run_notebook("deploy", **at_dev, model_version=validated["model_version"])
     ran |= {"train", "validate", "deploy"}
     assert trained["model_version"] == validated["model_version"] == deployed["model_version"]
-    name = runtime.full_name(dev, config.SCHEMA, config.MODEL_NAME)
-    assert runtime.alias_version(name, config.CHAMPION) == trained["model_version"]
+    assert registry.alias_version(dev.model, config.CHAMPION) == trained["model_version"]
 
-    scored_catalog = dev
+    scored_at = at_dev
     if "promote" in present:
         # promotion_job: copy -> validate -> deploy in the next catalog.
-        copied = run_notebook("promote", catalog=staging, source_catalog=dev)
-        run_notebook("validate", catalog=staging, model_version=copied["model_version"])
-        run_notebook("deploy", catalog=staging, model_version=copied["model_version"])
-        staged = runtime.full_name(staging, config.SCHEMA, config.MODEL_NAME)
-        assert runtime.alias_version(staged, config.CHAMPION) == copied["model_version"]
-        again = run_notebook("promote", catalog=staging, source_catalog=dev)
+        copied = run_notebook("promote", **at_staging, source_catalog=dev.catalog)
+        run_notebook("validate", **at_staging, model_version=copied["model_version"])
+        run_notebook("deploy", **at_staging, model_version=copied["model_version"])
+        assert registry.alias_version(staging.model, config.CHAMPION) == copied["model_version"]
+        again = run_notebook("promote", **at_staging, source_catalog=dev.catalog)
         assert again["model_version"] == copied["model_version"]
-        scored_catalog = staging
+        scored_at = at_staging
         ran.add("promote")
 
-    scored = run_notebook("score", catalog=scored_catalog, batch_id="2016-03-01")
-    assert scored["rows"] == 3_000
+    scored = run_notebook("score", **scored_at, batch_id="2016-03-01")
+    assert scored["rows"] == tables.for_runtime().count(input_table)
     ran.add("score")
 
+    if "create_monitor" in present:
+        # batch_inference_job: score -> create_monitor (locally: the table, no workspace monitor).
+        made = run_notebook("create_monitor", **scored_at, assets_dir="/tmp/monitor")
+        assert made["monitor_created"] is False
+        ran.add("create_monitor")
+
     if "monitor" in present:
-        monitored = run_notebook("monitor", catalog=scored_catalog)
+        monitored = run_notebook("monitor", **scored_at)
         assert monitored["retrain"] in ("true", "false")
         ran.add("monitor")
     assert ran == present
 
 
-def test_failed_gate_fails_the_validate_notebook(trips):
-    dev = config.DEV_CATALOG
-    trained = run_notebook("train", catalog=dev)
+def test_failed_gate_fails_the_validate_notebook(input_table, location, candidate):
     with pytest.raises(ValidationFailed, match="max_rmse 0.1"):
         run_notebook(
-            "validate", catalog=dev, model_version=trained["model_version"], max_rmse="0.1"
+            "validate",
+            catalog=location.catalog,
+            schema=location.schema,
+            model_version=candidate,
+            max_rmse="0.1",
         )
 
 
-def test_monitor_notebook_reports_retrain_without_failing(trips):
+def test_monitor_notebook_reports_retrain_without_failing(input_table, location, champion):
     if "monitor" not in notebook_names():
         pytest.skip("the project was generated without monitoring")
-    dev = config.DEV_CATALOG
-    trained = run_notebook("train", catalog=dev)
-    run_notebook("validate", catalog=dev, model_version=trained["model_version"])
-    run_notebook("deploy", catalog=dev)
-    run_notebook("score", catalog=dev)
+    at = {"catalog": location.catalog, "schema": location.schema}
+    run_notebook("score", **at)
     # Scoring leaves labels empty; once the fares arrive the error exists (and is above 0.0).
-    from taxi_fare_mlops.labels import record_labels
-
-    record_labels(data.read_table(trips), dev, config.SCHEMA)
-    values = run_notebook("monitor", catalog=dev, max_psi="0.0", max_rmse="0.0")
+    record_labels(tables.for_runtime().read(input_table), location=location)
+    values = run_notebook("monitor", **at, max_psi="0.0", max_rmse="0.0")
     assert values["retrain"] == "true"
     # Where retraining happens upstream, the job passes fail_on_violation so the run fails.
     strict = {"max_psi": "0.0", "max_rmse": "0.0", "fail_on_violation": "true"}
     with pytest.raises(RuntimeError, match="monitoring thresholds violated: .*above"):
-        run_notebook("monitor", catalog=dev, **strict)
+        run_notebook("monitor", **at, **strict)
 
 
 def test_widgets_must_exist():
@@ -143,7 +145,9 @@ def test_setup_imports_from_src_in_a_git_folder():
     # Without the package installed and without a wheel in dist/ (a Git folder), _setup puts
     # src/ on the path. `-S` hides site-packages, so an installed copy cannot answer.
     package = "taxi_fare_mlops"
-    script = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    stand_in = "class _W:\n    def text(self, *a): pass\n    def get(self, name): return ''\n"
+    stand_in += "class _D:\n    widgets = _W()\ndbutils = _D()\n"
+    script = stand_in + (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
     script += f"\nimport {package}\nprint({package}.__file__)"
     result = subprocess.run(
         [sys.executable, "-S", "-c", script],

@@ -25,7 +25,8 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.promote import copy_model
+from taxi_fare_mlops.mlops.location import Location
+from taxi_fare_mlops.mlops.promote import copy_model
 
 # COMMAND ----------
 
@@ -40,6 +41,8 @@ dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
 dbutils.widgets.text("source_catalog", config.DEV_CATALOG, "Copy from catalog")
 dbutils.widgets.text("source_alias", config.CHAMPION, "Source alias")
 dbutils.widgets.text("source_version", "", "Source version (empty: use the alias)")
+dbutils.widgets.text("source_schema", "", "Source schema (empty: this schema's name)")
+dbutils.widgets.text("source_model_name", "", "Source model (empty: this model's name)")
 
 # COMMAND ----------
 
@@ -48,16 +51,20 @@ dbutils.widgets.text("source_version", "", "Source version (empty: use the alias
 
 # COMMAND ----------
 
-result = copy_model(
+location = Location(
     catalog=dbutils.widgets.get("catalog"),
     schema=dbutils.widgets.get("schema"),
     model_name=dbutils.widgets.get("model_name"),
+)
+result = copy_model(
+    location=location,
     source_catalog=dbutils.widgets.get("source_catalog"),
     source_alias=dbutils.widgets.get("source_alias"),
     source_version=dbutils.widgets.get("source_version"),
+    source_schema=dbutils.widgets.get("source_schema"),
+    source_model_name=dbutils.widgets.get("source_model_name"),
 )
-action = "copied" if result.created else "was already copied"
-print(f"{result.source_uri} {action} as {result.model_name} version {result.version}")
+print(result.summary())
 
 # COMMAND ----------
 

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from taxi_fare_mlops import config, data, features, runtime
+from taxi_fare_mlops import config, features, sample_data
+from taxi_fare_mlops.mlops import registry, runtime, tables
+from taxi_fare_mlops.mlops.errors import MlopsError
+from taxi_fare_mlops.mlops.location import Location
 
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark")
@@ -46,66 +49,69 @@ def spark(tmp_path_factory):
 
 
 @pytest.fixture
-def catalog_schema(spark, schema, monkeypatch):
-    monkeypatch.setenv(f"{config.PACKAGE.upper()}_USE_SPARK", "1")
+def location(spark, schema, monkeypatch):
+    monkeypatch.setenv(runtime.USE_SPARK_VARIABLE, "1")
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
-    return "spark_catalog", schema
+    return Location("spark_catalog", schema)
 
 
-def test_table_io_through_spark(catalog_schema):
-    catalog, schema = catalog_schema
-    table = f"{catalog}.{schema}.trips"
-    assert not data.table_exists(table)
-    with pytest.raises(runtime.MlopsError, match="does not exist"):
-        data.read_table(table)
-    trips = data.generate_trips(500)
-    data.write_table(trips, table)
-    assert data.table_exists(table) and data.count_rows(table) == 500
-    back = data.read_table(table)
-    assert list(back.columns) == data.TRIP_COLUMNS
+def test_table_io_through_spark(location):
+    store = tables.for_runtime()
+    assert isinstance(store, tables.SparkTables)
+    table = location.table("trips")
+    assert not store.exists(table)
+    with pytest.raises(MlopsError, match="does not exist"):
+        store.read(table)
+    trips = sample_data.generate_trips(500)
+    store.write(trips, table)
+    assert store.exists(table) and store.count(table) == 500
+    back = store.read(table)
+    assert list(back.columns) == sample_data.TRIP_COLUMNS
     assert sorted(back["tpep_pickup_datetime"]) == sorted(trips["tpep_pickup_datetime"])
-    data.write_table(trips.head(20), table, mode="append")
-    assert data.count_rows(table) == 520
-    assert len(data.read_table(table, columns=["trip_distance"], max_rows=7)) == 7
-    assert 20 < len(data.read_table(table, sample_fraction=0.2)) < 200
+    store.write(trips.head(20), table, mode="append")
+    assert store.count(table) == 520
+    assert len(store.read(table, columns=["trip_distance"], max_rows=7)) == 7
+    assert 20 < len(store.read(table, sample_fraction=0.2)) < 200
     zip_code = int(trips["pickup_zip"].iloc[0])
-    assert (data.read_table(table, where={"pickup_zip": zip_code})["pickup_zip"] == zip_code).all()
-    data.write_table(trips.head(10), table, mode="overwrite")
-    assert data.count_rows(table) == 10
+    assert (store.read(table, where={"pickup_zip": zip_code})["pickup_zip"] == zip_code).all()
+    store.write(trips.head(10), table, mode="overwrite")
+    assert store.count(table) == 10
 
 
-def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, catalog_schema):
+def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, location):
     import mlflow
 
-    from taxi_fare_mlops.deploy import deploy
-    from taxi_fare_mlops.score import score
-    from taxi_fare_mlops.train import train
-    from taxi_fare_mlops.validate import validate
+    from taxi_fare_mlops.mlops.deploy import deploy
+    from taxi_fare_mlops.mlops.score import PREDICTION_SCHEMA, score
+    from taxi_fare_mlops.mlops.train import train
+    from taxi_fare_mlops.mlops.validate import validate
 
-    catalog, schema = catalog_schema
-    source = f"{catalog}.{schema}.trips"
-    data.write_table(data.generate_trips(3_000), source)
-    trained = train(catalog, schema, input_table=source)
-    validate(catalog, schema, model_version=trained.version, input_table=source)
-    deploy(catalog, schema, model_version=trained.version)
+    store = tables.for_runtime()
+    source = location.table("trips")
+    store.write(sample_data.generate_trips(3_000), source)
+    trained = train(location=location, input_table=source)
+    validate(location=location, model_version=trained.version, input_table=source)
+    deploy(location=location, model_version=trained.version)
 
-    new_trips = f"{catalog}.{schema}.new_trips"
-    trips = data.generate_trips(400, seed=3, start="2016-03-01", days=7)
-    data.write_table(trips, new_trips)
-    result = score(catalog, schema, input_table=new_trips, batch_id="2016-03-01")
+    trips = sample_data.generate_trips(400, seed=3, start="2016-03-01", days=7)
+    store.write(trips, location.new_trips)
+    result = score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
     assert result.rows == 400
 
-    rows = data.read_table(result.table)
-    assert len(rows) == 400 and rows["trip_id"].is_unique
+    rows = store.read(result.table)
+    assert len(rows) == 400 and rows[features.ID].is_unique
     assert set(rows["batch_id"]) == {"2016-03-01"} and set(rows["model_version"]) == {"1"}
+    # Every declared feature reaches the predictions table on the cluster path too.
+    assert list(rows.columns) == PREDICTION_SCHEMA.names
     # The cluster path predicts exactly what the local path would.
-    model = mlflow.pyfunc.load_model(f"models:/{trained.model_name}/1")
+    model = mlflow.pyfunc.load_model(location.model_uri("1"))
     expected = features.add_features(trips)
     expected["expected"] = model.predict(expected[features.MODEL_FEATURES])
-    joined = rows.merge(expected[["trip_id", "expected"]], on="trip_id")
+    joined = rows.merge(expected[[features.ID, "expected"]], on=features.ID)
     assert len(joined) == 400
     assert joined["prediction"].to_numpy() == pytest.approx(joined["expected"].to_numpy())
+    assert registry.alias_version(location.model, config.CHAMPION) == "1"
 
     # Replacing a batch in place needs Delta, which local Spark does not have.
-    with pytest.raises(runtime.MlopsError, match="needs a Delta table"):
-        score(catalog, schema, input_table=new_trips, batch_id="2016-03-01")
+    with pytest.raises(MlopsError, match="needs a Delta table"):
+        score(location=location, input_table=location.new_trips, batch_id="2016-03-01")

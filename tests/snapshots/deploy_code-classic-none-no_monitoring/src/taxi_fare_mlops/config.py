@@ -2,7 +2,8 @@
 
 This is the one file the template fills in; every other module imports its defaults from here.
 On Databricks the jobs pass their own values (bundle variables -> notebook widgets), so these
-defaults matter for local runs, the tests and the notebook widgets' initial values.
+defaults matter for local runs, the tests and the notebook widgets' initial values. The bundle
+variables of databricks.yml default to the same values; tests/test_config.py checks that.
 """
 
 PACKAGE = "taxi_fare_mlops"
@@ -11,8 +12,6 @@ DESCRIPTION = "Predict NYC taxi fares with a scikit-learn model, trained and ser
 
 # deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
 DEPLOYMENT_PATTERN = "deploy_code"
-CLOUD = "azure"
-COMPUTE = "classic"
 INCLUDE_MONITORING = False
 
 # One Unity Catalog catalog per environment; locally each is a folder under .local/warehouse.
@@ -42,11 +41,13 @@ EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 
-# Validation gate, same defaults as the bundle variables: an absolute RMSE ceiling (dollars)
-# plus "not worse than the current champion by more than 5 %".
+# Validation gate (bundle variables max_rmse, champion_tolerance): an absolute RMSE ceiling in
+# dollars, plus "not worse than the current champion by more than 5 %". Monitoring uses the
+# same max_rmse for the error of scored batches.
 MAX_RMSE = 10.0
 CHAMPION_TOLERANCE = 0.05
-# Monitoring: population stability index above 0.2 is the usual "significant shift" rule of thumb.
+# Monitoring (bundle variable max_psi): a population stability index above 0.2 is the usual
+# "significant shift" rule of thumb.
 MAX_PSI = 0.2
 
 # Local sample data: small enough that `lifecycle` runs in seconds, large enough to train on.

@@ -1,8 +1,12 @@
-"""Feature engineering shared by training, validation, scoring and monitoring.
+"""Edit here: the model's features, declared once with their types, and how they are computed.
 
-Training and scoring both call `add_features`, so the model never sees a column computed two
-different ways. Everything is plain pandas: on Databricks the scoring job runs it inside Spark
-with `mapInPandas`.
+To add a feature, compute it in `add_features` and name it, with its type, in
+`NUMERIC_FEATURES` or `CATEGORICAL_FEATURES`. Nothing else needs to change: training, the
+model signature, batch scoring (locally and in Spark), the predictions table, the drift checks
+and the monitoring plots all take their columns from the two dictionaries below.
+
+Types are `long` (whole numbers; also for flags) or `double`. Everything here is plain pandas:
+on Databricks the scoring job runs `add_features` inside Spark with `mapInPandas`.
 """
 
 from __future__ import annotations
@@ -13,20 +17,82 @@ import pandas as pd
 LABEL = "fare_amount"
 ID = "trip_id"
 TIMESTAMP = "tpep_pickup_datetime"
-NUMERIC_FEATURES = ["trip_distance", "trip_duration_minutes", "pickup_hour", "pickup_weekday"]
-CATEGORICAL_FEATURES = ["pickup_zip", "dropoff_zip"]
-MODEL_FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# The columns of the input table `add_features` reads (the label only when it is known).
+INPUT_COLUMNS = [
+    "tpep_pickup_datetime",
+    "tpep_dropoff_datetime",
+    "trip_distance",
+    "fare_amount",
+    "pickup_zip",
+    "dropoff_zip",
+]
 
-# Spark types of the columns `add_features` returns (the scoring job declares them up front).
-SPARK_SCHEMA = (
-    f"{ID} long, {TIMESTAMP} timestamp, trip_distance double, trip_duration_minutes double, "
-    f"pickup_hour long, pickup_weekday long, pickup_zip long, dropoff_zip long, {LABEL} double"
-)
-OUTPUT_COLUMNS = [ID, TIMESTAMP, *MODEL_FEATURES, LABEL]
+# The model's inputs: numbers, and codes the model treats as categories (drift is measured
+# with PSI and KS for the first, with the Jensen-Shannon distance for the second).
+NUMERIC_FEATURES = {
+    "trip_distance": "double",
+    "trip_duration_minutes": "double",
+    "pickup_hour": "long",
+    "pickup_weekday": "long",
+}
+CATEGORICAL_FEATURES = {
+    "pickup_zip": "long",
+    "dropoff_zip": "long",
+}
 
-# Columns that identify a trip; their hash is a stable id, the same on every run and runtime.
-_ID_SOURCE = ["tpep_pickup_datetime", "tpep_dropoff_datetime", "trip_distance", "pickup_zip"]
-_ID_SOURCE += ["dropoff_zip"]
+# Derived from the declarations above; do not list columns by hand anywhere else.
+MODEL_FEATURES = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
+# Every column `add_features` returns, with its type: the id, the time, the features, the label.
+COLUMN_TYPES = {
+    ID: "long",
+    TIMESTAMP: "timestamp",
+    **NUMERIC_FEATURES,
+    **CATEGORICAL_FEATURES,
+    LABEL: "double",
+}
+OUTPUT_COLUMNS = list(COLUMN_TYPES)
+_PANDAS_TYPES = {"long": "int64", "double": "float64"}
+
+
+def add_features(trips: pd.DataFrame) -> pd.DataFrame:
+    """Raw trips -> id, pickup time, model features and the label (NaN when not known yet)."""
+    pickup = pd.to_datetime(trips["tpep_pickup_datetime"])
+    dropoff = pd.to_datetime(trips["tpep_dropoff_datetime"])
+    computed = {
+        "trip_distance": trips["trip_distance"],
+        "trip_duration_minutes": (dropoff - pickup).dt.total_seconds() / 60.0,
+        "pickup_hour": pickup.dt.hour,
+        "pickup_weekday": pickup.dt.dayofweek,
+        "pickup_zip": trips["pickup_zip"],
+        "dropoff_zip": trips["dropoff_zip"],
+    }
+    return _declared_columns(trips, pickup, computed)
+
+
+def _declared_columns(trips: pd.DataFrame, pickup: pd.Series, computed: dict) -> pd.DataFrame:
+    """The computed features in the declared order and types, between the id, time and label.
+
+    Integers are int64 everywhere so the model signature is the same whichever engine read the
+    table (Spark hands 32-bit ints to pandas, deltalake may not).
+    """
+    missing = [name for name in MODEL_FEATURES if name not in computed]
+    undeclared = [name for name in computed if name not in MODEL_FEATURES]
+    if missing or undeclared:
+        raise ValueError(
+            f"features declared but not computed: {missing}; computed but not declared in "
+            f"NUMERIC_FEATURES or CATEGORICAL_FEATURES: {undeclared}"
+        )
+    if LABEL in trips:
+        label = trips[LABEL].astype("float64")
+    else:
+        label = pd.Series(np.nan, index=trips.index, dtype="float64")
+    columns = {ID: trip_ids(trips), TIMESTAMP: pickup}
+    for name in MODEL_FEATURES:
+        columns[name] = pd.Series(computed[name], index=trips.index).astype(
+            _PANDAS_TYPES[COLUMN_TYPES[name]]
+        )
+    columns[LABEL] = label
+    return pd.DataFrame(columns, index=trips.index)
 
 
 def _epoch_seconds(timestamps: pd.Series) -> pd.Series:
@@ -38,6 +104,7 @@ def _epoch_seconds(timestamps: pd.Series) -> pd.Series:
 
 
 def trip_ids(trips: pd.DataFrame) -> pd.Series:
+    """A stable id per trip, the same on every run and runtime: a hash of what identifies it."""
     keys = pd.DataFrame(
         {
             "pickup": _epoch_seconds(trips["tpep_pickup_datetime"]),
@@ -49,35 +116,6 @@ def trip_ids(trips: pd.DataFrame) -> pd.Series:
     )
     hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
     return pd.Series(hashes.view("int64"), index=trips.index, name=ID)
-
-
-def add_features(trips: pd.DataFrame) -> pd.DataFrame:
-    """Raw trips -> id, pickup time, model features and the label (NaN when not known yet).
-
-    Integers are int64 everywhere so the model signature is the same whichever engine read the
-    table (Spark hands 32-bit ints to pandas, deltalake may not).
-    """
-    pickup = pd.to_datetime(trips["tpep_pickup_datetime"])
-    dropoff = pd.to_datetime(trips["tpep_dropoff_datetime"])
-    if LABEL in trips:
-        label = trips[LABEL].astype("float64")
-    else:
-        label = pd.Series(np.nan, index=trips.index, dtype="float64")
-    features = pd.DataFrame(
-        {
-            ID: trip_ids(trips),
-            TIMESTAMP: pickup,
-            "trip_distance": trips["trip_distance"].astype("float64"),
-            "trip_duration_minutes": (dropoff - pickup).dt.total_seconds() / 60.0,
-            "pickup_hour": pickup.dt.hour.astype("int64"),
-            "pickup_weekday": pickup.dt.dayofweek.astype("int64"),
-            "pickup_zip": trips["pickup_zip"].astype("int64"),
-            "dropoff_zip": trips["dropoff_zip"].astype("int64"),
-            LABEL: label,
-        },
-        index=trips.index,
-    )
-    return features
 
 
 def training_rows(features: pd.DataFrame) -> pd.DataFrame:
