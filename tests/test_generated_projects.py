@@ -158,3 +158,5 @@ def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
     assert "uv pip install" in result.stdout
     venv_python = project.path / ".venv" / "bin" / "python"
     run([str(venv_python), "-c", f"import {project.package}, deltalake, pytest"], project.path)
+    # The bundle's artifact build (`python3 -m pip wheel`) works with this venv activated.
+    run([str(venv_python), "-m", "pip", "--version"], project.path)
