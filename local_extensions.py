@@ -30,6 +30,17 @@ def workspace_host(url: str) -> str:
     return f"https://{host}{port}"
 
 
+def python_string(value: str) -> str:
+    """A Python string literal of `value` quoted as `ruff format` quotes it: double quotes,
+    unless the text holds more double than single quotes. Text stays UTF-8, so the generated
+    file passes `ruff format --check` whatever quotes a description contains."""
+    text = str(value)
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    body = text.replace("\\", "\\\\").replace(quote, "\\" + quote)
+    body = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in body)
+    return f"{quote}{body}{quote}"
+
+
 class AnswerFilters(Extension):
     """The filters above, and `tojson` that keeps text as UTF-8."""
 
@@ -40,3 +51,4 @@ class AnswerFilters(Extension):
         environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
         environment.filters["python_identifier"] = python_identifier
         environment.filters["workspace_host"] = workspace_host
+        environment.filters["python_string"] = python_string

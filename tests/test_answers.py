@@ -139,9 +139,21 @@ def test_hostile_free_text_is_carried_through_as_data(tmp_path):
     # Real UTF-8, not escapes: TOML rejects the surrogate pair an emoji would escape to.
     pyproject = tomllib.loads(project.read("pyproject.toml"))
     assert pyproject["project"]["description"] == HOSTILE_TEXT
-    # ... and it lands in no Python file, where quotes would make `ruff format` rewrite it.
+    config = ast.parse(project.read(f"src/{project.package}/config.py"))
+    values = {
+        node.targets[0].id: node.value for node in config.body if isinstance(node, ast.Assign)
+    }
+    assert ast.literal_eval(values["DESCRIPTION"]) == HOSTILE_TEXT
+
+
+@pytest.mark.parametrize(
+    "description", [HOSTILE_TEXT, 'Two "double" quotes', "it's", 'one " and \\ back']
+)
+def test_free_text_in_python_is_quoted_as_ruff_formats_it(description, tmp_path):
+    project = bake(output_dir=tmp_path, description=description)
     lint = [sys.executable, "-m", "ruff", "format", "--check", "."]
-    assert subprocess.run(lint, cwd=project.path, capture_output=True).returncode == 0
+    result = subprocess.run(lint, cwd=project.path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
     assert not (tmp_path / "pwned").exists()
 
 

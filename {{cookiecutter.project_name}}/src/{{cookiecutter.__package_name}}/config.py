@@ -8,6 +8,7 @@ variables of databricks.yml default to the same values; tests/test_config.py che
 
 PACKAGE = {{ cookiecutter.__package_name | tojson }}
 PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+DESCRIPTION = {{ cookiecutter.description | python_string }}
 
 # deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
 DEPLOYMENT_PATTERN = {{ cookiecutter.deployment_pattern | tojson }}

@@ -8,6 +8,7 @@ variables of databricks.yml default to the same values; tests/test_config.py che
 
 PACKAGE = "taxi_fare_mlops"
 PROJECT_NAME = "taxi-fare-mlops"
+DESCRIPTION = "Predict NYC taxi fares with a scikit-learn model, trained and served on Databricks"
 
 # deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
 DEPLOYMENT_PATTERN = "deploy_code"
