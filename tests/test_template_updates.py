@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from baking import copy_template
+from project_checks import run
 
 pytestmark = pytest.mark.slow
 
@@ -27,16 +27,10 @@ TEMPLATE_EDIT = "\n# Added by the template's second release.\n"
 USER_EDIT = "\n\n# A feature idea of the data scientist's, kept across template updates.\n"
 
 
-def run(args, cwd) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"{args}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
-    return result.stdout
-
-
 def commit(repo: Path, message: str) -> str:
     run(["git", "add", "-A"], repo)
     run(["git", *GIT_IDENTITY, "commit", "-q", "-m", message], repo)
-    return run(["git", "rev-parse", "HEAD"], repo).strip()
+    return run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
 
 
 @pytest.fixture
@@ -84,4 +78,4 @@ def test_cruft_update_brings_template_changes_and_keeps_user_edits(template_repo
     assert not list(project.rglob("*.rej")), "the update left conflicts"
     # What the hooks pruned for this pattern stays pruned (hybrid keeps promotion, for example).
     assert (project / "resources" / "promotion_job.yml").exists()
-    assert "up to date" in run([CRUFT, "check", "--checkout", second], project)
+    assert "up to date" in run([CRUFT, "check", "--checkout", second], project).stdout
