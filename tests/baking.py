@@ -48,6 +48,13 @@ PATTERNS = OPTION_AXES["deployment_pattern"]
 TARGETS = ("dev", "test", "staging", "prod")
 
 
+def notebook_parameters(job: dict, task: dict) -> dict:
+    """The widget values a notebook task receives: its job's parameters (pushed down to every
+    task) and the task's own base_parameters."""
+    parameters = {p["name"]: p.get("default", "") for p in job.get("parameters") or []}
+    return parameters | ((task.get("notebook_task") or {}).get("base_parameters") or {})
+
+
 def all_combinations() -> list[dict]:
     names = list(OPTION_AXES)
     return [

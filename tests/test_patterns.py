@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from baking import PATTERNS, TARGETS, bake
+from baking import PATTERNS, TARGETS, bake, notebook_parameters
 
 TRAINING_TARGETS = {
     "deploy_code": {"dev", "test", "staging", "prod"},
@@ -59,7 +59,10 @@ def test_promotion_copies_from_the_previous_catalog(pattern):
         copy = next(task for task in job["tasks"] if task["task_key"] == "copy")
         assert copy["notebook_task"]["base_parameters"]["source_catalog"] == "${var.source_catalog}"
         assert [t["task_key"] for t in job["tasks"]] == ["copy", "validate", "deploy"]
-        assert {p["name"] for p in job["parameters"]} == {
+        assert {p["name"] for p in job["parameters"]} >= {
+            "catalog",
+            "schema",
+            "model_name",
             "source_alias",
             "source_version",
             "source_schema",
@@ -135,7 +138,7 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
                     # The Jobs API refuses environments and libraries on serverless notebook
                     # tasks: `_setup` installs the wheel `bundle deploy` uploaded to wheel_dir.
                     assert not {"environment_key", "libraries", "job_cluster_key"} & set(task)
-                    parameters = task["notebook_task"]["base_parameters"]
+                    parameters = notebook_parameters(job, task)
                     assert parameters["wheel_dir"] == "${workspace.artifact_path}/.internal"
                 else:
                     assert task["job_cluster_key"] == "main"
@@ -199,7 +202,7 @@ def test_quality_monitor_is_made_after_scoring_not_declared(monitoring):
         if monitoring:
             create = job["tasks"][1]
             assert create["depends_on"] == [{"task_key": "score"}]
-            parameters = create["notebook_task"]["base_parameters"]
+            parameters = notebook_parameters(job, create)
             assert parameters["schema"] == "${resources.schemas.project_schema.name}"
     for document in project.bundle_files().values():
         assert "quality_monitors" not in (document.get("resources") or {})
@@ -223,7 +226,7 @@ def test_the_schema_is_a_resource_and_jobs_use_resource_names(pattern):
     for target in TARGETS:
         for job in project.jobs_in_target(target).values():
             for task in job["tasks"]:
-                parameters = (task.get("notebook_task") or {}).get("base_parameters") or {}
+                parameters = notebook_parameters(job, task)
                 for key, expected in names.items():
                     assert parameters.get(key, expected) == expected, (target, task["task_key"])
 
@@ -259,3 +262,32 @@ def test_readme_target_table_matches_the_bundle(pattern, monitoring):
             }
             assert ("starts `training_job`" in row) == retrains, row
     assert "monitoring starts `training_job`" not in readme
+
+
+@pytest.mark.parametrize("compute", ["serverless", "classic"])
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_catalog_schema_and_model_are_job_parameters(pattern, compute):
+    """As in the CLI's own default template (libs/template/templates/default/template/
+    {{.project_name}}/resources/sample_job.job.yml.tmpl at v1.13.0): job-level `parameters`
+    reach every task and a run can override them (`bundle run <job> --params catalog=...`).
+    No task repeats them."""
+    project = bake(deployment_pattern=pattern, compute=compute)
+    shared = {"catalog", "schema", "model_name"} | (
+        {"wheel_dir"} if compute == "serverless" else set()
+    )
+    for target in TARGETS:
+        for job_key, job in project.jobs_in_target(target).items():
+            names = [p["name"] for p in job["parameters"]]
+            assert len(names) == len(set(names)) and shared <= set(names), (target, job_key)
+            for task in job["tasks"]:
+                own = (task.get("notebook_task") or {}).get("base_parameters") or {}
+                assert not shared & set(own), (target, job_key, task["task_key"])
+
+
+@pytest.mark.parametrize("compute", ["serverless", "classic"])
+def test_resource_files_have_no_blank_lines_left_by_the_compute_macros(compute):
+    project = bake(compute=compute, deployment_pattern="hybrid", include_monitoring=True)
+    for path in sorted((project.path / "resources").glob("*.yml")):
+        lines = path.read_text().splitlines()
+        assert not [n for n, line in enumerate(lines, 1) if line and not line.strip()], path.name
+        assert lines[0].startswith("# ") and lines[-1].strip(), path.name

@@ -351,9 +351,17 @@ RESOURCE_NAMES = {
 }
 
 
+def task_parameters(job: dict, task: dict) -> dict:
+    """The widget values a notebook task receives: the job's parameters (pushed down to every
+    task) and the task's own base_parameters."""
+    parameters = {p["name"]: p.get("default", "") for p in job.get("parameters") or []}
+    return parameters | ((task.get("notebook_task") or {}).get("base_parameters") or {})
+
+
 def _task_parameters(job: dict):
     for task in job.get("tasks") or []:
-        yield task["task_key"], (task.get("notebook_task") or {}).get("base_parameters") or {}
+        if "notebook_task" in task:
+            yield task["task_key"], task_parameters(job, task)
 
 
 def resource_name_problems(project: Path) -> list[str]:

@@ -99,7 +99,9 @@ def test_jobs_name_the_schema_model_and_experiment_through_the_resources(broken)
     def by_variable(documents):
         for document in documents.values():
             for job in ((document.get("resources") or {}).get("jobs") or {}).values():
-                job["tasks"][0]["notebook_task"]["base_parameters"]["schema"] = "${var.schema}"
+                for parameter in job["parameters"]:
+                    if parameter["name"] == "schema":
+                        parameter["default"] = "${var.schema}"
 
     problems = rules.resource_name_problems(broken(by_variable))
     assert problems and all("var.schema" in p or "passes schema" in p for p in problems)
@@ -179,7 +181,7 @@ def test_serverless_tasks_get_the_folder_the_cli_uploads_the_wheel_to():
             for task in job["tasks"]:
                 if "notebook_task" not in task:
                     continue
-                parameters = task["notebook_task"].get("base_parameters") or {}
+                parameters = rules.task_parameters(job, task)
                 if "libraries" in task:  # classic: the job cluster installs the wheel
                     assert task["libraries"] == [{"whl": "../dist/*.whl"}], job_key
                     assert "wheel_dir" not in parameters
