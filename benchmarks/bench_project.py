@@ -1,11 +1,13 @@
 """Figures for the generated project: lifecycle and test wall time, scoring overhead, log_model.
 
-    python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns]
+    python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns] [--no-scoring]
 
 Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
 into a temporary folder and measures, with the interpreter that runs this script:
 
-- wall time of `python -m <package> lifecycle` for each pattern;
+- wall time of `python -m <package> lifecycle` for each pattern, in a new local folder (the
+  first run, which also builds the local MLflow database) and again in the same folder;
+- the imports alone: a process that loads everything `lifecycle` loads and does nothing else;
 - wall time of the project's `make test` (the tests without Spark, on parallel workers; default
   pattern, or every pattern with --tests-all-patterns);
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
@@ -13,6 +15,9 @@ into a temporary folder and measures, with the interpreter that runs this script
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
 - `mlflow.sklearn.log_model` with explicit pip requirements (as the project logs) and, for
   comparison, with MLflow inferring them.
+
+Next to each wall time, the CPU seconds of the processes it ran (user + system): on a machine
+shared with other work the wall time varies with the load, the CPU time much less.
 
 Nothing is written outside the temporary folder. This is a benchmark, not a test: it asserts
 nothing and its figures depend on the machine.
@@ -26,6 +31,7 @@ import importlib
 import io
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +44,10 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PATTERNS = ["deploy_code", "deploy_model", "hybrid"]
-BUNDLE_SCHEMA = TEMPLATE.parent / "shared" / "bundle-schema" / "jsonschema.json"
+
+# The template tests' own lookup of the bundle schema (the CLI's, the variable's, ../shared's).
+sys.path.insert(0, str(TEMPLATE / "tests"))
+from baking import find_bundle_schema  # noqa: E402
 
 
 def bake(pattern: str, output_dir: Path) -> Path:
@@ -53,24 +62,43 @@ def bake(pattern: str, output_dir: Path) -> Path:
         )
 
 
-def project_env(project: Path, local_dir: Path) -> dict[str, str]:
+def project_env(project: Path, local_dir: Path, bundle_schema: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
     env["MLOPS_LOCAL_DIR"] = str(local_dir)
     env.pop("DATABRICKS_RUNTIME_VERSION", None)
-    if BUNDLE_SCHEMA.exists():  # so the project's bundle checks run too, as in `make test`
-        env.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(BUNDLE_SCHEMA))
+    if bundle_schema:  # so the project's bundle checks run too, as in `make test`
+        env.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(bundle_schema))
     return env
 
 
-def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (of the command and its children) and the last output line."""
+    cpu_before = children_cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    cpu = children_cpu_seconds() - cpu_before
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
         raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n" + "\n".join(tail))
-    return seconds, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    return seconds, cpu, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def import_only_command(package: str) -> list[str]:
+    """A process that imports what `lifecycle` imports (the CLI, every stage, MLflow with its
+    SQLite store, skops, matplotlib) and stops: the floor under any lifecycle time."""
+    modules = [
+        f"{package}.mlops.{name}"
+        for name in ("cli", "lifecycle", "monitor", "reports", "train", "validate", "score")
+    ]
+    modules += ["mlflow.sklearn", "mlflow.store.tracking.sqlalchemy_store", "skops.io"]
+    return [sys.executable, "-c", "import " + ", ".join(modules)]
 
 
 def package_name(project: Path) -> str:
@@ -166,26 +194,46 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score")
     parser.add_argument("--tests-all-patterns", action="store_true")
+    parser.add_argument(
+        "--no-scoring", action="store_true", help="only lifecycle, imports and make test"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-project-"))
-    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+    bundle_schema, schema_source = find_bundle_schema(work)
+    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
+    print(f"bundle schema: {schema_source}\n")
     projects = {pattern: bake(pattern, work / pattern) for pattern in PATTERNS}
     package = package_name(projects[PATTERNS[0]])
 
     rows = []
     for pattern, project in projects.items():
-        env = project_env(project, work / f"{pattern}-local")
-        seconds, _ = timed_run([sys.executable, "-m", package, "lifecycle"], project, env)
-        rows.append((f"lifecycle ({pattern})", f"{seconds:.1f} s", ""))
+        env = project_env(project, work / f"{pattern}-local", bundle_schema)
+        lifecycle = [sys.executable, "-m", package, "lifecycle"]
+        seconds, cpu, _ = timed_run(lifecycle, project, env)
+        again, again_cpu, _ = timed_run(lifecycle, project, env)
+        rows.append(
+            (
+                f"lifecycle ({pattern})",
+                f"{seconds:.1f} s",
+                f"cpu {cpu:.1f} s; again in the same folder {again:.1f} s (cpu {again_cpu:.1f} s)",
+            )
+        )
+    project = projects[PATTERNS[0]]
+    env = project_env(project, work / "imports-local", bundle_schema)
+    seconds, cpu, _ = timed_run(import_only_command(package), project, env)
+    rows.append(("imports alone (lifecycle's modules)", f"{seconds:.1f} s", f"cpu {cpu:.1f} s"))
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
-        env = project_env(project, work / f"{pattern}-tests-local")
+        env = project_env(project, work / f"{pattern}-tests-local", bundle_schema)
         # Exactly the project's `make test`, with this interpreter's environment.
         command = ["make", "--no-print-directory", "test", f"BIN={Path(sys.executable).parent}"]
-        seconds, summary = timed_run(command, project, env)
-        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", summary))
+        seconds, cpu, summary = timed_run(command, project, env)
+        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}"))
 
+    if args.no_scoring:
+        print_rows(rows)
+        return 0
     figures = bench_scoring(projects[PATTERNS[0]], work, args.rows)
     n = figures["rows"]
     rows.append(
@@ -223,12 +271,16 @@ def main() -> int:
         )
     )
 
+    print_rows(rows)
+    return 0
+
+
+def print_rows(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measure':<{width}}  {'value':>9}  note")
     print(f"{'-' * width}  {'-' * 9}  ----")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>9}  {note}")
-    return 0
 
 
 if __name__ == "__main__":
