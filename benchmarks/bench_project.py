@@ -8,6 +8,9 @@ into a temporary folder and measures, with the interpreter that runs this script
 - wall time of `python -m <package> lifecycle` for each pattern, in a new local folder (the
   first run, which also builds the local MLflow database) and again in the same folder;
 - the imports alone: a process that loads everything `lifecycle` loads and does nothing else;
+- where a first `lifecycle` run spends its CPU (default pattern): the imports, the new local
+  MLflow database, and each stage function it calls (promote includes its validate and deploy;
+  monitor its plots);
 - wall time of the project's `make test` (the tests without Spark, on parallel workers; default
   pattern, or every pattern with --tests-all-patterns);
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
@@ -29,6 +32,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import json
 import logging
 import os
 import resource
@@ -190,6 +194,61 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     }
 
 
+# Runs in the baked project: times the CLI's imports, the new MLflow database and each stage that
+# `lifecycle.run` calls (wrapped where lifecycle looks them up), then prints one JSON line.
+BREAKDOWN_SCRIPT = """
+import json, sys, time
+from collections import defaultdict
+package = sys.argv[1]
+spent = defaultdict(float)
+clock = time.process_time()
+cli = __import__(package + ".mlops.cli", fromlist=["_"])
+cli._configure_logging("lifecycle", False)  # what `python -m <package> lifecycle` imports first
+lifecycle = __import__(package + ".mlops.lifecycle", fromlist=["_"])
+monitor = __import__(package + ".mlops.monitor", fromlist=["_"])
+sample_data = __import__(package + ".sample_data", fromlist=["_"])
+spent["imports"] = time.process_time() - clock
+clock = time.process_time()
+lifecycle.registry.versions("dev.any.model")  # MLflow builds the new local database
+spent["new MLflow database"] = time.process_time() - clock
+
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.process_time() - started
+    return wrapper
+
+for name in ("train", "validate", "deploy", "promote", "score", "record_labels"):
+    setattr(lifecycle, name, timed(name, getattr(lifecycle, name)))
+monitor.monitor = timed("monitor", monitor.monitor)
+sample_data.write_sample_data = timed("sample data", sample_data.write_sample_data)
+clock = time.process_time()
+lifecycle.run(say=lambda line: None)
+spent["other (registry state, summary)"] = (
+    time.process_time() - clock - sum(v for k, v in spent.items() if k not in (
+        "imports", "new MLflow database"))
+)
+print(json.dumps(spent))
+"""
+
+
+def lifecycle_breakdown(project: Path, package: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", BREAKDOWN_SCRIPT, package],
+        cwd=project,
+        env={**env, "OMP_NUM_THREADS": "1"},  # as the CLI sets it
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit("lifecycle breakdown failed:\n" + result.stderr[-2000:])
+    spent = json.loads(result.stdout.strip().splitlines()[-1])
+    return ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score")
@@ -223,6 +282,14 @@ def main() -> int:
     env = project_env(project, work / "imports-local", bundle_schema)
     seconds, cpu, _ = timed_run(import_only_command(package), project, env)
     rows.append(("imports alone (lifecycle's modules)", f"{seconds:.1f} s", f"cpu {cpu:.1f} s"))
+    env = project_env(project, work / "breakdown-local", bundle_schema)
+    rows.append(
+        (
+            f"lifecycle cpu by step ({PATTERNS[0]})",
+            "",
+            lifecycle_breakdown(project, package, env) + " (cpu s)",
+        )
+    )
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
         env = project_env(project, work / f"{pattern}-tests-local", bundle_schema)
