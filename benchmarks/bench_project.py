@@ -209,7 +209,8 @@ monitor = __import__(package + ".mlops.monitor", fromlist=["_"])
 sample_data = __import__(package + ".sample_data", fromlist=["_"])
 spent["imports"] = time.process_time() - clock
 clock = time.process_time()
-lifecycle.registry.versions("dev.any.model")  # MLflow builds the new local database
+# MLflow builds the new local database:
+lifecycle.registry.versions(lifecycle.config.DEV_CATALOG + ".any.model")
 spent["new MLflow database"] = time.process_time() - clock
 
 def timed(name, function):

@@ -50,7 +50,7 @@ def empty_registry(shared_dir: Path) -> Path:
         patch = pytest.MonkeyPatch()
         _point_local_state(patch, building)
         try:
-            registry.versions("dev.any.model")  # MLflow creates and migrates the database
+            registry.versions(f"{DEV}.any.model")  # MLflow creates and migrates the database
         finally:
             patch.undo()
         os.replace(building / "mlflow.db", database)
