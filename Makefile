@@ -15,11 +15,13 @@ export DATABRICKS_BUNDLE_SCHEMA
 .PHONY: demo test test-fast lint format snapshots benchmark clean
 
 # pip brings in uv (pinned in requirements-dev.txt), uv installs the rest: 3-8x faster than pip
-# alone (benchmarks/bench_install.py).
+# alone (benchmarks/bench_install.py). --compile-bytecode does what pip does by default: without
+# it every process that cannot write __pycache__ (PYTHONDONTWRITEBYTECODE, a read-only venv)
+# compiles MLflow and scikit-learn again, about 6 s of CPU per baked project's test worker.
 $(BIN)/activate: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$$(grep '^uv==' requirements-dev.txt)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.txt
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate

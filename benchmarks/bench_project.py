@@ -1,11 +1,16 @@
 """Figures for the generated project: lifecycle and test wall time, scoring overhead, log_model.
 
-    python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns]
+    python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns] [--no-scoring]
 
 Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
 into a temporary folder and measures, with the interpreter that runs this script:
 
-- wall time of `python -m <package> lifecycle` for each pattern;
+- wall time of `python -m <package> lifecycle` for each pattern, in a new local folder (the
+  first run, which also builds the local MLflow database) and again in the same folder;
+- the imports alone: a process that loads everything `lifecycle` loads and does nothing else;
+- where a first `lifecycle` run spends its CPU (default pattern): the imports, the new local
+  MLflow database, and each stage function it calls (promote includes its validate and deploy;
+  monitor its plots);
 - wall time of the project's `make test` (the tests without Spark, on parallel workers; default
   pattern, or every pattern with --tests-all-patterns);
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
@@ -13,6 +18,9 @@ into a temporary folder and measures, with the interpreter that runs this script
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
 - `mlflow.sklearn.log_model` with explicit pip requirements (as the project logs) and, for
   comparison, with MLflow inferring them.
+
+Next to each wall time, the CPU seconds of the processes it ran (user + system): on a machine
+shared with other work the wall time varies with the load, the CPU time much less.
 
 Nothing is written outside the temporary folder. This is a benchmark, not a test: it asserts
 nothing and its figures depend on the machine.
@@ -24,8 +32,10 @@ import argparse
 import contextlib
 import importlib
 import io
+import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +48,10 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PATTERNS = ["deploy_code", "deploy_model", "hybrid"]
-BUNDLE_SCHEMA = TEMPLATE.parent / "shared" / "bundle-schema" / "jsonschema.json"
+
+# The template tests' own lookup of the bundle schema (the CLI's, the variable's, ../shared's).
+sys.path.insert(0, str(TEMPLATE / "tests"))
+from baking import find_bundle_schema  # noqa: E402
 
 
 def bake(pattern: str, output_dir: Path) -> Path:
@@ -53,24 +66,43 @@ def bake(pattern: str, output_dir: Path) -> Path:
         )
 
 
-def project_env(project: Path, local_dir: Path) -> dict[str, str]:
+def project_env(project: Path, local_dir: Path, bundle_schema: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
     env["MLOPS_LOCAL_DIR"] = str(local_dir)
     env.pop("DATABRICKS_RUNTIME_VERSION", None)
-    if BUNDLE_SCHEMA.exists():  # so the project's bundle checks run too, as in `make test`
-        env.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(BUNDLE_SCHEMA))
+    if bundle_schema:  # so the project's bundle checks run too, as in `make test`
+        env.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(bundle_schema))
     return env
 
 
-def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (of the command and its children) and the last output line."""
+    cpu_before = children_cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    cpu = children_cpu_seconds() - cpu_before
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
         raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n" + "\n".join(tail))
-    return seconds, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    return seconds, cpu, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def import_only_command(package: str) -> list[str]:
+    """A process that imports what `lifecycle` imports (the CLI, every stage, MLflow with its
+    SQLite store, skops, matplotlib) and stops: the floor under any lifecycle time."""
+    modules = [
+        f"{package}.mlops.{name}"
+        for name in ("cli", "lifecycle", "monitor", "reports", "train", "validate", "score")
+    ]
+    modules += ["mlflow.sklearn", "mlflow.store.tracking.sqlalchemy_store", "skops.io"]
+    return [sys.executable, "-c", "import " + ", ".join(modules)]
 
 
 def package_name(project: Path) -> str:
@@ -162,30 +194,114 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     }
 
 
+# Runs in the baked project: times the CLI's imports, the new MLflow database and each stage that
+# `lifecycle.run` calls (wrapped where lifecycle looks them up), then prints one JSON line.
+BREAKDOWN_SCRIPT = """
+import json, sys, time
+from collections import defaultdict
+package = sys.argv[1]
+spent = defaultdict(float)
+clock = time.process_time()
+cli = __import__(package + ".mlops.cli", fromlist=["_"])
+cli._configure_logging("lifecycle", False)  # what `python -m <package> lifecycle` imports first
+lifecycle = __import__(package + ".mlops.lifecycle", fromlist=["_"])
+monitor = __import__(package + ".mlops.monitor", fromlist=["_"])
+sample_data = __import__(package + ".sample_data", fromlist=["_"])
+spent["imports"] = time.process_time() - clock
+clock = time.process_time()
+# MLflow builds the new local database:
+lifecycle.registry.versions(lifecycle.config.DEV_CATALOG + ".any.model")
+spent["new MLflow database"] = time.process_time() - clock
+
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.process_time() - started
+    return wrapper
+
+for name in ("train", "validate", "deploy", "promote", "score", "record_labels"):
+    setattr(lifecycle, name, timed(name, getattr(lifecycle, name)))
+monitor.monitor = timed("monitor", monitor.monitor)
+sample_data.write_sample_data = timed("sample data", sample_data.write_sample_data)
+clock = time.process_time()
+lifecycle.run(say=lambda line: None)
+spent["other (registry state, summary)"] = (
+    time.process_time() - clock - sum(v for k, v in spent.items() if k not in (
+        "imports", "new MLflow database"))
+)
+print(json.dumps(spent))
+"""
+
+
+def lifecycle_breakdown(project: Path, package: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", BREAKDOWN_SCRIPT, package],
+        cwd=project,
+        env={**env, "OMP_NUM_THREADS": "1"},  # as the CLI sets it
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit("lifecycle breakdown failed:\n" + result.stderr[-2000:])
+    spent = json.loads(result.stdout.strip().splitlines()[-1])
+    return ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score")
     parser.add_argument("--tests-all-patterns", action="store_true")
+    parser.add_argument(
+        "--no-scoring", action="store_true", help="only lifecycle, imports and make test"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-project-"))
-    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+    bundle_schema, schema_source = find_bundle_schema(work)
+    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
+    print(f"bundle schema: {schema_source}\n")
     projects = {pattern: bake(pattern, work / pattern) for pattern in PATTERNS}
     package = package_name(projects[PATTERNS[0]])
 
     rows = []
     for pattern, project in projects.items():
-        env = project_env(project, work / f"{pattern}-local")
-        seconds, _ = timed_run([sys.executable, "-m", package, "lifecycle"], project, env)
-        rows.append((f"lifecycle ({pattern})", f"{seconds:.1f} s", ""))
+        env = project_env(project, work / f"{pattern}-local", bundle_schema)
+        lifecycle = [sys.executable, "-m", package, "lifecycle"]
+        seconds, cpu, _ = timed_run(lifecycle, project, env)
+        again, again_cpu, _ = timed_run(lifecycle, project, env)
+        rows.append(
+            (
+                f"lifecycle ({pattern})",
+                f"{seconds:.1f} s",
+                f"cpu {cpu:.1f} s; again in the same folder {again:.1f} s (cpu {again_cpu:.1f} s)",
+            )
+        )
+    project = projects[PATTERNS[0]]
+    env = project_env(project, work / "imports-local", bundle_schema)
+    seconds, cpu, _ = timed_run(import_only_command(package), project, env)
+    rows.append(("imports alone (lifecycle's modules)", f"{seconds:.1f} s", f"cpu {cpu:.1f} s"))
+    env = project_env(project, work / "breakdown-local", bundle_schema)
+    rows.append(
+        (
+            f"lifecycle cpu by step ({PATTERNS[0]})",
+            "",
+            lifecycle_breakdown(project, package, env) + " (cpu s)",
+        )
+    )
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
-        env = project_env(project, work / f"{pattern}-tests-local")
+        env = project_env(project, work / f"{pattern}-tests-local", bundle_schema)
         # Exactly the project's `make test`, with this interpreter's environment.
         command = ["make", "--no-print-directory", "test", f"BIN={Path(sys.executable).parent}"]
-        seconds, summary = timed_run(command, project, env)
-        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", summary))
+        seconds, cpu, summary = timed_run(command, project, env)
+        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}"))
 
+    if args.no_scoring:
+        print_rows(rows)
+        return 0
     figures = bench_scoring(projects[PATTERNS[0]], work, args.rows)
     n = figures["rows"]
     rows.append(
@@ -223,12 +339,16 @@ def main() -> int:
         )
     )
 
+    print_rows(rows)
+    return 0
+
+
+def print_rows(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measure':<{width}}  {'value':>9}  note")
     print(f"{'-' * width}  {'-' * 9}  ----")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>9}  {note}")
-    return 0
 
 
 if __name__ == "__main__":

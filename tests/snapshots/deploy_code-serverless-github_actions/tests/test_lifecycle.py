@@ -6,6 +6,8 @@ from taxi_fare_mlops import config
 from taxi_fare_mlops.mlops import lifecycle, registry, runtime, tables
 from taxi_fare_mlops.mlops.location import Location
 
+from conftest import start_local_dir
+
 DEV, STAGING, PROD = config.DEV_CATALOG, config.STAGING_CATALOG, config.PROD_CATALOG
 # Which catalogs train their own model and which receive a copy (and from where).
 COPIED_FROM = {
@@ -24,9 +26,10 @@ def read(table):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, empty_database):
     patch = pytest.MonkeyPatch()
-    patch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(tmp_path_factory.mktemp("lifecycle")))
+    local_dir = start_local_dir(tmp_path_factory.mktemp("lifecycle"), empty_database)
+    patch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(local_dir))
     lines = []
     yield lifecycle.run(rows=6_000, say=lines.append), lines
     patch.undo()

@@ -17,7 +17,8 @@ import pandas as pd
 LABEL = "fare_amount"
 ID = "trip_id"
 TIMESTAMP = "tpep_pickup_datetime"
-# The columns of the input table `add_features` reads (the label only when it is known).
+# The columns of the input table `add_features` reads (the label only when it is known); the
+# local sample data (`sample_data.py`) has exactly these.
 INPUT_COLUMNS = [
     "tpep_pickup_datetime",
     "tpep_dropoff_datetime",

@@ -8,7 +8,6 @@ server and the `databricks-uc` registry. Every stage talks to the registry throu
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from functools import cache
@@ -37,11 +36,10 @@ def configure_mlflow() -> None:
     root = runtime.local_dir()
     root.mkdir(parents=True, exist_ok=True)
     # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
-    database = root / "mlflow.db"
-    if not database.exists():
-        _copy_empty_database(database)
+    # MLflow creates it on first use (replaying its schema migrations, about a second); it all
+    # stays in the local dir: nothing is written to the user's home or cache folders.
     _skip_disk_syncs()
-    uri = f"sqlite:///{database}"
+    uri = f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
 
@@ -50,9 +48,10 @@ def configure_mlflow() -> None:
 def _skip_disk_syncs() -> None:
     """Let SQLite hand writes to the OS without waiting for the disk after each commit.
 
-    A pipeline run makes hundreds of small registry writes, and waiting for each to reach the
-    disk takes seconds on a busy machine. This is a local scratch registry: losing its last
-    writes in a power cut is acceptable. Only SQLite connections of this process are affected.
+    A pipeline run makes hundreds of small registry writes (and a new database dozens of
+    migrations), and waiting for each to reach the disk takes seconds on a busy machine. This
+    is a local scratch registry: losing its last writes in a power cut is acceptable. Only
+    SQLite connections of this process are affected.
     """
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -61,32 +60,6 @@ def _skip_disk_syncs() -> None:
     def _no_sync(dbapi_connection, _record) -> None:
         if type(dbapi_connection).__module__.startswith("sqlite3"):
             dbapi_connection.execute("PRAGMA synchronous = OFF")
-
-
-def _copy_empty_database(database: Path) -> None:
-    """Start a new local registry from a copy of an empty, migrated one.
-
-    MLflow builds a new database by replaying every schema migration, which takes seconds; a
-    copy takes milliseconds. The empty database is made once per MLflow version, in the user's
-    cache folder. If that folder is not writable, MLflow builds the database itself as usual.
-    """
-    import mlflow
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / config.PACKAGE
-    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
-    try:
-        if not template.exists():
-            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-            cache.mkdir(parents=True, exist_ok=True)
-            # Built under a name of its own, then renamed: parallel test workers may race here.
-            partial = cache / f"{template.name}.{os.getpid()}"
-            store = SqlAlchemyStore(f"sqlite:///{partial}", (cache / "artifacts").as_uri())
-            store.engine.dispose()
-            os.replace(partial, template)
-        shutil.copyfile(template, database)
-    except OSError:
-        database.unlink(missing_ok=True)
 
 
 # Experiment ids by (tracking URI, name): the stages log several runs per process, and looking
