@@ -76,8 +76,12 @@ def test_upsert_and_fill_missing(store, schema):
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
     store.write(sample_data.generate_trips(1_000), table)
-    assert len(store.read(table, sample_fraction=0.1)) == 100
+    # A Bernoulli sample, as Spark's: about the share asked for, the same rows every time.
+    sample = store.read(table, sample_fraction=0.1)
+    assert 70 <= len(sample) <= 130
+    assert sample.equals(store.read(table, sample_fraction=0.1))
     assert len(store.read(table, max_rows=50)) == 50
+    assert len(store.read(table, sample_fraction=0.1, max_rows=50)) == 50
     assert list(store.read(table, columns=["trip_distance"]).columns) == ["trip_distance"]
     zip_code = int(store.read(table)["pickup_zip"].iloc[0])
     rows = store.read(table, where={"pickup_zip": zip_code})
