@@ -146,6 +146,8 @@ def monitor(
     reports_dir: Path | None = None,
 ) -> MonitorResult:
     """Check the latest (or the given) batch of predictions against the thresholds."""
+    # The same parser as scoring's: an id scoring accepted is read back as it was written.
+    batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
     store = tables.for_runtime()
     predictions = location.predictions
     if not store.exists(predictions):
@@ -157,8 +159,6 @@ def monitor(
         {column: inputs.Rule(inputs.declared_kind(column)) for column in features.COLUMN_TYPES}
         | {"prediction": inputs.Rule("number"), "batch_id": inputs.Rule("string")},
     )
-    # The same parser as scoring's: an id scoring accepted is read back as it was written.
-    batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
     batch_id = batch_id or latest_batch(predictions)
     # Bounded: one batch, and of it a seeded random sample of at most MAX_ROWS rows.
     current = store.read(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)

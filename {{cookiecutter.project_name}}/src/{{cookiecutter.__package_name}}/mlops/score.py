@@ -88,12 +88,12 @@ def score(
     progress: Callable[[int], None] | None = None,
 ) -> ScoreResult:
     """Score every row of `input_table` with the champion of `location.model`."""
+    batch_id = resolve_batch_id(batch_id)
     version = registry.require_alias(
         location.model,
         config.CHAMPION,
         ": train, validate and deploy (or promote) a version first",
     )
-    batch_id = resolve_batch_id(batch_id)
     store = tables.for_runtime()
     store.require(input_table)
     inputs.require_columns(store, input_table, INPUT_COLUMNS)

@@ -80,7 +80,9 @@ def load_training_frame(
         raise MlopsError(f"max_training_rows must be at least 1, got {max_training_rows}")
     store = tables.for_runtime()
     store.require(input_table)
-    inputs.require_columns(store, input_table, inputs.TRIP_COLUMNS)
+    inputs.require_columns(
+        store, input_table, {**inputs.TRIP_RULES, features.LABEL: inputs.TRAINING_LABEL_RULE}
+    )
     # Bounded: a random sample of at most max_training_rows rows reaches the driver.
     raw = store.read(
         input_table,
