@@ -31,6 +31,7 @@ SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
