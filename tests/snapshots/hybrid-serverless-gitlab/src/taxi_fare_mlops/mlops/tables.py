@@ -442,7 +442,15 @@ class LocalTables(Tables):
         ).when_matched_update_all().when_not_matched_insert_all().execute()
 
     def fill_missing(self, target, source, *, key, column):
-        # The source is streamed into the MERGE, not loaded: memory stays flat as it grows.
+        # deltalake's MERGE holds the target files it scans in memory, so it runs only when some
+        # row still needs a value (a streamed count of one column, filter pushed down): checking
+        # a fully labelled table again costs a scan, not a MERGE.
+        still_missing = self._dataset(target).to_batches(
+            columns=[key], filter=pc.field(column).is_null()
+        )
+        if not any(batch.num_rows for batch in still_missing):
+            return 0
+        # The source is streamed into the MERGE, not loaded.
         dataset = self._dataset(source)
         values = pa.RecordBatchReader.from_batches(
             pa.schema([dataset.schema.field(key), dataset.schema.field(column)]),
@@ -491,6 +499,8 @@ class LocalTables(Tables):
             nonlocal total
             for chunk in chunks:
                 rows = prepare(chunk)
+                if rows.empty:  # every row of the chunk broke an input rule
+                    continue
                 rows["prediction"] = model.predict(rows[model_inputs])
                 total += len(rows)
                 if progress:
