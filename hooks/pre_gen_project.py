@@ -43,9 +43,9 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # equal): a project of the same name could not be installed beside them.
 DEPENDENCY_DISTRIBUTIONS = {
     "databricks-bundles", "databricks-connect", "databricks-sdk", "deltalake", "hatchling",
-    "jsonschema", "matplotlib", "mlflow", "mypy", "numpy", "pandas", "pre-commit", "pyarrow",
-    "pyspark", "pytest", "pytest-xdist", "pyyaml", "regex", "ruff", "scikit-learn", "scipy",
-    "skops",
+    "hypothesis", "jsonschema", "matplotlib", "mlflow", "mypy", "numpy", "pandas", "pre-commit",
+    "pyarrow", "pyspark", "pytest", "pytest-xdist", "pyyaml", "regex", "ruff", "scikit-learn",
+    "scipy", "skops",
 }  # fmt: skip
 # Answers written into YAML as plain names (bundle name, catalogs, schema, model).
 YAML_NAMES = ("project_name", "dev_catalog", "test_catalog", "staging_catalog", "prod_catalog",

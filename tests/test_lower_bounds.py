@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 LOWER_BOUND = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?>=([^,;\s]+)")
 # Test tools of the project's `dev` extra that the non-Spark suite imports (not pyspark).
-TEST_TOOLS = ("pytest", "pyyaml", "jsonschema", "regex", "databricks-bundles")
+TEST_TOOLS = ("pytest", "hypothesis", "pyyaml", "jsonschema", "regex", "databricks-bundles")
 
 
 def lowest_versions(pyproject: dict, extras=("local",)) -> list[str]:

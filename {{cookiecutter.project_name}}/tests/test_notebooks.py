@@ -23,7 +23,7 @@ from notebook_runner import (
 
 # The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
 EXPECTED_WIDGETS = {
-    "train": {"input_table", "experiment_name", "sample_fraction"},
+    "train": {"input_table", "experiment_name", "sample_fraction", "max_training_rows"},
     "validate": {
         "input_table",
         "experiment_name",

@@ -16,7 +16,6 @@ a stream; on Databricks the model runs on the cluster (both in `tables.py`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config, features
-from . import registry, tables
-from .errors import MlopsError
+from . import inputs, registry, tables
 from .location import Location
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,6 @@ PREDICTION_COLUMNS = {**features.COLUMN_TYPES, **BOOKKEEPING_COLUMNS}
 PREDICTION_SCHEMA = tables.arrow_schema(PREDICTION_COLUMNS)
 # What scoring reads from the input: the trips without their fare.
 INPUT_COLUMNS = [column for column in features.INPUT_COLUMNS if column != features.LABEL]
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
 @dataclass
@@ -52,24 +49,28 @@ class ScoreResult:
     batch_id: str
     rows: int
     model_version: str
+    # Input rows left out because a key value was null, not finite or out of range (inputs.py).
+    dropped: int = 0
 
     def summary(self) -> str:
-        return (
+        line = (
             f"scored {self.rows:,} rows with version {self.model_version} into {self.table} "
             f"(batch {self.batch_id})"
         )
+        if self.dropped:
+            line += f"; left out {self.dropped:,} input rows with invalid values"
+        return line
 
 
 def resolve_batch_id(batch_id: str | None) -> str:
-    batch_id = (batch_id or "").strip() or date.today().isoformat()
-    if not _BATCH_ID.match(batch_id):
-        raise MlopsError(f"batch_id {batch_id!r} may only hold letters, digits and _ . : -")
-    return batch_id
+    return inputs.parse_batch_id((batch_id or "").strip() or date.today().isoformat())
 
 
 def prepare_rows(trips: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
     """One chunk of raw trips -> the features, an empty label and the bookkeeping columns
-    (everything but the prediction)."""
+    (everything but the prediction). Rows that break the input rules are left out (`inputs`);
+    `score` reports how many."""
+    trips, _ = inputs.clean_trips(trips, table="input")
     rows = features.add_features(trips)
     rows[features.LABEL] = np.nan
     rows["model_version"] = version
@@ -87,14 +88,16 @@ def score(
     progress: Callable[[int], None] | None = None,
 ) -> ScoreResult:
     """Score every row of `input_table` with the champion of `location.model`."""
+    batch_id = resolve_batch_id(batch_id)
     version = registry.require_alias(
         location.model,
         config.CHAMPION,
         ": train, validate and deploy (or promote) a version first",
     )
-    batch_id = resolve_batch_id(batch_id)
     store = tables.for_runtime()
     store.require(input_table)
+    inputs.require_columns(store, input_table, INPUT_COLUMNS)
+    input_rows = store.count(input_table)
     scored_at = pd.Timestamp(datetime.now(timezone.utc))
 
     def prepare(trips: pd.DataFrame) -> pd.DataFrame:
@@ -112,6 +115,6 @@ def score(
         chunk_rows=chunk_rows,
         progress=progress,
     )
-    result = ScoreResult(location.predictions, batch_id, rows, version)
+    result = ScoreResult(location.predictions, batch_id, rows, version, input_rows - rows)
     log.info("%s", result.summary())
     return result

@@ -123,9 +123,15 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="share of the input table to train on (default: %(default)s)",
     )
+    parser.add_argument(
+        "--max-training-rows",
+        default=str(config.MAX_TRAINING_ROWS),
+        help="most rows to train on, a random sample (default: %(default)s)",
+    )
 
 
 def train(args: argparse.Namespace):
+    from .inputs import parse_count
     from .train import train
 
     return train(
@@ -133,6 +139,9 @@ def train(args: argparse.Namespace):
         input_table=args.input_table,
         experiment_name=args.experiment_name,
         sample_fraction=args.sample_fraction,
+        max_training_rows=parse_count(
+            args.max_training_rows, name="--max-training-rows", minimum=1
+        ),
     )
 
 

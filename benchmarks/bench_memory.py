@@ -1,0 +1,133 @@
+"""Peak memory of the generated project's `score`, `label` and `monitor` as the table grows.
+
+    python benchmarks/bench_memory.py [--rows 1000000 5000000]
+
+Bakes the default project into a temporary folder and, for each row count, with the interpreter
+that runs this script:
+
+1. sets up local state in a process of its own: the sample data, a model trained, validated
+   and deployed in the prod catalog, and a table of that many new trips (with their fares);
+2. runs each stage through the project's CLI, as a user would, each in a fresh child process:
+   `score` (the new trips), `label` (their fares, merged into the labels table and attached to
+   the predictions) and `monitor` (the scored batch);
+3. reads each child's peak resident set size from `os.wait4`, which reports the resources of
+   that one child, so one run's peak never counts for another.
+
+It prints the peaks per row count and the ratio of the largest to the smallest row count: local
+reads stream record batches, so the goal is at most 1.3x. This is a benchmark, not a test: it
+asserts nothing and its figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_project import bake, package_name, project_env
+
+STAGES = ["score", "label", "monitor"]
+GOAL = 1.3
+SETUP = """
+import sys
+from {package} import config, sample_data
+from {package}.mlops.deploy import deploy
+from {package}.mlops.location import Location
+from {package}.mlops.tables import for_runtime
+from {package}.mlops.train import train
+from {package}.mlops.validate import validate
+
+rows = int(sys.argv[1])
+prod = Location(config.PROD_CATALOG)
+sample_data.write_sample_data(config.INPUT_TABLE)
+trained = train(location=prod)
+validate(location=prod, model_version=trained.version)
+deploy(location=prod, model_version=trained.version)
+store = for_runtime()
+# Written in slices, so setting up 5M rows does not need them all in memory at once.
+step = 1_000_000
+for start in range(0, rows, step):
+    trips = sample_data.generate_trips(
+        min(step, rows - start), seed=7 + start, start="2016-03-01", days=30
+    )
+    store.write(trips, prod.new_trips, mode="overwrite" if start == 0 else "append")
+print(store.count(prod.new_trips), prod.new_trips)
+"""
+
+
+def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `command`; its peak RSS in MB (from wait4: this child only), seconds and stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        tail = (stdout + stderr).strip().splitlines()[-15:]
+        raise SystemExit(f"{' '.join(command)} failed:\n" + "\n".join(tail))
+    # Linux reports ru_maxrss in kilobytes.
+    return usage.ru_maxrss / 1024, seconds, stdout.strip()
+
+
+def measure(project: Path, work: Path, rows: int) -> dict[str, tuple[float, float]]:
+    package = package_name(project)
+    env = project_env(project, work / f"local-{rows}")
+    _, setup_seconds, output = run_child(
+        [sys.executable, "-c", SETUP.format(package=package), str(rows)], project, env
+    )
+    written, new_trips = output.splitlines()[-1].split()
+    print(
+        f"  {rows:,} rows: set up {int(written):,} new trips in {setup_seconds:.0f} s", flush=True
+    )
+    catalog = ["--catalog", "prod"]
+    commands = {
+        "score": ["score", *catalog, "--input-table", new_trips, "--batch-id", "bench"],
+        "label": ["label", *catalog, "--from-table", new_trips],
+        "monitor": ["monitor", *catalog, "--batch-id", "bench"],
+    }
+    peaks = {}
+    for stage in STAGES:
+        peak, seconds, output = run_child(
+            [sys.executable, "-m", package, *commands[stage]], project, env
+        )
+        peaks[stage] = (peak, seconds)
+        print(f"  {rows:,} rows: {stage} peak {peak:,.0f} MB in {seconds:.1f} s", flush=True)
+        print("    " + output.splitlines()[0], flush=True)
+    return peaks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+    project = bake("hybrid", work / "project")
+    figures = {rows: measure(project, work, rows) for rows in args.rows}
+
+    small, large = min(args.rows), max(args.rows)
+    header = ["stage", *(f"{rows:,} rows" for rows in args.rows), f"ratio {large:,}/{small:,}"]
+    table = []
+    for stage in STAGES:
+        peaks = [figures[rows][stage][0] for rows in args.rows]
+        ratio = figures[large][stage][0] / figures[small][stage][0]
+        verdict = "ok" if ratio <= GOAL else f"above the {GOAL}x goal"
+        table.append([stage, *(f"{peak:,.0f} MB" for peak in peaks), f"{ratio:.2f}x {verdict}"])
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+    print("\npeak resident memory of each stage (one child process each)")
+    for row in [header, ["-" * width for width in widths], *table]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
