@@ -11,13 +11,13 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 
 from .. import config
 from . import runtime
-from .errors import BrokenStateError, MlopsError
+from .errors import BrokenStateError, MlopsError, explain
 
 
 def configure_mlflow() -> None:
@@ -48,10 +48,37 @@ def configure_mlflow() -> None:
             f"the local MLflow registry {database} is empty (0 bytes): it was damaged; restore "
             "it from a backup, or delete it to start an empty registry (then train again)"
         )
+    else:
+        stat = database.stat()
+        _check_database(database, stat.st_size, stat.st_mtime_ns)
     _skip_disk_syncs()
     uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+@cache
+def _check_database(database: Path, size: int, modified: int) -> None:
+    """Refuse a damaged registry database at once (once per state of the file).
+
+    MLflow retries opening a database it cannot read for about 100 seconds before it gives up;
+    SQLite's own quick check answers in milliseconds.
+    """
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as error:
+        known = explain(error)
+        if known is None:
+            raise
+        raise known from error
+    if problems != ["ok"]:
+        raise BrokenStateError(
+            f"the local MLflow registry {database} is damaged ({problems[0]}): restore it from "
+            "a backup, or move it away to start an empty registry (then train again)"
+        )
 
 
 @cache
