@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from .errors import DataError
+
 _OK_COLOUR = "tab:blue"
 _ALERT_COLOUR = "tab:red"
 
@@ -36,7 +38,7 @@ def _save(figure: plt.Figure, path: str | Path) -> Path:
 def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ValueError(f"{name} lacks columns {missing}")
+        raise DataError(f"{name} lacks columns {missing}")
 
 
 def plot_feature_drift(
