@@ -81,7 +81,7 @@ def _timed(report: LifecycleReport, step: str, say: Callable[[str], None]) -> It
     started = time.perf_counter()
     yield
     report.durations[step] = time.perf_counter() - started
-    say(f"[time] {step}: {report.durations[step]:.1f}s")
+    say(f"[time] {report.durations[step]:5.1f}s  {step}")
 
 
 def _say_in(catalog: str, say: Callable[[str], None]) -> Callable[[object], None]:
