@@ -13,7 +13,8 @@ VERSION = DEFAULTS["__template_version"]
 
 def test_version_is_the_newest_changelog_entry():
     changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    versions = re.findall(r"^## (\S+)", changelog, flags=re.MULTILINE)
+    # "Unreleased" collects changes until the next version is named.
+    versions = re.findall(r"^## (?!Unreleased$)(\S+)", changelog, flags=re.MULTILINE)
     assert versions and versions[0] == VERSION
 
 
