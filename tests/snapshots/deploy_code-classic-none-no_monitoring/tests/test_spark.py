@@ -115,3 +115,20 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
     # Replacing a batch in place needs Delta, which local Spark does not have.
     with pytest.raises(MlopsError, match="needs a Delta table"):
         score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+
+
+def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
+    """As in a workspace: the notebook reads a sample of `input_table` through Spark."""
+    from notebook_runner import notebook_namespace
+
+    source = location.table("trips")
+    tables.for_runtime().write(sample_data.generate_trips(2_500), source)
+    namespace = notebook_namespace(
+        "explore",
+        catalog=location.catalog,
+        schema=location.schema,
+        input_table=source,
+        sample_rows="1500",
+    )
+    assert (namespace["data_profile"]["rows"] == 1_500).all()
+    assert len(namespace["comparison"]) == 3  # no champion in this schema yet
