@@ -72,17 +72,17 @@ def test_a_try_is_logged_with_its_feature_and_parameters(input_table, featurised
 
     trial = explore.try_candidate(
         featurised,
-        name="weekend",
-        candidate_features={"is_weekend": lambda rows: rows["pickup_weekday"] >= 5},
+        name="short trips",
+        candidate_features={"is_short_trip": lambda rows: rows["trip_distance"] < 1.0},
         params={"max_iter": 30},
         experiment_name="/Shared/explore-unit",
     )
-    assert trial.feature_columns == [*features.MODEL_FEATURES, "is_weekend"]
+    assert trial.feature_columns == [*features.MODEL_FEATURES, "is_short_trip"]
     assert trial.metrics["rmse"] < config.MAX_RMSE
     run = mlflow.get_run(trial.run_id)
     assert run.data.tags["stage"] == "explore"
     assert run.data.params["max_iter"] == "30"
-    assert run.data.params["candidate_features"] == "is_weekend"
+    assert run.data.params["candidate_features"] == "is_short_trip"
     assert run.data.metrics["holdout_rmse"] == pytest.approx(trial.metrics["rmse"])
 
 
