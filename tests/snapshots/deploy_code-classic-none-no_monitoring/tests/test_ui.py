@@ -1,10 +1,14 @@
 """`make mlflow-ui`'s command: the local state, on 127.0.0.1 (the server itself runs in
 test_lifecycle.py, over a lifecycle's registry)."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from taxi_fare_mlops.mlops import runtime, ui
+
+SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def test_the_server_reads_the_local_database_and_artifacts(fresh_local_dir):
@@ -28,7 +32,14 @@ def test_in_a_workspace_there_is_one_error_line(fresh_local_dir, monkeypatch, ca
 
 
 def test_make_mlflow_ui_runs_the_module():
+    makefile = (SRC.parent / "Makefile").read_text(encoding="utf-8")
+    assert f"-m {ui.__name__} --port $(MLFLOW_PORT)" in makefile
+    # Importable from src/ whether or not the package is installed.
     result = subprocess.run(
-        [sys.executable, "-m", ui.__name__, "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", ui.__name__, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
     )
     assert "--port" in result.stdout

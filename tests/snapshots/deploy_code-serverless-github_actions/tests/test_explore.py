@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import config, features, sample_data
+from taxi_fare_mlops import config, features, model, sample_data
 from taxi_fare_mlops.mlops import explore, reports
 from taxi_fare_mlops.mlops.errors import MlopsError
 
@@ -70,20 +70,41 @@ def test_a_candidate_feature_must_be_new(featurised):
 def test_a_try_is_logged_with_its_feature_and_parameters(input_table, featurised):
     import mlflow
 
+    # A parameter of whatever estimator model.py builds, at its own value.
+    first_param = next(iter(model.PARAMS.items()))
     trial = explore.try_candidate(
         featurised,
         name="short trips",
         candidate_features={"is_short_trip": lambda rows: rows["trip_distance"] < 1.0},
-        params={"max_iter": 30},
+        params=dict([first_param]),
         experiment_name="/Shared/explore-unit",
     )
     assert trial.feature_columns == [*features.MODEL_FEATURES, "is_short_trip"]
     assert trial.metrics["rmse"] < config.MAX_RMSE
     run = mlflow.get_run(trial.run_id)
     assert run.data.tags["stage"] == "explore"
-    assert run.data.params["max_iter"] == "30"
+    assert run.data.params[first_param[0]] == str(first_param[1])
+    assert run.data.tags["estimator"] == type(model.build_pipeline().steps[-1][1]).__name__
     assert run.data.params["candidate_features"] == "is_short_trip"
     assert run.data.metrics["holdout_rmse"] == pytest.approx(trial.metrics["rmse"])
+
+
+def test_another_estimator_takes_the_pipeline_s_last_step(input_table, featurised):
+    import mlflow
+    from sklearn.linear_model import Ridge
+
+    trial = explore.try_candidate(
+        featurised,
+        name="linear",
+        estimator=Ridge(alpha=3.0),
+        experiment_name="/Shared/explore-unit",
+    )
+    run = mlflow.get_run(trial.run_id)
+    assert run.data.tags["estimator"] == "Ridge"
+    assert run.data.params["alpha"] == "3.0"
+    # The model's own parameters belong to another estimator: not logged as this one's.
+    assert not set(model.PARAMS) & set(run.data.params)
+    assert trial.metrics["rmse"] > 0
 
 
 def test_sample_size_and_table_are_checked(input_table):

@@ -159,6 +159,8 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     assert tries.to_dict() == pytest.approx(logged.to_dict())
     candidate = runs[runs["tags.try"] == "candidate feature"].iloc[0]
     assert candidate["params.candidate_features"] == "is_night"
+    other = runs[runs["tags.try"] == "candidate estimator"].iloc[0]
+    assert other["tags.estimator"] == "RandomForestRegressor"
     # The champion (version 1 of this test's model) is measured on the same hold-out trips.
     (champion_row,) = comparison[comparison["is_champion"]].itertuples()
     assert champion_row.name == f"{config.CHAMPION} (version {champion})"

@@ -9,7 +9,7 @@
 # MAGIC 1. **Profile** a sample of the input: rows, missing values, values outside the ranges
 # MAGIC    training keeps (`features.VALID_RANGES`), and the distribution of every feature.
 # MAGIC 2. **Try** the model as `features.py` and `model.py` define it, with a candidate feature, and
-# MAGIC    with candidate hyper-parameters. Each try is an MLflow run (tag `stage: explore`) in the
+# MAGIC    with a candidate estimator. Each try is an MLflow run (tag `stage: explore`) in the
 # MAGIC    project's experiment; nothing is registered.
 # MAGIC 3. **Compare** the tries with the current `champion` on the same hold-out trips, in a table
 # MAGIC    and a chart.
@@ -30,6 +30,8 @@
 # MAGIC %run ./_setup
 
 # COMMAND ----------
+
+from sklearn.ensemble import RandomForestRegressor
 
 from taxi_fare_mlops import config, features
 from taxi_fare_mlops.mlops import explore, reports
@@ -80,8 +82,10 @@ display(reports.distributions_figure(sample, explore.profile_columns(), features
 
 # MAGIC %md
 # MAGIC ## Try candidates
-# MAGIC Edit these two cells: a candidate feature is a function of the featurised rows (the
-# MAGIC columns of `features.add_features`); candidate parameters override `model.PARAMS`.
+# MAGIC Edit these cells: a candidate feature is a function of the featurised rows (the columns
+# MAGIC of `features.add_features`); a candidate estimator replaces the last step of
+# MAGIC `model.build_pipeline()` (the columns are prepared as usual). `try_candidate` also takes
+# MAGIC `params=`, which override `model.PARAMS`.
 
 # COMMAND ----------
 
@@ -89,7 +93,10 @@ candidate_features = {
     # Night trips (8 pm to 6 am) pay a surcharge: a flag may say it more plainly than the hour.
     "is_night": lambda rows: (rows["pickup_hour"] >= 20) | (rows["pickup_hour"] < 6),
 }
-candidate_params = {"learning_rate": 0.08, "max_iter": 200}
+# Another family of trees: averaged deep trees instead of boosted shallow ones.
+candidate_estimator = RandomForestRegressor(
+    n_estimators=30, min_samples_leaf=5, random_state=config.SEED
+)
 
 # COMMAND ----------
 
@@ -103,8 +110,8 @@ tries = [
     ),
     explore.try_candidate(
         sample,
-        name="candidate parameters",
-        params=candidate_params,
+        name="candidate estimator",
+        estimator=candidate_estimator,
         experiment_name=experiment_name,
     ),
 ]

@@ -1,7 +1,8 @@
 """What `notebooks/explore.py` calls: profile the input, try candidates, compare with the champion.
 
-A try is `features.py` and `model.py` as they are, plus candidate feature columns computed
-from the featurised rows and candidate hyper-parameters for `model.build_pipeline`; it is fitted
+A try is `features.py` and `model.py` as they are, plus any of: candidate feature columns
+computed from the featurised rows, hyper-parameters for `model.build_pipeline`, or another
+estimator in place of the pipeline's last step (the columns are prepared as usual); it is fitted
 and measured on the same hold-out trips as training and validation (`features.is_holdout`), and
 logged as an MLflow run (tag `stage: explore`) in the project's experiment. Nothing is
 registered: a try that wins goes into `features.py` or `model.py`, and the pipeline takes it
@@ -105,10 +106,12 @@ def try_candidate(
     name: str,
     candidate_features: Mapping[str, CandidateFeature] | None = None,
     params: Mapping[str, object] | None = None,
+    estimator=None,
     experiment_name: str | None = None,
 ) -> Trial:
-    """Fit `model.build_pipeline(params)` on the model's features plus `candidate_features`,
-    measure it on the hold-out trips and log the try as an MLflow run."""
+    """Fit `model.build_pipeline(params)`, with `estimator` as its last step if given, on the
+    model's features plus `candidate_features`; measure it on the hold-out trips and log the
+    try as an MLflow run."""
     import mlflow
 
     candidate_features = dict(candidate_features or {})
@@ -122,24 +125,38 @@ def try_candidate(
     fit_rows, holdout = features.split_holdout(usable)
     params = dict(params or {})
     pipeline = model.build_pipeline(params)
+    if estimator is not None:
+        step, _ = pipeline.steps[-1]
+        pipeline.steps[-1] = (step, estimator)
+        params = {**params, **_scalar_params(estimator)}
     pipeline.fit(fit_rows[feature_columns], fit_rows[features.LABEL])
     metrics = model.regression_metrics(
         holdout[features.LABEL], pipeline.predict(holdout[feature_columns])
     )
+    estimator_name = type(pipeline.steps[-1][1]).__name__
+    logged_params = {**(model.PARAMS if estimator is None else {}), **params}
     with mlflow.start_run(
         experiment_id=registry.experiment_id(experiment_name), run_name=f"explore-{name}"
     ) as run:
-        mlflow.set_tags({"stage": "explore", "try": name})
+        mlflow.set_tags({"stage": "explore", "try": name, "estimator": estimator_name})
         mlflow.log_params(
             {
-                **model.PARAMS,
-                **params,
+                **logged_params,
                 "candidate_features": ",".join(candidate_features) or "-",
                 "training_rows": len(fit_rows),
             }
         )
         mlflow.log_metrics({f"holdout_{metric}": value for metric, value in metrics.items()})
-    return Trial(name, metrics, feature_columns, {**model.PARAMS, **params}, run.info.run_id)
+    return Trial(name, metrics, feature_columns, logged_params, run.info.run_id)
+
+
+def _scalar_params(estimator) -> dict[str, object]:
+    """An estimator's hyper-parameters that MLflow can log as they are (numbers, text)."""
+    return {
+        key: value
+        for key, value in estimator.get_params(deep=False).items()
+        if isinstance(value, (bool, int, float, str))
+    }
 
 
 def champion_trial(location: Location, frame: pd.DataFrame) -> Trial | None:
