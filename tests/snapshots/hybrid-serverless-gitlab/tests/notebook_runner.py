@@ -70,9 +70,17 @@ class DbutilsStandIn:
 RUN_MAGIC = "# MAGIC %run ./"
 
 
+# Notebooks people run by hand, not job tasks: no bundle resource names them.
+INTERACTIVE_NOTEBOOKS = ["explore"]
+
+
 def notebook_names() -> list[str]:
     """The task notebooks; `_`-prefixed ones are only ever `%run` by others."""
-    return sorted(path.stem for path in NOTEBOOKS.glob("*.py") if not path.stem.startswith("_"))
+    return sorted(
+        path.stem
+        for path in NOTEBOOKS.glob("*.py")
+        if not path.stem.startswith("_") and path.stem not in INTERACTIVE_NOTEBOOKS
+    )
 
 
 def run_targets(name: str) -> list[str]:
@@ -89,14 +97,26 @@ def cells(name: str) -> list[str]:
 
 def run_notebook(name: str, **params) -> dict[str, object]:
     """Execute `notebooks/<name>.py` with job parameters `params`; returns its task values."""
+    return notebook_namespace(name, **params)["dbutils"].jobs.taskValues.values
+
+
+def notebook_namespace(name: str, **params) -> dict[str, object]:
+    """Execute `notebooks/<name>.py` with widget values `params`; returns its variables, and
+    what it displayed under `displayed`."""
     path = NOTEBOOKS / f"{name}.py"
     dbutils = DbutilsStandIn(params)
     unknown = set(params) - set(widget_names(name))
     if unknown:
         raise AssertionError(f"{name} has no widgets {sorted(unknown)}")
-    namespace = {"__name__": "__main__", "dbutils": dbutils, "display": print}
+    displayed: list[object] = []
+    namespace = {
+        "__name__": "__main__",
+        "dbutils": dbutils,
+        "display": displayed.append,
+        "displayed": displayed,
+    }
     _execute(path, namespace)
-    return dbutils.jobs.taskValues.values
+    return namespace
 
 
 def _execute(path: Path, namespace: dict) -> None:
