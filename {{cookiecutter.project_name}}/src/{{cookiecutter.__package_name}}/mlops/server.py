@@ -80,20 +80,21 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """One input column in the model's type, or a BadRequest naming the first bad value."""
     kind = features.COLUMN_TYPES[name]
     values = frame[name]
+    as_sent = values.tolist()  # Python values, as the client wrote them, for the messages
     # Booleans are numbers to pandas; to the model they are a client's mistake.
     is_number = values.map(
         lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
     )
     if not is_number.all():
         row = int(np.flatnonzero(~is_number.to_numpy())[0])
-        raise BadRequest(f"column {name}: row {row} is {values.iloc[row]!r}, expected a number")
+        raise BadRequest(f"column {name}: row {row} is {as_sent[row]!r}, expected a number")
     numbers = values.astype("float64")
     if not np.isfinite(numbers).all():
         row = int(np.flatnonzero(~np.isfinite(numbers.to_numpy()))[0])
         raise BadRequest(f"column {name}: row {row} is not a finite number")
     if kind == "long" and not (numbers == np.round(numbers)).all():
         row = int(np.flatnonzero((numbers != np.round(numbers)).to_numpy())[0])
-        raise BadRequest(f"column {name}: row {row} is {values.iloc[row]!r}, expected a whole number")
+        raise BadRequest(f"column {name}: row {row} is {as_sent[row]!r}, expected a whole number")
     return numbers.astype(_PANDAS_TYPES[kind])
 
 
