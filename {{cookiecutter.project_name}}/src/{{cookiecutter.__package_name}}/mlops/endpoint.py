@@ -195,7 +195,7 @@ def ensure_endpoint(
         log.info("creating endpoint %s for %s version %s", name, location.model, version)
         api.create(
             name,
-            config=EndpointCoreConfigInput(served_entities=[entity], traffic_config=traffic),
+            config=EndpointCoreConfigInput(name=name, served_entities=[entity], traffic_config=traffic),
             ai_gateway=AiGatewayConfig(inference_table_config=_inference_table(location)),
         )
         action = "created"
