@@ -65,7 +65,9 @@ class ServingStandIn:
 
     def put_ai_gateway(self, name, *, inference_table_config=None, **_):
         self.calls.append(("put_ai_gateway", name))
-        self.endpoints[name].ai_gateway = AiGatewayConfig(inference_table_config=inference_table_config)
+        self.endpoints[name].ai_gateway = AiGatewayConfig(
+            inference_table_config=inference_table_config
+        )
 
     def wait_get_serving_endpoint_not_updating(self, name, timeout=None, callback=None):
         self.calls.append(("wait", name))
@@ -139,7 +141,11 @@ def test_created_then_unchanged_then_updated_when_champion_moves(location, champ
         endpoint.INFERENCE_TABLE_PREFIX,
         True,
     )
-    assert client.serving_endpoints.calls[-1] == ("update_permissions", "id-shop-dev", [("users", "CAN_QUERY")])
+    assert client.serving_endpoints.calls[-1] == (
+        "update_permissions",
+        "id-shop-dev",
+        [("users", "CAN_QUERY")],
+    )
 
     client.serving_endpoints.calls.clear()
     again = endpoint.update_endpoint(**run, scale_to_zero=True)
@@ -180,7 +186,9 @@ def test_a_failed_update_is_one_line_and_the_old_version_stays(location, champio
 def test_a_timeout_is_one_line(location, champion):
     client = ClientStandIn()
     client.serving_endpoints.never_ready = True
-    with pytest.raises(MlopsError, match=f"not ready with version {champion} after 0:00:01; it serves no version"):
+    with pytest.raises(
+        MlopsError, match=f"not ready with version {champion} after 0:00:01; it serves no version"
+    ):
         endpoint.update_endpoint(
             location=location, endpoint="shop", client=client, timeout=timedelta(seconds=1)
         )

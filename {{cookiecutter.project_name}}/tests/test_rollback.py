@@ -30,7 +30,10 @@ def move_champion_twice(location, trained_model, input_table):
     for _ in range(2):
         source = copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
         promoted = promote(
-            location=target, source_catalog=location.catalog, source_version=source, input_table=input_table
+            location=target,
+            source_catalog=location.catalog,
+            source_version=source,
+            input_table=input_table,
         )
         versions.append(promoted.copy.version)
     return target, versions[0], versions[1]
@@ -60,7 +63,9 @@ def test_rollback_returns_champion_and_twice_is_safe(location, trained_model, in
 
 
 def test_nothing_to_roll_back_to_is_one_line(location, champion, capsys):
-    with pytest.raises(MlopsError, match=f"no previous champion to roll back to: version {champion}"):
+    with pytest.raises(
+        MlopsError, match=f"no previous champion to roll back to: version {champion}"
+    ):
         rollback(location=location)
     assert cli.main(["rollback", "--schema", location.schema]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -187,7 +187,10 @@ def rollback(args: argparse.Namespace):
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     parser.add_argument(
-        "--port", type=int, default=5000, help="port on 127.0.0.1, 0 = any free one (default: %(default)s)"
+        "--port",
+        type=int,
+        default=5000,
+        help="port on 127.0.0.1, 0 = any free one (default: %(default)s)",
     )
 
 
@@ -376,7 +379,9 @@ COMMANDS = [
         promote_arguments,
         promote,
     ),
-    Command("rollback", "move champion back to the version it replaced", rollback_arguments, rollback),
+    Command(
+        "rollback", "move champion back to the version it replaced", rollback_arguments, rollback
+    ),
     Command("score", "batch inference with the champion", score_arguments, score),
     Command(
         "label",

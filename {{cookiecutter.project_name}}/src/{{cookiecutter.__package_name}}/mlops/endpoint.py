@@ -195,7 +195,9 @@ def ensure_endpoint(
         log.info("creating endpoint %s for %s version %s", name, location.model, version)
         api.create(
             name,
-            config=EndpointCoreConfigInput(name=name, served_entities=[entity], traffic_config=traffic),
+            config=EndpointCoreConfigInput(
+                name=name, served_entities=[entity], traffic_config=traffic
+            ),
             ai_gateway=AiGatewayConfig(inference_table_config=_inference_table(location)),
         )
         action = "created"
@@ -245,7 +247,9 @@ def update_endpoint(
     endpoint (the CI test target: `bundle destroy` would leave a task-made endpoint behind).
     """
     if not endpoint.strip():
-        return EndpointResult("", "skipped", reason="this target has no endpoint (serving_endpoint is empty)")
+        return EndpointResult(
+            "", "skipped", reason="this target has no endpoint (serving_endpoint is empty)"
+        )
     name = endpoint_name(endpoint.strip(), location.model_name, model_name)
     version = registry.require_alias(
         location.model, config.CHAMPION, ": deploy (or promote) a version before serving it"
@@ -255,7 +259,8 @@ def update_endpoint(
             name,
             "skipped",
             version,
-            reason=f"no workspace here; `python -m {config.PACKAGE} serve` serves version {version} locally",
+            reason=f"no workspace here; `python -m {config.PACKAGE} serve` serves version "
+            f"{version} locally",
         )
     if client is None:
         from databricks.sdk import WorkspaceClient

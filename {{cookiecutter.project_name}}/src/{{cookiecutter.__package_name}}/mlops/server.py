@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def parse_request(body: bytes) -> pd.DataFrame:
 class ServedModel:
     model_name: str
     version: str
-    model: object
+    model: Any  # an mlflow.pyfunc.PyFuncModel
 
     def predict(self, rows: pd.DataFrame) -> list[float]:
         return [float(value) for value in self.model.predict(rows)]
@@ -134,7 +135,9 @@ def load_champion(location: Location) -> ServedModel:
         location.model, config.CHAMPION, ": train, validate and deploy (or promote) a version first"
     )
     registry.configure_mlflow()
-    return ServedModel(location.model, version, mlflow.pyfunc.load_model(location.model_uri(version)))
+    return ServedModel(
+        location.model, version, mlflow.pyfunc.load_model(location.model_uri(version))
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -145,9 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path in ("/ping", "/health"):
             self._reply(HTTPStatus.OK, b"\n", "text/plain")
         elif self.path == "/version":
-            self._reply_json(HTTPStatus.OK, {"model": self.served.model_name, "version": self.served.version})
+            self._reply_json(
+                HTTPStatus.OK, {"model": self.served.model_name, "version": self.served.version}
+            )
         else:
-            self._error(HTTPStatus.NOT_FOUND, f"no such path {self.path}: use /ping or /invocations")
+            self._error(
+                HTTPStatus.NOT_FOUND, f"no such path {self.path}: use /ping or /invocations"
+            )
 
     def do_POST(self) -> None:  # noqa: N802
         if self.path != "/invocations":
@@ -163,7 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
             predictions = self.served.predict(rows)
         except Exception as error:  # the model failed: say so in one line, keep serving
             log.exception("prediction failed")
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"prediction failed: {error}".splitlines()[0])
+            self._error(
+                HTTPStatus.INTERNAL_SERVER_ERROR, f"prediction failed: {error}".splitlines()[0]
+            )
             return
         self._reply_json(HTTPStatus.OK, {"predictions": predictions})
 
@@ -176,7 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
-            raise BadRequest("the request needs a Content-Length header", HTTPStatus.LENGTH_REQUIRED)
+            raise BadRequest(
+                "the request needs a Content-Length header", HTTPStatus.LENGTH_REQUIRED
+            )
         if int(length) > MAX_BODY_BYTES:
             # Not read: the connection closes after the reply, so the unread body goes with it.
             self.close_connection = True
@@ -188,7 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(length))
 
     def _error(self, status: HTTPStatus, message: str) -> None:
-        self._reply_json(status, {"error_code": status.phrase.upper().replace(" ", "_"), "message": message})
+        self._reply_json(
+            status, {"error_code": status.phrase.upper().replace(" ", "_"), "message": message}
+        )
 
     def _reply_json(self, status: HTTPStatus, payload: dict) -> None:
         self._reply(status, json.dumps(payload).encode(), "application/json")
@@ -224,8 +237,8 @@ class ScoringServer:
 
     @property
     def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._http.server_address[1]
+        return f"http://{HOST}:{port}"
 
     def start(self) -> ScoringServer:
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
