@@ -13,7 +13,10 @@ VERSION = DEFAULTS["__template_version"]
 
 def test_version_is_the_newest_changelog_entry():
     changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    versions = re.findall(r"^## (\S+)", changelog, flags=re.MULTILINE)
+    # "Unreleased" collects changes until the next version is named.
+    versions = [
+        v for v in re.findall(r"^## (\S+)", changelog, flags=re.MULTILINE) if v != "Unreleased"
+    ]
     assert versions and versions[0] == VERSION
 
 
