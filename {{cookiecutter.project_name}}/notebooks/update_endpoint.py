@@ -35,8 +35,9 @@ from {{ cookiecutter.__package_name }}.mlops.location import Location
 # MAGIC %md
 # MAGIC ## Parameters
 # MAGIC `endpoint_name` is the name before the bundle's prefix (development mode adds the developer's,
-# MAGIC as to the model); empty means this target has no endpoint. `declared_model_name` is the model
-# MAGIC name without that prefix, from which the prefix is read.
+# MAGIC as to the model); empty means this target has no endpoint. The prefix is what the bundle put
+# MAGIC before `declared_model_name` in the model's name. The job does not pass it: jobs name the model
+# MAGIC only through the bundle resource (`tests/bundle_validation.py`), so it is the generated default.
 
 # COMMAND ----------
 

@@ -82,8 +82,6 @@ def test_the_endpoint_follows_every_task_that_moves_champion():
         assert task["notebook_task"]["notebook_path"] == "../notebooks/update_endpoint.py"
         parameters = task["notebook_task"]["base_parameters"]
         assert parameters["endpoint_name"] == "${var.serving_endpoint}"
-        # The unprefixed model name, from which the endpoint takes the development prefix.
-        assert parameters["declared_model_name"] == "${var.model_name}"
         # Endpoint permissions are workspace ACLs: a workspace group.
         assert parameters["query_group"] == "${var.workspace_read_group}"
 

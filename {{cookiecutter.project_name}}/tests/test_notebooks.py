@@ -38,7 +38,7 @@ EXPECTED_WIDGETS = {
     "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
     "create_monitor": {"assets_dir"},
     "rollback": set(),
-    "update_endpoint": {"endpoint_name", "declared_model_name", "scale_to_zero", "query_group"},
+    "update_endpoint": {"endpoint_name", "scale_to_zero", "query_group"},
 }
 COMMON_WIDGETS = {"catalog", "schema", "model_name"}
 

@@ -79,7 +79,8 @@ def endpoint_name(base: str, model_resource_name: str, model_name: str) -> str:
     "test_"): databricks/cli v1.13.0,
     bundle/config/mutator/resourcemutator/apply_presets.go (normalizePrefix). The endpoint is
     not a bundle resource, so it takes that prefix from the model: the job passes the model's
-    resource name and its declared name, and the difference is the prefix.
+    resource name, which is the prefix and the declared name (`config.MODEL_NAME`, the bundle
+    variable's default).
     """
     prefix = ""
     if model_name and model_resource_name.endswith(model_name):
