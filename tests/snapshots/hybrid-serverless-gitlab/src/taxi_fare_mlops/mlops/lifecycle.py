@@ -38,6 +38,7 @@ class LifecycleReport:
     catalogs: dict[str, dict] = field(default_factory=dict)
     batches: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    serving: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"Summary ({self.pattern}, {self.seconds:.1f}s)"]
@@ -65,6 +66,11 @@ class LifecycleReport:
                     f"{batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
                 )
             lines.append(line)
+        if self.serving:
+            lines.append(
+                f"  serving: version {self.serving['version']} answered "
+                f"{self.serving['rows']} rows over HTTP, equal to batch scoring"
+            )
         return "\n".join(lines)
 
 
