@@ -137,6 +137,40 @@ def test_dataframe_split_of_many_rows(running, scored_rows):
     assert status == 200 and len(answer["predictions"]) == len(rows)
 
 
+def test_serve_runs_until_interrupted(location, champion):
+    """`python -m <package> serve`: prints where it listens, answers, and Ctrl-C ends it cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    command = [
+        sys.executable,
+        "-m",
+        "taxi_fare_mlops",
+        "serve",
+        "--schema",
+        location.schema,
+        "--port",
+        "0",
+    ]
+    serving = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+    )
+    try:
+        first = serving.stdout.readline()
+        assert f"version {champion} at http://127.0.0.1:" in first, serving.stderr.read()
+        url = first.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(f"{url}/ping", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        serving.send_signal(signal.SIGINT)
+        out, err = serving.communicate(timeout=30)
+    assert serving.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
+
+
 def test_a_taken_port_is_one_line(running, location, champion, capsys):
     port = running.url.rsplit(":", 1)[1]
     assert cli.main(["serve", "--schema", location.schema, "--port", port]) == 1

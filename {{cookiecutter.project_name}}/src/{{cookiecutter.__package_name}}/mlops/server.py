@@ -280,6 +280,8 @@ def serve_forever(*, location: Location, port: int, say: Callable[[str], None] =
     )
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        say("stopped")  # the usual way to end a server, not an error
     finally:
         server.stop()
 

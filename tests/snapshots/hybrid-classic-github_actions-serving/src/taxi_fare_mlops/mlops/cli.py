@@ -196,7 +196,7 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace):
     from .server import serve_forever
 
-    # Runs until Ctrl-C (which main() turns into one line and exit code 130).
+    # Runs until Ctrl-C.
     serve_forever(location=_location(args), port=args.port, say=print)
     return None
 

@@ -205,7 +205,13 @@ def ensure_endpoint(
     else:
         if _state(existing)[0] == "IN_PROGRESS":
             # The API refuses an update while another is in progress: let that one finish.
-            existing = api.wait_get_serving_endpoint_not_updating(name, timeout=timeout)
+            try:
+                existing = api.wait_get_serving_endpoint_not_updating(name, timeout=timeout)
+            except TimeoutError:
+                raise MlopsError(
+                    f"endpoint {name} was still busy with an earlier update after {timeout}: "
+                    "run this task again once it is done"
+                ) from None
         served = served_versions(existing)
         previous = ", ".join(v for _, v in served) or None
         if not _logs_to(existing, location):
