@@ -17,7 +17,12 @@ into a temporary folder and measures, with the interpreter that runs this script
   bare minimum on the same rows: read the table, build features, `model.predict`, write the
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
 - `mlflow.sklearn.log_model` with explicit pip requirements (as the project logs) and, for
-  comparison, with MLflow inferring them.
+  comparison, with MLflow inferring them;
+- local serving (a project baked with include_serving, measured in a child process so its
+  package does not collide with the one above): single-row request latency (p50, p99, over one
+  kept-alive connection) and 1,000-row request throughput of `serve`'s HTTP server, next to the
+  served model's own `predict` on the same rows; the ratio is the price of HTTP, JSON and the
+  input checks.
 
 Next to each wall time, the CPU seconds of the processes it ran (user + system): on a machine
 shared with other work the wall time varies with the load, the CPU time much less.
@@ -54,13 +59,13 @@ sys.path.insert(0, str(TEMPLATE / "tests"))
 from baking import find_bundle_schema  # noqa: E402
 
 
-def bake(pattern: str, output_dir: Path) -> Path:
+def bake(pattern: str, output_dir: Path, **answers) -> Path:
     with contextlib.redirect_stdout(io.StringIO()):  # the hook's "next steps"
         return Path(
             cookiecutter(
                 str(TEMPLATE),
                 no_input=True,
-                extra_context={"deployment_pattern": pattern},
+                extra_context={"deployment_pattern": pattern, **answers},
                 output_dir=str(output_dir),
             )
         )
@@ -250,6 +255,124 @@ def lifecycle_breakdown(project: Path, package: str, env: dict[str, str]) -> str
     return ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
 
 
+def _percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def bench_serving(
+    project: Path, work: Path, requests: int = 1_000, batch_rows: int = 1_000
+) -> dict:
+    """Latency and throughput of the local scoring server against the model's own predict."""
+    import http.client
+    import json
+
+    os.environ["MLOPS_LOCAL_DIR"] = str(work / "serving-local")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the CLI sets it locally
+    sys.path.insert(0, str(project / "src"))
+    package = package_name(project)
+    config = importlib.import_module(f"{package}.config")
+    features = importlib.import_module(f"{package}.features")
+    sample_data = importlib.import_module(f"{package}.sample_data")
+    tables = importlib.import_module(f"{package}.mlops.tables")
+    location_module = importlib.import_module(f"{package}.mlops.location")
+    train = importlib.import_module(f"{package}.mlops.train")
+    validate = importlib.import_module(f"{package}.mlops.validate")
+    deploy = importlib.import_module(f"{package}.mlops.deploy")
+    server = importlib.import_module(f"{package}.mlops.server")
+    warnings.filterwarnings("ignore", module="mlflow")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+    prod = location_module.Location(config.PROD_CATALOG)
+    sample_data.write_sample_data(config.INPUT_TABLE)
+    trained = train.train(location=prod)
+    validate.validate(location=prod, model_version=trained.version)
+    deploy.deploy(location=prod, model_version=trained.version)
+    rows = features.add_features(tables.for_runtime().read(config.INPUT_TABLE))
+    rows = rows[features.MODEL_FEATURES].reset_index(drop=True)
+    served = server.load_champion(prod)
+    singles = [rows.iloc[[i % len(rows)]] for i in range(requests)]
+    batches = [rows.iloc[i * batch_rows : (i + 1) * batch_rows] for i in range(20)]
+
+    def timed(call, items) -> list[float]:
+        for item in items[:20]:  # warm-up
+            call(item)
+        times = []
+        for item in items:
+            started = time.perf_counter()
+            call(item)
+            times.append(time.perf_counter() - started)
+        return times
+
+    direct_single = timed(served.model.predict, singles)
+    direct_batch = timed(served.model.predict, batches)
+    with server.ScoringServer(served, port=0) as running:
+        host, port = running.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+        def post(frame) -> None:
+            body = json.dumps({"dataframe_split": frame.to_dict(orient="split", index=False)})
+            body = body.encode()  # bytes: http.client sends them with the headers, in one write
+            connection.request(
+                "POST", "/invocations", body=body, headers={"Content-Type": "application/json"}
+            )
+            response = connection.getresponse()
+            payload = response.read()
+            assert response.status == 200, payload
+
+        http_single = timed(post, singles)
+        http_batch = timed(post, batches)
+        connection.close()
+    return {
+        "requests": requests,
+        "batch_rows": batch_rows,
+        "cpus": os.cpu_count(),
+        "http_p50": _percentile(http_single, 0.5),
+        "http_p99": _percentile(http_single, 0.99),
+        "direct_p50": _percentile(direct_single, 0.5),
+        "direct_p99": _percentile(direct_single, 0.99),
+        "http_rows_per_s": batch_rows * len(http_batch) / sum(http_batch),
+        "direct_rows_per_s": batch_rows * len(direct_batch) / sum(direct_batch),
+    }
+
+
+def serving_rows(figures: dict) -> list[tuple[str, str, str]]:
+    ms = 1000
+    return [
+        (
+            "serve: 1-row request, p50 / p99",
+            f"{figures['http_p50'] * ms:.2f} ms",
+            f"p99 {figures['http_p99'] * ms:.2f} ms over {figures['requests']:,} requests "
+            f"(one kept-alive connection, {figures['cpus']} cores)",
+        ),
+        (
+            "model.predict: 1 row, p50 / p99",
+            f"{figures['direct_p50'] * ms:.2f} ms",
+            f"p99 {figures['direct_p99'] * ms:.2f} ms, same rows",
+        ),
+        (
+            "serve / predict, 1-row p50",
+            f"{figures['http_p50'] / figures['direct_p50']:.2f}x",
+            "HTTP, JSON and input checks",
+        ),
+        (
+            f"serve: {figures['batch_rows']:,}-row requests",
+            f"{figures['http_rows_per_s']:,.0f}",
+            "rows/s",
+        ),
+        (
+            f"model.predict: {figures['batch_rows']:,} rows",
+            f"{figures['direct_rows_per_s']:,.0f}",
+            "rows/s, same rows",
+        ),
+        (
+            f"predict / serve, {figures['batch_rows']:,}-row throughput",
+            f"{figures['direct_rows_per_s'] / figures['http_rows_per_s']:.2f}x",
+            "",
+        ),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score")
@@ -257,12 +380,31 @@ def main() -> int:
     parser.add_argument(
         "--no-scoring", action="store_true", help="only lifecycle, imports and make test"
     )
+    parser.add_argument("--serving-only", action="store_true", help="only the serving figures")
+    # Internal: measure serving of the project at this path, print the figures as JSON.
+    parser.add_argument("--serving-in", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serving_in:
+        import json
+
+        print(json.dumps(bench_serving(args.serving_in, args.serving_in.parent)))
+        return 0
 
     work = Path(tempfile.mkdtemp(prefix="bench-project-"))
     bundle_schema, schema_source = find_bundle_schema(work)
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
     print(f"bundle schema: {schema_source}\n")
+    serving_project = bake(PATTERNS[0], work / "serving", include_serving=True)
+    command = [sys.executable, __file__, "--serving-in", str(serving_project)]
+    serving = subprocess.run(command, capture_output=True, text=True)
+    if serving.returncode != 0:
+        raise SystemExit("serving benchmark failed:\n" + serving.stderr[-2000:])
+    import json
+
+    serving_figures = serving_rows(json.loads(serving.stdout.strip().splitlines()[-1]))
+    if args.serving_only:
+        print_table(serving_figures)
+        return 0
     projects = {pattern: bake(pattern, work / pattern) for pattern in PATTERNS}
     package = package_name(projects[PATTERNS[0]])
 
@@ -300,7 +442,7 @@ def main() -> int:
         rows.append((f"make test ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}"))
 
     if args.no_scoring:
-        print_rows(rows)
+        print_table(rows)
         return 0
     figures = bench_scoring(projects[PATTERNS[0]], work, args.rows)
     n = figures["rows"]
@@ -339,11 +481,11 @@ def main() -> int:
         )
     )
 
-    print_rows(rows)
+    print_table(rows + serving_figures)
     return 0
 
 
-def print_rows(rows: list[tuple[str, str, str]]) -> None:
+def print_table(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measure':<{width}}  {'value':>9}  note")
     print(f"{'-' * width}  {'-' * 9}  ----")

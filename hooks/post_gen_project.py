@@ -52,6 +52,16 @@ REMOVALS = (
             "notebooks/create_monitor.py",
         ],
     ),
+    (
+        lambda a: not a["include_serving"],
+        [
+            "src/{{ cookiecutter.__package_name }}/mlops/endpoint.py",
+            "src/{{ cookiecutter.__package_name }}/mlops/server.py",
+            "notebooks/update_endpoint.py",
+            "tests/test_endpoint.py",
+            "tests/test_server.py",
+        ],
+    ),
 )
 
 

@@ -71,6 +71,8 @@ def check_choices():
             fail(key, ANSWERS[key], "choose one of " + ", ".join(allowed))
     if not isinstance(ANSWERS["include_monitoring"], bool):
         fail("include_monitoring", ANSWERS["include_monitoring"], "answer yes or no")
+    if not isinstance(ANSWERS["include_serving"], bool):
+        fail("include_serving", ANSWERS["include_serving"], "answer yes or no")
 
 
 def check_project_name():

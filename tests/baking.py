@@ -43,7 +43,12 @@ OPTION_AXES = {
     "cicd_platform": ["github_actions", "azure_devops", "gitlab", "none"],
     "compute": ["serverless", "classic"],
     "include_monitoring": [True, False],
+    "include_serving": [True, False],
 }
+# include_serving is not crossed with the rest (that would double the matrix to 288 bakes): the
+# matrix pairs it with compute and monitoring (all_combinations), so each value of every other
+# option is baked with serving both on and off, in 144 bakes.
+PAIRED_AXIS = "include_serving"
 PATTERNS = OPTION_AXES["deployment_pattern"]
 TARGETS = ("dev", "test", "staging", "prod")
 
@@ -56,16 +61,22 @@ def notebook_parameters(job: dict, task: dict) -> dict:
 
 
 def all_combinations() -> list[dict]:
-    names = list(OPTION_AXES)
-    return [
-        dict(zip(names, values, strict=True)) for values in itertools.product(*OPTION_AXES.values())
+    crossed = {name: values for name, values in OPTION_AXES.items() if name != PAIRED_AXIS}
+    combinations = [
+        dict(zip(crossed, values, strict=True)) for values in itertools.product(*crossed.values())
     ]
+    for options in combinations:
+        # On for classic with monitoring and serverless without; off for the other two.
+        options[PAIRED_AXIS] = (options["compute"] == "classic") == options["include_monitoring"]
+    return combinations
 
 
 def combination_id(options: dict) -> str:
     return "-".join(
-        ("monitoring" if v else "no_monitoring") if isinstance(v, bool) else str(v)
-        for v in options.values()
+        (k.removeprefix("include_") if v else "no_" + k.removeprefix("include_"))
+        if isinstance(v, bool)
+        else str(v)
+        for k, v in options.items()
     )
 
 

@@ -38,6 +38,11 @@ SNAPSHOTS = {
         "cicd_platform": "none",
         "include_monitoring": False,
     },
+    "hybrid-classic-github_actions-serving": {
+        "deployment_pattern": "hybrid",
+        "compute": "classic",
+        "include_serving": True,
+    },
 }
 # The compute option's effect at a glance: the first snapshot against its classic twin.
 COMPUTE_DIFF = SNAPSHOT_DIR / "serverless-vs-classic.diff"

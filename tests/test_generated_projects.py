@@ -50,7 +50,12 @@ def baked(pattern: str, **answers):
 
 def test_baked_projects_lint_clean():
     projects = [
-        bake(deployment_pattern=pattern, include_monitoring=monitoring, compute=compute)
+        bake(
+            deployment_pattern=pattern,
+            include_monitoring=monitoring,
+            include_serving=monitoring,
+            compute=compute,
+        )
         for pattern in PATTERNS
         for monitoring in (True, False)
         for compute in ("serverless", "classic")
@@ -58,8 +63,8 @@ def test_baked_projects_lint_clean():
     for project in projects:
         run([sys.executable, "-m", "ruff", "check", "."], cwd=project.path)
         run([sys.executable, "-m", "ruff", "format", "--check", "."], cwd=project.path)
-    # `make check`'s type checker (its settings in the project's pyproject.toml): with and
-    # without monitoring, the two shapes the package code takes.
+    # `make check`'s type checker (its settings in the project's pyproject.toml): with
+    # monitoring and serving, and without either, the shapes the package code takes.
     for project in projects[:2]:
         run([sys.executable, "-m", "mypy"], cwd=project.path)
 
@@ -75,7 +80,8 @@ def test_wheel_builds_as_the_bundle_artifact_does(pattern, tmp_path):
 
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_project_test_suite_passes(pattern):
-    project = baked(pattern)
+    # With serving: the fullest project (the suite without monitoring has neither).
+    project = baked(pattern, include_serving=True)
     assert_passed_skipping_only(project_pytest(project, "not spark").stdout)
 
 
@@ -108,10 +114,11 @@ def test_spark_path_passes():
 
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_lifecycle_runs_end_to_end_from_the_command_line(pattern, tmp_path):
-    project = baked(pattern)
+    project = baked(pattern, include_serving=True)
     local_state = {"PYTHONPATH": str(project.path / "src"), "MLOPS_LOCAL_DIR": str(tmp_path)}
     result = run([sys.executable, "-m", project.package, "lifecycle"], project.path, **local_state)
     assert "champion" in result.stdout
+    assert "over HTTP, answers equal to batch scoring" in result.stdout
 
 
 def test_baked_projects_ci_checks_pass_on_a_clean_runner(tmp_path):

@@ -1,10 +1,11 @@
-"""Every option combination (3 x 3 x 4 x 2 x 2 = 144) bakes into a clean, complete project."""
+"""Every option combination (3 x 3 x 4 x 2 x 2 = 144, with include_serving paired rather than
+crossed: baking.all_combinations) bakes into a clean, complete project."""
 
 from __future__ import annotations
 
 import pytest
 
-from baking import TEMPLATE_ROOT, all_combinations, bake, combination_id
+from baking import OPTION_AXES, PAIRED_AXIS, TEMPLATE_ROOT, all_combinations, bake, combination_id
 from project_checks import (
     bundle_validation_module,
     leftover_template_syntax,
@@ -45,6 +46,13 @@ MONITORING_FILES = {
 }
 
 
+SERVING_FILES = {
+    "notebooks/update_endpoint.py",
+    "tests/test_endpoint.py",
+    "tests/test_server.py",
+}
+
+
 def is_absent(path: str, options: dict) -> bool:
     """Which template files a combination must not have (restates the post-generation hook)."""
     cicd = options["cicd_platform"]
@@ -57,6 +65,8 @@ def is_absent(path: str, options: dict) -> bool:
         (pattern == "deploy_code", "promot" in path and not path.startswith("src/")
          and not path.startswith("tests/")),
         (not options["include_monitoring"], path in MONITORING_FILES),
+        (not options["include_serving"], path in SERVING_FILES
+         or path.endswith(("/mlops/endpoint.py", "/mlops/server.py"))),
     ]  # fmt: skip
     return any(applies and matches for applies, matches in rules)
 
@@ -64,6 +74,15 @@ def is_absent(path: str, options: dict) -> bool:
 def test_there_are_144_combinations():
     assert len(COMBINATIONS) == 144
     assert len({combination_id(c) for c in COMBINATIONS}) == 144
+
+
+def test_every_option_value_is_baked_with_serving_on_and_off():
+    for name, values in OPTION_AXES.items():
+        if name == PAIRED_AXIS:
+            continue
+        for value in values:
+            serving = {c[PAIRED_AXIS] for c in COMBINATIONS if c[name] == value}
+            assert serving == {True, False}, (name, value)
 
 
 @pytest.mark.parametrize("options", combination_params())

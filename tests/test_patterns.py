@@ -34,7 +34,7 @@ def target_variable(project, target: str, name: str):
 def test_each_job_exists_in_exactly_the_targets_its_pattern_needs(pattern, monitoring):
     project = bake(deployment_pattern=pattern, include_monitoring=monitoring)
     for target in TARGETS:
-        expected = {"batch_inference_job"}
+        expected = {"batch_inference_job", "rollback_job"}
         expected |= {"monitoring_job"} if monitoring else set()
         expected |= {"training_job"} if target in TRAINING_TARGETS[pattern] else set()
         expected |= {"promotion_job"} if target in PROMOTION_TARGETS[pattern] else set()
@@ -284,9 +284,42 @@ def test_catalog_schema_and_model_are_job_parameters(pattern, compute):
                 assert not shared & set(own), (target, job_key, task["task_key"])
 
 
+@pytest.mark.parametrize("serving", [True, False])
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_endpoint_task_follows_every_move_of_champion(pattern, serving):
+    """With serving, every job that moves champion (training_job and promotion_job after
+    deploy, rollback_job after rollback) ends with update_endpoint, in every target; without
+    it, no job has that task and no notebook or module of serving is baked."""
+    project = bake(deployment_pattern=pattern, include_serving=serving)
+    for target in TARGETS:
+        for job_key, job in project.jobs_in_target(target).items():
+            keys = [t["task_key"] for t in job["tasks"]]
+            mover = {"training_job": "deploy", "promotion_job": "deploy"}.get(job_key)
+            mover = "rollback" if job_key == "rollback_job" else mover
+            if not (serving and mover):
+                assert "update_endpoint" not in keys, (target, job_key)
+                continue
+            assert keys[-1] == "update_endpoint", (target, job_key)
+            last = job["tasks"][-1]
+            assert last["depends_on"] == [{"task_key": mover}], (target, job_key)
+    assert ("notebooks/update_endpoint.py" in project.relative_files()) == serving
+    root = project.yaml("databricks.yml")
+    assert ("serving_endpoint" in root["variables"]) == serving
+    if serving:
+        assert target_variable(project, "test", "serving_endpoint") == ""
+        assert target_variable(project, "prod", "serving_scale_to_zero") == "false"
+        assert target_variable(project, "staging", "serving_scale_to_zero") == "true"
+
+
+@pytest.mark.parametrize("serving", [True, False])
 @pytest.mark.parametrize("compute", ["serverless", "classic"])
-def test_resource_files_have_no_blank_lines_left_by_the_compute_macros(compute):
-    project = bake(compute=compute, deployment_pattern="hybrid", include_monitoring=True)
+def test_resource_files_have_no_blank_lines_left_by_the_compute_macros(compute, serving):
+    project = bake(
+        compute=compute,
+        deployment_pattern="hybrid",
+        include_monitoring=True,
+        include_serving=serving,
+    )
     for path in sorted((project.path / "resources").glob("*.yml")):
         lines = path.read_text().splitlines()
         assert not [n for n, line in enumerate(lines, 1) if line and not line.strip()], path.name

@@ -6,8 +6,8 @@
 # MAGIC alias to the version that just passed validation (the `challenger`). Only the challenger can be
 # MAGIC deployed, so a version that skipped the gate never reaches production.
 # MAGIC
-# MAGIC To roll back, point `champion` at the previous version (recorded in the version's
-# MAGIC `previous_champion` tag) in Catalog Explorer.
+# MAGIC To roll back, run `rollback_job` (or `python -m {{ cookiecutter.__package_name }} rollback`): `champion` returns to the
+# MAGIC version it replaced, which keeps the alias `previous_champion` until then.
 
 # COMMAND ----------
 

@@ -19,6 +19,7 @@ COMMANDS = [
     "score",
     "label",
     "monitor",
+    "rollback",
     "lifecycle",
 ]
 
@@ -50,6 +51,7 @@ def test_sample_data(location, capsys):
         (["label"], "new_trips does not exist: pass --from-table"),
         (["label", "--from-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
+        (["rollback"], "has no champion yet: nothing to roll back"),
     ],
 )
 def test_expected_mistakes_are_one_line_errors(argv, message, schema, capsys):

@@ -182,6 +182,39 @@ def deploy(args: argparse.Namespace):
     return deploy(location=_location(args), model_version=args.model_version)
 
 
+def rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+
+
+def rollback(args: argparse.Namespace):
+    from .deploy import rollback
+
+    return rollback(location=_location(args))
+{%- if cookiecutter.include_serving %}
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def serve_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=5000,
+        help="port on 127.0.0.1, 0 = any free one (default: %(default)s)",
+    )
+
+
+def serve(args: argparse.Namespace):
+    from .server import serve_forever
+
+    # Runs until Ctrl-C.
+    serve_forever(location=_location(args), port=args.port, say=print)
+    return None
+{%- endif %}
+
+
 # --- promote -----------------------------------------------------------------------------------
 
 
@@ -358,6 +391,9 @@ COMMANDS = [
         promote_arguments,
         promote,
     ),
+    Command(
+        "rollback", "move champion back to the version it replaced", rollback_arguments, rollback
+    ),
     Command("score", "batch inference with the champion", score_arguments, score),
     Command(
         "label",
@@ -366,6 +402,14 @@ COMMANDS = [
         label,
     ),
     Command("monitor", "drift and error of the latest scored batch", monitor_arguments, monitor),
+{%- if cookiecutter.include_serving %}
+    Command(
+        "serve",
+        "serve the champion on 127.0.0.1 with MLflow's scoring protocol (/ping, /invocations)",
+        serve_arguments,
+        serve,
+    ),
+{%- endif %}
     Command(
         "lifecycle",
         f"the whole {config.DEPLOYMENT_PATTERN} pipeline on local catalogs",

@@ -11,6 +11,10 @@ Three local catalogs stand in for the dev, staging and prod workspaces. Dependin
 Then prod scores a batch of new trips and, with monitoring, records its labels (the true fares,
 as if they arrived the next day) and checks it for drift and error. A second batch of unusually
 long trips is checked before its labels arrive, which drift alone flags, and again after.
+{%- if cookiecutter.include_serving %}
+Between the two, prod's champion is served on a free local port (`serve`): the answers to a
+request of scored rows must equal the batch predictions for them.
+{%- endif %}
 Every step prints the summary of its stage's result, as the CLI and the notebooks do, and then
 how long it took. At the end the run writes one HTML page, `.local/reports/lifecycle.html`
 (`lifecycle_page.py`), with the registry, the batches and the monitoring plots.
@@ -45,6 +49,7 @@ class LifecycleReport:
     # Seconds per step, in the order they ran; and the HTML page written at the end.
     durations: dict[str, float] = field(default_factory=dict)
     page: Path | None = None
+    serving: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"Summary ({self.pattern}, {self.seconds:.1f}s)"]
@@ -72,6 +77,11 @@ class LifecycleReport:
                     f"{batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
                 )
             lines.append(line)
+        if self.serving:
+            lines.append(
+                f"  serving: version {self.serving['version']} answered "
+                f"{self.serving['rows']} rows over HTTP, equal to batch scoring"
+            )
         return "\n".join(lines)
 
 
@@ -178,6 +188,31 @@ def _score_batch(
     )
 
 
+{% if cookiecutter.include_serving -%}
+def _check_serving(report: LifecycleReport, prod: Location, batch_id: str, say, rows: int = 50):
+    """Serve prod's champion on a free port, send it `rows` rows of a scored batch, and check
+    the answers against the predictions batch scoring wrote for the same rows; then stop."""
+    import numpy as np
+
+    from .. import features
+    from . import server, tables
+
+    scored = tables.for_runtime().read(prod.predictions)
+    scored = scored[scored["batch_id"] == batch_id].head(rows)
+    with server.ScoringServer(server.load_champion(prod), port=0) as running:
+        answers = server.invoke(running.url, scored[features.MODEL_FEATURES])
+    if not np.allclose(answers, scored["prediction"], rtol=1e-9, atol=0):
+        raise MlopsError(
+            f"the local server at {running.url} answered differently from batch scoring"
+        )
+    report.serving = {"version": running.served.version, "rows": len(answers), "url": running.url}
+    say(
+        f"[{prod.catalog}] served version {running.served.version} at {running.url}: "
+        f"{len(answers)} rows of batch {batch_id} over HTTP, answers equal to batch scoring"
+    )
+
+
+{% endif -%}
 def run(
     *,
     pattern: str = config.DEPLOYMENT_PATTERN,
@@ -235,6 +270,10 @@ def run(
             monitoring=monitoring,
             say=say,
         )
+{%- if cookiecutter.include_serving %}
+    with _timed(report, "serve", say):
+        _check_serving(report, prod, "2016-03-01", say)
+{%- endif %}
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
         with _timed(report, "batch 2016-03-08", say):

@@ -13,6 +13,8 @@ DESCRIPTION = "Predict NYC taxi fares with a scikit-learn model, trained and ser
 # deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
 DEPLOYMENT_PATTERN = "hybrid"
 INCLUDE_MONITORING = True
+# A real-time endpoint that follows champion (Databricks), and `serve` on this machine.
+INCLUDE_SERVING = False
 
 # One Unity Catalog catalog per environment; locally each is a folder under .local/warehouse.
 CATALOGS = {
@@ -40,6 +42,8 @@ EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
 # Aliases in the registry: a candidate that passed validation, and the version batch inference uses.
 CHALLENGER = "challenger"
 CHAMPION = "champion"
+# The version champion replaced, set when champion moves: what `rollback` returns to.
+PREVIOUS_CHAMPION = "previous_champion"
 
 # Validation gate (bundle variables max_rmse, champion_tolerance): an absolute RMSE ceiling in
 # dollars, plus "not worse than the current champion by more than 5 %". Monitoring uses the

@@ -125,6 +125,17 @@ def set_alias(model_name: str, alias: str, version: str) -> None:
     client().set_registered_model_alias(model_name, alias, version)
 
 
+def delete_alias(model_name: str, alias: str) -> None:
+    """Remove `alias` from the model; nothing happens when no version carries it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client().delete_registered_model_alias(model_name, alias)
+    except MlflowException as error:
+        if not is_missing(error):
+            raise
+
+
 def model_version(model_name: str, version: str):
     """The registry entry of a version, or a one-line error when it does not exist."""
     from mlflow.exceptions import MlflowException

@@ -182,6 +182,16 @@ def deploy(args: argparse.Namespace):
     return deploy(location=_location(args), model_version=args.model_version)
 
 
+def rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+
+
+def rollback(args: argparse.Namespace):
+    from .deploy import rollback
+
+    return rollback(location=_location(args))
+
+
 # --- promote -----------------------------------------------------------------------------------
 
 
@@ -357,6 +367,9 @@ COMMANDS = [
         "copy a version from another catalog, validate it here, make it champion",
         promote_arguments,
         promote,
+    ),
+    Command(
+        "rollback", "move champion back to the version it replaced", rollback_arguments, rollback
     ),
     Command("score", "batch inference with the champion", score_arguments, score),
     Command(

@@ -1,0 +1,5 @@
+import sys
+
+from .mlops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,455 @@
+"""Command line: `python -m <package> <command>`, one command per pipeline stage.
+
+Each command is two functions side by side: its arguments and its handler. A handler calls one
+stage and returns the stage's result, and every result renders itself (`result.summary()`), so
+the CLI, the notebooks and `lifecycle` show a stage's outcome the same way.
+
+Expected problems (a missing table, no champion yet, an unknown catalog, a failed validation
+gate) end with one `error: ...` line and exit code 1; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import config
+from . import runtime
+from .errors import MlopsError
+from .location import Location
+
+# Stage modules are imported inside the handlers, not at the top, so `--help` stays instant.
+
+
+@dataclass
+class Message:
+    """The result of a command whose stage returns a plain count."""
+
+    text: str
+
+    def summary(self) -> str:
+        return self.text
+
+
+def _location_arguments(
+    parser: argparse.ArgumentParser, catalog: str = config.DEV_CATALOG, model: bool = True
+) -> None:
+    parser.add_argument(
+        "--catalog", default=catalog, help="catalog of the environment (default: %(default)s)"
+    )
+    parser.add_argument("--schema", default=config.SCHEMA, help="default: %(default)s")
+    if model:
+        parser.add_argument("--model-name", default=config.MODEL_NAME, help="default: %(default)s")
+
+
+def _location(args: argparse.Namespace) -> Location:
+    return Location(args.catalog, args.schema, getattr(args, "model_name", config.MODEL_NAME))
+
+
+def _input_table(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--input-table", default=config.INPUT_TABLE, help=f"{help_text} (default: %(default)s)"
+    )
+
+
+def _experiment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--experiment-name", default=config.EXPERIMENT_NAME, help="default: %(default)s"
+    )
+
+
+def _gate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-rmse",
+        type=float,
+        default=config.MAX_RMSE,
+        help="highest acceptable hold-out RMSE (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--champion-tolerance",
+        type=float,
+        default=config.CHAMPION_TOLERANCE,
+        help="how much worse than champion a candidate may be, 0.05 = 5%% (default: %(default)s)",
+    )
+
+
+# --- sample-data -------------------------------------------------------------------------------
+
+
+def sample_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", default=config.INPUT_TABLE, help="default: %(default)s")
+    parser.add_argument("--rows", type=int, default=config.SAMPLE_ROWS, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=config.SEED, help="default: %(default)s")
+    parser.add_argument("--start", default="2016-01-01", help="first day (default: %(default)s)")
+    parser.add_argument("--days", type=int, default=60, help="default: %(default)s")
+    parser.add_argument(
+        "--distance-scale",
+        type=float,
+        default=1.0,
+        help="> 1 makes trips longer, to simulate drift (default: %(default)s)",
+    )
+
+
+def sample_data(args: argparse.Namespace) -> Message:
+    from ..sample_data import write_sample_data
+
+    rows = write_sample_data(
+        args.table,
+        n_rows=args.rows,
+        seed=args.seed,
+        start=args.start,
+        days=args.days,
+        distance_scale=args.distance_scale,
+    )
+    return Message(f"wrote {rows:,} trips to {args.table}")
+
+
+# --- train, validate, deploy -------------------------------------------------------------------
+
+
+def train_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    _input_table(parser, "training data")
+    _experiment(parser)
+    parser.add_argument(
+        "--sample-fraction",
+        type=float,
+        default=1.0,
+        help="share of the input table to train on (default: %(default)s)",
+    )
+
+
+def train(args: argparse.Namespace):
+    from .train import train
+
+    return train(
+        location=_location(args),
+        input_table=args.input_table,
+        experiment_name=args.experiment_name,
+        sample_fraction=args.sample_fraction,
+    )
+
+
+def validate_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    _input_table(parser, "data whose hold-out trips measure the model")
+    parser.add_argument("--model-version", default="", help="default: the newest version")
+    _experiment(parser)
+    _gate(parser)
+
+
+def validate(args: argparse.Namespace):
+    from . import registry
+    from .validate import validate
+
+    location = _location(args)
+    return validate(
+        location=location,
+        model_version=args.model_version or registry.latest_version(location.model),
+        input_table=args.input_table,
+        experiment_name=args.experiment_name,
+        max_rmse=args.max_rmse,
+        champion_tolerance=args.champion_tolerance,
+    )
+
+
+def deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    parser.add_argument("--model-version", default="", help="default: the challenger")
+
+
+def deploy(args: argparse.Namespace):
+    from .deploy import deploy
+
+    return deploy(location=_location(args), model_version=args.model_version)
+
+
+def rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+
+
+def rollback(args: argparse.Namespace):
+    from .deploy import rollback
+
+    return rollback(location=_location(args))
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def serve_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=5000,
+        help="port on 127.0.0.1, 0 = any free one (default: %(default)s)",
+    )
+
+
+def serve(args: argparse.Namespace):
+    from .server import serve_forever
+
+    # Runs until Ctrl-C.
+    serve_forever(location=_location(args), port=args.port, say=print)
+    return None
+
+
+# --- promote -----------------------------------------------------------------------------------
+
+
+def promote_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser, catalog=config.STAGING_CATALOG)
+    parser.add_argument(
+        "--source-catalog",
+        default=None,
+        help=f"default: {config.DEV_CATALOG} for {config.STAGING_CATALOG}, "
+        f"{config.STAGING_CATALOG} for {config.PROD_CATALOG}",
+    )
+    parser.add_argument("--source-alias", default=config.CHAMPION, help="default: %(default)s")
+    parser.add_argument("--source-version", default="", help="overrides --source-alias")
+    parser.add_argument(
+        "--copy-only",
+        action="store_true",
+        help="only copy (the promotion job validates and deploys in later tasks)",
+    )
+    _input_table(parser, "data to validate the copy on")
+    _gate(parser)
+
+
+def promote(args: argparse.Namespace):
+    from .promote import copy_model, default_source_catalog, promote
+
+    source = {
+        "location": _location(args),
+        "source_catalog": args.source_catalog or default_source_catalog(args.catalog),
+        "source_alias": args.source_alias,
+        "source_version": args.source_version,
+    }
+    if args.copy_only:
+        return copy_model(**source)
+    return promote(
+        **source,
+        input_table=args.input_table,
+        max_rmse=args.max_rmse,
+        champion_tolerance=args.champion_tolerance,
+    )
+
+
+# --- score, label, monitor ---------------------------------------------------------------------
+
+
+def score_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    _input_table(parser, "trips to score")
+    parser.add_argument("--batch-id", default="", help="default: today's date")
+
+
+def score(args: argparse.Namespace):
+    from .score import score
+
+    def progress(rows: int) -> None:
+        print(f"  scored {rows:,} rows ...", file=sys.stderr, flush=True)
+
+    return score(
+        location=_location(args),
+        input_table=args.input_table,
+        batch_id=args.batch_id,
+        progress=progress,
+    )
+
+
+def label_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser, model=False)
+    parser.add_argument(
+        "--from-table",
+        default="",
+        help=f"table with trip_id and fare_amount, or raw trips with their fares (default "
+        f"locally: <catalog>.<schema>.{config.NEW_TRIPS_TABLE}, the latest generated batch)",
+    )
+
+
+def label(args: argparse.Namespace):
+    from . import tables
+    from .labels import label
+
+    location = _location(args)
+    source = args.from_table.strip()
+    if not source:
+        # Only `lifecycle` writes this table (locally); elsewhere the fares come from a table
+        # the caller names.
+        source = location.new_trips
+        if not tables.for_runtime().exists(source):
+            raise MlopsError(
+                f"table {source} does not exist: pass --from-table, or run lifecycle first"
+            )
+    return label(location=location, source=source)
+
+
+def monitor_arguments(parser: argparse.ArgumentParser) -> None:
+    _location_arguments(parser)
+    parser.add_argument(
+        "--baseline-table", default="", help="default: the table the scoring model trained on"
+    )
+    parser.add_argument("--batch-id", default="", help="default: the latest batch")
+    parser.add_argument(
+        "--max-psi", type=float, default=config.MAX_PSI, help="default: %(default)s"
+    )
+    parser.add_argument(
+        "--max-rmse", type=float, default=config.MAX_RMSE, help="default: %(default)s"
+    )
+
+
+def monitor(args: argparse.Namespace):
+    from .monitor import monitor
+
+    result = monitor(
+        location=_location(args),
+        baseline_table=args.baseline_table,
+        max_psi=args.max_psi,
+        max_rmse=args.max_rmse,
+        batch_id=args.batch_id,
+    )
+    return Message(
+        f"{result.summary()}\n  plots: {', '.join(str(path) for path in result.reports)}"
+    )
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+def lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=config.SAMPLE_ROWS,
+        help="sample trips to train on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pattern",
+        default=config.DEPLOYMENT_PATTERN,
+        choices=["deploy_code", "deploy_model", "hybrid"],
+        help="default: %(default)s",
+    )
+    monitoring = parser.add_mutually_exclusive_group()
+    monitoring.add_argument(
+        "--monitoring",
+        dest="monitoring",
+        action="store_true",
+        default=config.INCLUDE_MONITORING,
+        help="score a drifted batch too",
+    )
+    monitoring.add_argument("--no-monitoring", dest="monitoring", action="store_false")
+
+
+def lifecycle(args: argparse.Namespace):
+    from .lifecycle import run
+
+    # The lifecycle narrates each step as it goes and ends with its summary.
+    run(pattern=args.pattern, rows=args.rows, monitoring=args.monitoring)
+    return None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], object]
+
+
+COMMANDS = [
+    Command(
+        "sample-data", "write deterministic sample taxi trips", sample_data_arguments, sample_data
+    ),
+    Command("train", "train and register a new model version", train_arguments, train),
+    Command("validate", "gate a version; pass makes it challenger", validate_arguments, validate),
+    Command("deploy", "make the challenger champion", deploy_arguments, deploy),
+    Command(
+        "promote",
+        "copy a version from another catalog, validate it here, make it champion",
+        promote_arguments,
+        promote,
+    ),
+    Command(
+        "rollback", "move champion back to the version it replaced", rollback_arguments, rollback
+    ),
+    Command("score", "batch inference with the champion", score_arguments, score),
+    Command(
+        "label",
+        "record the real fares of scored trips and attach them to the predictions",
+        label_arguments,
+        label,
+    ),
+    Command("monitor", "drift and error of the latest scored batch", monitor_arguments, monitor),
+    Command(
+        "serve",
+        "serve the champion on 127.0.0.1 with MLflow's scoring protocol (/ping, /invocations)",
+        serve_arguments,
+        serve,
+    ),
+    Command(
+        "lifecycle",
+        f"the whole {config.DEPLOYMENT_PATTERN} pipeline on local catalogs",
+        lifecycle_arguments,
+        lifecycle,
+    ),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {config.PACKAGE}",
+        description=f"{config.DESCRIPTION}. Runs each stage of the ML pipeline; locally the "
+        f"state lives in .local/ (override with {runtime.LOCAL_DIR_VARIABLES[0]}).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for command in COMMANDS:
+        command.arguments(subparsers.add_parser(command.name, help=command.help))
+        # argparse hands the handler back with the parsed arguments.
+        subparsers.choices[command.name].set_defaults(handler=command.handler)
+    return parser
+
+
+def _configure_logging(command: str, verbose: bool) -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=logging.WARNING)
+    # The CLI prints each result's summary; the stages' log lines would repeat it.
+    level = logging.DEBUG if verbose else logging.WARNING
+    logging.getLogger(config.PACKAGE).setLevel(level)
+    if verbose or command == "sample-data":
+        return
+    # MLflow sets its log level when first imported, so import it before turning it down: it
+    # narrates every database migration, and our own lines say what happened.
+    import mlflow  # noqa: F401
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not runtime.is_databricks():
+        # Local tables are small: one OpenMP thread fits and predicts the trees as fast as
+        # several, and several fight each other (and parallel test workers) for the cores.
+        # Set before scikit-learn loads its OpenMP runtime, which reads it once.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.command, args.verbose)
+    try:
+        result = args.handler(args)
+    except MlopsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if result is not None:
+        print(result.summary())
+    return 0

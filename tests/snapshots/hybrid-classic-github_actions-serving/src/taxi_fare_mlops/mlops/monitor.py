@@ -1,0 +1,233 @@
+"""A drift and error check over the predictions of the latest batch.
+
+Drift compares each feature of the scored batch with the data the champion trained on (the
+baseline); error compares predictions with labels where the batch has them. Labels arrive after
+scoring: the check first attaches whatever the labels table holds (`labels.attach_labels`), so a
+batch checked the day it was scored may have no error yet (NaN, never a violation) and gets one
+when it is checked again after its fares arrived. The thresholds come from the job (or the
+CLI). Any violation means "retrain": the monitoring job reads the `retrain` task value and starts
+the training job; this module never fails because of drift.
+
+The features checked are `features.NUMERIC_FEATURES` and `features.CATEGORICAL_FEATURES`; the
+numbers come from `drift.py` and the pictures from `reports.py`. This module only fetches data,
+stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run to MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config, features
+from . import drift, registry, reports, runtime, tables
+from .errors import MlopsError
+from .labels import attach_labels
+from .location import Location
+
+log = logging.getLogger(__name__)
+
+# Drift needs distributions, not every row: a random sample this large estimates them well.
+MAX_ROWS = 200_000
+
+
+@dataclass
+class MonitorResult:
+    batch_id: str
+    model_version: str
+    rows: int
+    window_start: pd.Timestamp
+    drift: pd.DataFrame
+    errors: dict[str, float]
+    violations: list[str]
+    labelled_rows: int = 0
+    reports: list[Path] = field(default_factory=list)
+
+    @property
+    def retrain(self) -> bool:
+        return bool(self.violations)
+
+    @property
+    def largest_psi(self) -> tuple[str, float]:
+        psi = self.drift[self.drift["metric"] == "psi"].set_index("feature")["value"]
+        return (str(psi.idxmax()), float(psi.max())) if len(psi) else ("-", float("nan"))
+
+    def describe_errors(self) -> str:
+        if not self.labelled_rows:
+            return "rmse n/a (no labels yet)"
+        return (
+            f"rmse {self.errors['rmse']:.3f}, mae {self.errors['mae']:.3f} "
+            f"({self.labelled_rows:,} of {self.rows:,} rows labelled)"
+        )
+
+    def summary(self) -> str:
+        feature, psi = self.largest_psi
+        lines = [
+            f"batch {self.batch_id} (version {self.model_version}, {self.rows:,} rows): "
+            f"{self.describe_errors()}, largest psi {psi:.3f} ({feature})"
+        ]
+        lines += [f"  ! {violation}" for violation in self.violations]
+        lines.append(f"  retrain: {str(self.retrain).lower()}")
+        return "\n".join(lines)
+
+
+def latest_batch(table: str) -> str:
+    batches = tables.for_runtime().read(table, columns=["batch_id", "scored_at"])
+    if batches.empty:
+        raise MlopsError(f"{table} is empty: score a batch first")
+    return str(batches.sort_values("scored_at")["batch_id"].iloc[-1])
+
+
+def baseline_table_of(model_name: str, version: str | None) -> str:
+    """The table the champion trained on (a tag set at training and kept by promotion)."""
+    if version is None:
+        return config.INPUT_TABLE
+    return registry.tags(model_name, version).get("training_table") or config.INPUT_TABLE
+
+
+def load_baseline(table: str) -> pd.DataFrame:
+    raw = tables.for_runtime().read(table, columns=features.INPUT_COLUMNS, max_rows=MAX_ROWS)
+    return features.training_rows(features.add_features(raw))
+
+
+def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFrame:
+    """Drift and error in one long table: feature, metric, value per batch; the prediction's
+    `labelled_rows` says how many rows the error was measured on."""
+    errors = pd.DataFrame(
+        [("prediction", name, value) for name, value in result.errors.items()]
+        + [("prediction", "labelled_rows", float(result.labelled_rows))],
+        columns=drift.DRIFT_COLUMNS,
+    )
+    rows = pd.concat([result.drift, errors], ignore_index=True)
+    rows.insert(0, "window_start", result.window_start)
+    rows.insert(1, "batch_id", result.batch_id)
+    rows.insert(2, "model_version", result.model_version)
+    rows["row_count"] = result.rows
+    rows["computed_at"] = computed_at
+    return rows.astype({"value": "float64", "row_count": "int64"})
+
+
+def error_history(table: str) -> pd.DataFrame:
+    """RMSE and MAE per window from everything monitored so far (for the trend plot)."""
+    history = tables.for_runtime().read(
+        table, columns=["window_start", "feature", "metric", "value"]
+    )
+    errors = history[(history["feature"] == "prediction") & history["metric"].isin(["rmse", "mae"])]
+    wide = errors.pivot_table(
+        index="window_start", columns="metric", values="value", aggfunc="last", dropna=False
+    )
+    return wide.reindex(columns=["rmse", "mae"]).reset_index()
+
+
+def monitor(
+    *,
+    location: Location,
+    baseline_table: str = "",
+    max_psi: float = config.MAX_PSI,
+    max_rmse: float = config.MAX_RMSE,
+    batch_id: str = "",
+    experiment_name: str | None = None,
+    reports_dir: Path | None = None,
+) -> MonitorResult:
+    """Check the latest (or the given) batch of predictions against the thresholds."""
+    store = tables.for_runtime()
+    predictions = location.predictions
+    if not store.exists(predictions):
+        raise MlopsError(f"no predictions yet in {predictions}: run score first")
+    attach_labels(location=location)
+    batch_id = batch_id.strip() or latest_batch(predictions)
+    current = store.read(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
+    if current.empty:
+        raise MlopsError(f"{predictions} has no batch {batch_id!r}")
+    model_version = str(current["model_version"].mode().iloc[0])
+    baseline_table = baseline_table.strip() or baseline_table_of(location.model, model_version)
+    baseline = load_baseline(baseline_table)
+
+    drift_table = drift.feature_drift(
+        baseline,
+        current,
+        list(features.NUMERIC_FEATURES),
+        list(features.CATEGORICAL_FEATURES),
+    )
+    # Only labelled rows count (unlabelled ones are NaN); with none, both errors are NaN.
+    errors = drift.error_metrics(current[features.LABEL], current["prediction"])
+    violations = drift.find_violations(drift_table, errors, max_psi, max_rmse)
+    result = MonitorResult(
+        batch_id=batch_id,
+        model_version=model_version,
+        rows=len(current),
+        window_start=pd.Timestamp(current[features.TIMESTAMP].min()),
+        drift=drift_table,
+        errors=errors,
+        violations=violations,
+        labelled_rows=int(current[features.LABEL].notna().sum()),
+    )
+
+    computed_at = pd.Timestamp(datetime.now(timezone.utc))
+    store.write(
+        metric_rows(result, computed_at),
+        location.metrics,
+        mode="append",
+        replace={"batch_id": batch_id},
+    )
+
+    reports_dir = Path(reports_dir or runtime.reports_dir())
+    result.reports = [
+        reports.plot_feature_drift(
+            drift_table, Path(reports_dir) / f"drift_{batch_id}.png", max_psi=max_psi
+        ),
+        reports.plot_error_over_time(
+            error_history(location.metrics), Path(reports_dir) / "error.png"
+        ),
+    ]
+    _log_run(
+        result,
+        catalog=location.catalog,
+        max_psi=max_psi,
+        max_rmse=max_rmse,
+        experiment_name=experiment_name,
+    )
+    # Info, not warning: callers (CLI, notebook, lifecycle) show the violations themselves.
+    log.info("batch %s: %s", batch_id, "; ".join(violations) or "within the thresholds")
+    return result
+
+
+def _log_run(
+    result: MonitorResult,
+    *,
+    catalog: str,
+    max_psi: float,
+    max_rmse: float,
+    experiment_name: str | None,
+) -> None:
+    import mlflow
+
+    registry.configure_mlflow()
+    experiment = None  # in a job, the notebook's own experiment is the natural home of these runs
+    if experiment_name or not runtime.is_databricks():
+        experiment = registry.experiment_id(experiment_name)
+    psi = result.drift[result.drift["metric"] == "psi"]
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=f"monitor-{catalog}-{result.batch_id}"
+    ):
+        mlflow.set_tags(
+            {
+                "catalog": catalog,
+                "stage": "monitor",
+                "batch_id": result.batch_id,
+                "model_version": result.model_version,
+                "retrain": str(result.retrain).lower(),
+            }
+        )
+        mlflow.log_params({"max_psi": max_psi, "max_rmse": max_rmse})
+        metrics = {f"psi_{f}": v for f, v in zip(psi["feature"], psi["value"])}
+        metrics.update({k: v for k, v in result.errors.items() if pd.notna(v)})
+        metrics["labelled_rows"] = result.labelled_rows
+        mlflow.log_metrics(metrics)
+        if result.violations:
+            mlflow.log_text("\n".join(result.violations), "violations.txt")
+        for path in result.reports:
+            mlflow.log_artifact(str(path), artifact_path="reports")

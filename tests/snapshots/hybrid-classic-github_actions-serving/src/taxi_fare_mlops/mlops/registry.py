@@ -1,0 +1,244 @@
+"""The MLflow model registry: where it is, versions, aliases, copies and lineage tags.
+
+Locally MLflow keeps runs and the registry in `.local/mlflow.db` (SQLite, so aliases and
+`copy_model_version` work as in Unity Catalog); on Databricks it is the workspace's tracking
+server and the `databricks-uc` registry. Every stage talks to the registry through here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+from .. import config
+from . import runtime
+from .errors import MlopsError
+
+
+def configure_mlflow() -> None:
+    """Point MLflow at the registry of this runtime.
+
+    Called before every registry access, so a changed local directory (tests) takes effect
+    without restarting Python.
+    """
+    import mlflow
+
+    if runtime.uses_workspace():
+        # Through Connect, the same CLI profile as the Spark session (none: DATABRICKS_HOST).
+        profile = "" if runtime.is_databricks() else os.environ.get("DATABRICKS_CONFIG_PROFILE")
+        suffix = f"://{profile}" if profile else ""
+        mlflow.set_tracking_uri(f"databricks{suffix}")
+        mlflow.set_registry_uri(f"databricks-uc{suffix}")
+        return
+    root = runtime.local_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
+    database = root / "mlflow.db"
+    if not database.exists():
+        _copy_empty_database(database)
+    _skip_disk_syncs()
+    uri = f"sqlite:///{database}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
+@cache
+def _skip_disk_syncs() -> None:
+    """Let SQLite hand writes to the OS without waiting for the disk after each commit.
+
+    A pipeline run makes hundreds of small registry writes, and waiting for each to reach the
+    disk takes seconds on a busy machine. This is a local scratch registry: losing its last
+    writes in a power cut is acceptable. Only SQLite connections of this process are affected.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _no_sync(dbapi_connection, _record) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
+def _copy_empty_database(database: Path) -> None:
+    """Start a new local registry from a copy of an empty, migrated one.
+
+    MLflow builds a new database by replaying every schema migration, which takes seconds; a
+    copy takes milliseconds. The empty database is made once per MLflow version, in the user's
+    cache folder. If that folder is not writable, MLflow builds the database itself as usual.
+    """
+    import mlflow
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / config.PACKAGE
+    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
+    try:
+        if not template.exists():
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            cache.mkdir(parents=True, exist_ok=True)
+            # Built under a name of its own, then renamed: parallel test workers may race here.
+            partial = cache / f"{template.name}.{os.getpid()}"
+            store = SqlAlchemyStore(f"sqlite:///{partial}", (cache / "artifacts").as_uri())
+            store.engine.dispose()
+            os.replace(partial, template)
+        shutil.copyfile(template, database)
+    except OSError:
+        database.unlink(missing_ok=True)
+
+
+# Experiment ids by (tracking URI, name): the stages log several runs per process, and looking
+# the experiment up by name each time costs more than the run itself.
+_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
+
+
+def experiment_id(name: str | None) -> str:
+    """Id of the experiment `name` (default: the project's), created if it does not exist.
+
+    Locally the experiment keeps its artifacts under the local dir: without an explicit
+    location MLflow would write ./mlruns next to wherever we run.
+    """
+    import mlflow
+
+    configure_mlflow()
+    name = name or config.EXPERIMENT_NAME
+    key = (mlflow.get_tracking_uri(), name)
+    if key not in _EXPERIMENT_IDS:
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            _EXPERIMENT_IDS[key] = experiment.experiment_id
+        elif runtime.uses_workspace():
+            _EXPERIMENT_IDS[key] = mlflow.create_experiment(name)
+        else:
+            artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
+            _EXPERIMENT_IDS[key] = mlflow.create_experiment(name, artifact_location=artifacts)
+    return _EXPERIMENT_IDS[key]
+
+
+def client():
+    from mlflow import MlflowClient
+
+    configure_mlflow()
+    return MlflowClient()
+
+
+def is_missing(error: Exception) -> bool:
+    code = getattr(error, "error_code", "")
+    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE")
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    """Version that carries `alias`, or None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException as error:
+        if is_missing(error):
+            return None
+        raise
+
+
+def require_alias(model_name: str, alias: str, hint: str = "") -> str:
+    version = alias_version(model_name, alias)
+    if version is None:
+        raise MlopsError(f"{model_name} has no {alias} yet{hint}")
+    return version
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(model_name, alias, version)
+
+
+def delete_alias(model_name: str, alias: str) -> None:
+    """Remove `alias` from the model; nothing happens when no version carries it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client().delete_registered_model_alias(model_name, alias)
+    except MlflowException as error:
+        if not is_missing(error):
+            raise
+
+
+def model_version(model_name: str, version: str):
+    """The registry entry of a version, or a one-line error when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    version = str(version).strip()
+    if not version.isdigit():
+        raise MlopsError(f"model version must be a number, got {version!r}")
+    try:
+        return client().get_model_version(model_name, version)
+    except MlflowException as error:
+        if is_missing(error):
+            raise MlopsError(f"{model_name} has no version {version}") from None
+        raise
+
+
+def versions(model_name: str) -> list[str]:
+    """Every version number of a registered model, oldest first; none if it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client().search_model_versions(f"name='{model_name}'")
+    except MlflowException as error:
+        if not is_missing(error):
+            raise
+        found = []
+    return [str(number) for number in sorted(int(v.version) for v in found)]
+
+
+def latest_version(model_name: str) -> str:
+    """Newest version number of a registered model (what `train` just registered)."""
+    numbers = versions(model_name)
+    if not numbers:
+        raise MlopsError(f"{model_name} has no versions yet: run train first")
+    return numbers[-1]
+
+
+def tags(model_name: str, version: str) -> dict[str, str]:
+    return dict(model_version(model_name, version).tags)
+
+
+def set_tags(model_name: str, version: str, values: Mapping[str, object]) -> None:
+    registry = client()
+    for key, value in values.items():
+        registry.set_model_version_tag(model_name, version, key, str(value))
+
+
+def find_copy(model_name: str, source_uri: str) -> str | None:
+    """Version of `model_name` already copied from `source_uri`, if any."""
+    registry = client()
+    for version in reversed(versions(model_name)):
+        # Unity Catalog search results omit tags, so read each version in full.
+        if registry.get_model_version(model_name, version).tags.get("source_model_uri") == (
+            source_uri
+        ):
+            return version
+    return None
+
+
+def copy_version(source_uri: str, model_name: str) -> str:
+    return str(client().copy_model_version(source_uri, model_name).version)
+
+
+@cache
+def git_commit() -> str:
+    """Commit of the code that runs, for lineage tags; "unknown" outside a git checkout."""
+    for variable in ("GIT_COMMIT", "GITHUB_SHA", "BUILD_SOURCEVERSION", "CI_COMMIT_SHA"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"

@@ -1,0 +1,87 @@
+"""PNG plots of the monitoring metrics, for people to look at and for MLflow to keep.
+
+The Agg backend renders to files only: the monitoring job runs headless, and a display backend
+would fail there or pop up windows locally. Every function closes its figure, because a
+scheduled job that plots every window would otherwise keep them all in memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+# The backend must be chosen before pyplot is imported.
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+
+_OK_COLOUR = "tab:blue"
+_ALERT_COLOUR = "tab:red"
+
+
+def _save(figure: plt.Figure, path: str | Path) -> Path:
+    """Write `figure` as PNG to `path`, creating its folder, and free the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure.savefig(path, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    return path
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks columns {missing}")
+
+
+def plot_feature_drift(
+    drift_table: pd.DataFrame, path: str | Path, max_psi: float | None = None
+) -> Path:
+    """Horizontal bar chart of PSI per numeric feature, drifted features in red.
+
+    Horizontal bars keep long feature names readable; with `max_psi` a dashed line shows the
+    threshold, so the chart answers "which features pushed us over" at a glance.
+    """
+    _require_columns(drift_table, ["feature", "metric", "value"], "drift_table")
+    psi = drift_table[drift_table["metric"] == "psi"].sort_values("value")
+    figure, axes = plt.subplots(figsize=(8, 1.5 + 0.4 * max(len(psi), 1)))
+    if psi.empty:
+        axes.text(0.5, 0.5, "no numeric features", ha="center", va="center")
+    else:
+        values = psi["value"].to_numpy(dtype=float)
+        drifted = values > max_psi if max_psi is not None else np.zeros(len(values), dtype=bool)
+        colours = np.where(drifted, _ALERT_COLOUR, _OK_COLOUR)
+        axes.barh(psi["feature"].astype(str), values, color=colours)
+    if max_psi is not None:
+        axes.axvline(max_psi, color=_ALERT_COLOUR, linestyle="--", label=f"threshold {max_psi:g}")
+        axes.legend(loc="lower right")
+    axes.set_xlabel("population stability index")
+    axes.set_title("Feature drift against the training baseline")
+    return _save(figure, path)
+
+
+def plot_error_over_time(metrics_history: pd.DataFrame, path: str | Path) -> Path:
+    """Line chart of RMSE and MAE per monitoring window.
+
+    Windows whose labels have not arrived yet (NaN) show as gaps rather than as zero error.
+    """
+    _require_columns(metrics_history, ["window_start", "rmse", "mae"], "metrics_history")
+    history = metrics_history.sort_values("window_start")
+    figure, axes = plt.subplots(figsize=(8, 4))
+    if history.empty:
+        axes.text(0.5, 0.5, "no monitoring windows yet", ha="center", va="center")
+    else:
+        for metric in ("rmse", "mae"):
+            values = history[metric].to_numpy(dtype=float, na_value=np.nan)
+            axes.plot(history["window_start"], values, marker="o", label=metric.upper())
+        axes.legend()
+        figure.autofmt_xdate()
+    axes.set_xlabel("window start")
+    axes.set_ylabel("error")
+    axes.set_title("Prediction error over time")
+    return _save(figure, path)

@@ -1,0 +1,92 @@
+"""Where the code runs: a laptop (local), a Databricks cluster, or a laptop or IDE working
+against a workspace through Databricks Connect. Detection, and the one Spark session.
+
+What differs between them is decided from these answers in one place each: table IO in
+`tables.for_runtime()`, the MLflow registry in `registry.configure_mlflow()`, the Spark session
+in `get_spark()`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .. import config
+from .errors import MlopsError
+
+# Environment variables that move local state elsewhere (the tests point them at tmp dirs).
+LOCAL_DIR_VARIABLES = (f"{config.PACKAGE.upper()}_LOCAL_DIR", "MLOPS_LOCAL_DIR")
+# Forces table IO through Spark (or not) whatever the runtime: the Spark tests set it.
+USE_SPARK_VARIABLE = f"{config.PACKAGE.upper()}_USE_SPARK"
+# Databricks Connect (the `connect` extra): set to 1 to run the stages from a laptop or an IDE
+# against the workspace of your Databricks CLI profile. Opt-in, so a configured profile (or a CI
+# runner's DATABRICKS_HOST) never sends a local run to a workspace by accident.
+CONNECT_VARIABLE = f"{config.PACKAGE.upper()}_CONNECT"
+
+
+def is_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def uses_connect() -> bool:
+    """Off Databricks, with `<PACKAGE>_CONNECT=1`: Spark and MLflow are the workspace's."""
+    return not is_databricks() and _is_set(os.environ.get(CONNECT_VARIABLE))
+
+
+def uses_workspace() -> bool:
+    """Tables, models and runs live in a workspace (on Databricks, or through Connect)."""
+    return is_databricks() or uses_connect()
+
+
+def use_spark() -> bool:
+    """Tables go through Spark in a workspace; tests force it with `<PACKAGE>_USE_SPARK=1`."""
+    forced = os.environ.get(USE_SPARK_VARIABLE)
+    if forced is not None:
+        return _is_set(forced)
+    return uses_workspace()
+
+
+def _is_set(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
+def local_dir() -> Path:
+    """Root of the local state: `.local/` of the current directory unless overridden."""
+    for variable in LOCAL_DIR_VARIABLES:
+        if os.environ.get(variable):
+            return Path(os.environ[variable]).resolve()
+    return (Path.cwd() / ".local").resolve()
+
+
+def reports_dir() -> Path:
+    """Where plots go: `.local/reports` locally; a scratch folder on Databricks, where the
+    monitoring run logs them to MLflow."""
+    if is_databricks():
+        return Path(tempfile.mkdtemp(prefix="monitoring-"))
+    return local_dir() / "reports"
+
+
+def get_spark():
+    """The Spark session, chosen here and nowhere else.
+
+    Through Databricks Connect: a session on the cluster named by DATABRICKS_CLUSTER_ID, else
+    on serverless compute, in the workspace of the CLI profile (DATABRICKS_CONFIG_PROFILE) or
+    DATABRICKS_HOST (https://docs.databricks.com/aws/dev-tools/databricks-connect/python/).
+    Otherwise the active session: the cluster's on Databricks, a local pyspark one in tests.
+    """
+    if uses_connect():
+        try:
+            from databricks.connect import DatabricksSession
+        except ImportError as error:
+            raise MlopsError(
+                f"{CONNECT_VARIABLE} is set but databricks-connect is missing: "
+                "pip install -e '.[local,connect]' (in an environment without pyspark)"
+            ) from error
+        builder = DatabricksSession.builder
+        if not os.environ.get("DATABRICKS_CLUSTER_ID"):
+            builder = builder.serverless()
+        return builder.getOrCreate()
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.getOrCreate()

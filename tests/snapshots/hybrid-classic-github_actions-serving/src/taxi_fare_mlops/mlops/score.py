@@ -1,0 +1,117 @@
+"""Batch inference: score a table with the `champion` model into `<catalog>.<schema>.predictions`.
+
+Each run is one batch (`batch_id`, today's date by default). The predictions table keeps every
+batch, with the model version and time of scoring, so monitoring can look back in time;
+scoring a batch again replaces that batch in one transaction (no duplicates, nothing lost).
+
+The label column (`fare_amount`) is always written empty, even when the input has fares: the
+real fare of a trip arrives later and reaches the predictions through the labels table
+(`labels.py`), so there is one way in for ground truth, not two that could disagree.
+
+The predictions table's columns are `features.COLUMN_TYPES` plus the bookkeeping below, so a
+new feature reaches it without an edit here. Locally the input is read in chunks and written as
+a stream; on Databricks the model runs on the cluster (both in `tables.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from .. import config, features
+from . import registry, tables
+from .errors import MlopsError
+from .location import Location
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 250_000
+# What scoring adds to the feature columns. The label stays null until labels are attached.
+BOOKKEEPING_COLUMNS = {
+    "prediction": "double",
+    "model_version": "string",
+    "scored_at": "timestamp_utc",
+    "batch_id": "string",
+}
+PREDICTION_COLUMNS = {**features.COLUMN_TYPES, **BOOKKEEPING_COLUMNS}
+PREDICTION_SCHEMA = tables.arrow_schema(PREDICTION_COLUMNS)
+# What scoring reads from the input: the trips without their fare.
+INPUT_COLUMNS = [column for column in features.INPUT_COLUMNS if column != features.LABEL]
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+@dataclass
+class ScoreResult:
+    table: str
+    batch_id: str
+    rows: int
+    model_version: str
+
+    def summary(self) -> str:
+        return (
+            f"scored {self.rows:,} rows with version {self.model_version} into {self.table} "
+            f"(batch {self.batch_id})"
+        )
+
+
+def resolve_batch_id(batch_id: str | None) -> str:
+    batch_id = (batch_id or "").strip() or date.today().isoformat()
+    if not _BATCH_ID.match(batch_id):
+        raise MlopsError(f"batch_id {batch_id!r} may only hold letters, digits and _ . : -")
+    return batch_id
+
+
+def prepare_rows(trips: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
+    """One chunk of raw trips -> the features, an empty label and the bookkeeping columns
+    (everything but the prediction)."""
+    rows = features.add_features(trips)
+    rows[features.LABEL] = np.nan
+    rows["model_version"] = version
+    rows["scored_at"] = scored_at
+    rows["batch_id"] = batch_id
+    return rows
+
+
+def score(
+    *,
+    location: Location,
+    input_table: str = config.INPUT_TABLE,
+    batch_id: str = "",
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreResult:
+    """Score every row of `input_table` with the champion of `location.model`."""
+    version = registry.require_alias(
+        location.model,
+        config.CHAMPION,
+        ": train, validate and deploy (or promote) a version first",
+    )
+    batch_id = resolve_batch_id(batch_id)
+    store = tables.for_runtime()
+    store.require(input_table)
+    scored_at = pd.Timestamp(datetime.now(timezone.utc))
+
+    def prepare(trips: pd.DataFrame) -> pd.DataFrame:
+        return prepare_rows(trips, version=version, scored_at=scored_at, batch_id=batch_id)
+
+    rows = store.score(
+        input_table,
+        location.predictions,
+        columns=INPUT_COLUMNS,
+        prepare=prepare,
+        model_uri=location.model_uri(version),
+        model_inputs=features.MODEL_FEATURES,
+        schema=PREDICTION_SCHEMA,
+        replace={"batch_id": batch_id},
+        chunk_rows=chunk_rows,
+        progress=progress,
+    )
+    result = ScoreResult(location.predictions, batch_id, rows, version)
+    log.info("%s", result.summary())
+    return result

@@ -1,0 +1,173 @@
+"""The validation gate: a registered version becomes `challenger` only if it is good enough.
+
+Good enough means both an absolute ceiling on the hold-out RMSE and "not worse than the current
+champion by more than `champion_tolerance`", measured on the same hold-out trips. A version that
+fails raises `ValidationFailed` (the job task fails) and the aliases stay as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .. import config, features, model
+from . import registry, tables
+from .errors import MlopsError
+from .location import Location
+
+log = logging.getLogger(__name__)
+
+# The hold-out share of this many rows measures RMSE to well under a cent, and bounds what a
+# production-sized table sends to the driver.
+MAX_VALIDATION_ROWS = 1_000_000
+
+
+class ValidationFailed(MlopsError):
+    """The candidate did not pass the gate; the message names the metric and the threshold."""
+
+
+@dataclass
+class ValidationResult:
+    model_name: str
+    version: str
+    metrics: dict[str, float]
+    champion_version: str | None = None
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        line = f"{self.model_name} version {self.version} "
+        if self.passed:
+            line += f"passed validation (rmse {self.metrics['rmse']:.3f}): now {config.CHALLENGER}"
+        else:
+            line += f"failed validation: {'; '.join(self.failures)}"
+        if self.champion_metrics:
+            line += (
+                f"; champion version {self.champion_version} has rmse "
+                f"{self.champion_metrics['rmse']:.3f}"
+            )
+        return line
+
+
+def load_holdout(input_table: str) -> pd.DataFrame:
+    raw = tables.for_runtime().read(
+        input_table, columns=features.INPUT_COLUMNS, max_rows=MAX_VALIDATION_ROWS
+    )
+    frame = features.training_rows(features.add_features(raw))
+    holdout = frame[features.is_holdout(frame)]
+    if holdout.empty:
+        raise MlopsError(f"{input_table} has no hold-out rows to validate on")
+    return holdout
+
+
+def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
+    import mlflow
+
+    predictions = mlflow.pyfunc.load_model(model_uri).predict(holdout[features.MODEL_FEATURES])
+    return model.regression_metrics(holdout[features.LABEL], predictions)
+
+
+def check_gate(
+    metrics: dict[str, float],
+    *,
+    champion_metrics: dict[str, float] | None,
+    champion_version: str | None,
+    max_rmse: float,
+    champion_tolerance: float,
+) -> list[str]:
+    """Every broken rule as a sentence naming the metric, its value and the threshold."""
+    failures = []
+    rmse = metrics["rmse"]
+    if not rmse <= max_rmse:
+        failures.append(f"rmse {rmse:.4f} is above max_rmse {max_rmse:g}")
+    if champion_metrics:
+        limit = champion_metrics["rmse"] * (1 + champion_tolerance)
+        if not rmse <= limit:
+            failures.append(
+                f"rmse {rmse:.4f} is above {limit:.4f}, champion version {champion_version}'s "
+                f"rmse {champion_metrics['rmse']:.4f} plus champion_tolerance "
+                f"{champion_tolerance:.0%}"
+            )
+    return failures
+
+
+def validate(
+    *,
+    location: Location,
+    model_version: str,
+    input_table: str = config.INPUT_TABLE,
+    experiment_name: str | None = None,
+    max_rmse: float = config.MAX_RMSE,
+    champion_tolerance: float = config.CHAMPION_TOLERANCE,
+) -> ValidationResult:
+    """Measure `model_version` on the hold-out trips of `input_table`; pass -> `challenger`."""
+    import mlflow
+
+    name = location.model
+    if not str(model_version).strip():
+        raise MlopsError("model_version is empty: say which version to validate")
+    version = str(registry.model_version(name, model_version).version)
+    holdout = load_holdout(input_table)
+
+    metrics = evaluate(location.model_uri(version), holdout)
+    champion_version = registry.alias_version(name, config.CHAMPION)
+    champion_metrics = None
+    if champion_version is not None and champion_version != version:
+        champion_metrics = evaluate(location.model_uri(champion_version), holdout)
+    failures = check_gate(
+        metrics,
+        champion_metrics=champion_metrics,
+        champion_version=champion_version,
+        max_rmse=max_rmse,
+        champion_tolerance=champion_tolerance,
+    )
+    result = ValidationResult(
+        name, version, metrics, champion_version, champion_metrics or {}, failures
+    )
+
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(experiment_name),
+        run_name=f"validate-{location.catalog}-v{version}",
+    ):
+        mlflow.set_tags(
+            {
+                "catalog": location.catalog,
+                "stage": "validate",
+                "model_version": version,
+                "passed": str(result.passed).lower(),
+            }
+        )
+        mlflow.log_params(
+            {
+                "max_rmse": max_rmse,
+                "champion_tolerance": champion_tolerance,
+                "input_table": input_table,
+                "champion_version": champion_version,
+            }
+        )
+        mlflow.log_metrics({f"candidate_{k}": v for k, v in metrics.items()})
+        if champion_metrics:
+            mlflow.log_metrics({f"champion_{k}": v for k, v in champion_metrics.items()})
+
+    registry.set_tags(
+        name,
+        version,
+        {
+            "validation_status": "passed" if result.passed else "failed",
+            "validation_rmse": f"{metrics['rmse']:.4f}",
+        },
+    )
+    if failures:
+        kept = f"champion stays version {champion_version}" if champion_version else "no champion"
+        raise ValidationFailed(
+            f"{name} version {version} failed validation: {'; '.join(failures)} ({kept})"
+        )
+    registry.set_alias(name, config.CHALLENGER, version)
+    log.info("%s", result.summary())
+    return result

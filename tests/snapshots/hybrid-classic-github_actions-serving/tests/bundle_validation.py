@@ -1,0 +1,518 @@
+"""Offline checks of the bundle configuration (`databricks.yml` and `resources/*.yml`).
+
+`databricks bundle validate` needs a workspace; these checks need nothing but files:
+- each file against the official bundle JSON schema (from `databricks bundle schema`, or the
+  file named by DATABRICKS_BUNDLE_SCHEMA);
+- each resource loaded with the `databricks-bundles` package, which rejects unknown fields;
+- what the schema cannot see: undeclared variables, `mode` values, paths that do not exist;
+- what the Databricks CLI (v1.13.0) itself checks or changes at deploy time, reproduced from its
+  source so that no generated configuration makes it warn (`bundle validate --strict` turns
+  warnings into errors) and the first deploy works on an empty schema. Each function below
+  names the CLI file (github.com/databricks/cli, tag v1.13.0) whose rule it restates.
+
+Plain functions that return lists of problems, so tests can assert the list is empty and show
+every problem at once. The template's own tests import this module too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+SCHEMA_ENV_VAR = "DATABRICKS_BUNDLE_SCHEMA"
+VALID_MODES = {"development", "production"}
+VARIABLE_REFERENCE = re.compile(r"\$\{var\.([A-Za-z0-9_-]+)")
+PATH_KEYS = {"notebook_path", "python_file", "whl", "path", "file"}
+
+
+def load_yaml(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def bundle_documents(project: Path) -> dict[Path, dict]:
+    """`databricks.yml` and every file its `include` globs match, parsed."""
+    root = project / "databricks.yml"
+    documents = {root: load_yaml(root)}
+    for pattern in documents[root].get("include", []):
+        for path in sorted(project.glob(pattern)):
+            documents[path] = load_yaml(path)
+    return documents
+
+
+def load_schema() -> tuple[dict | None, str]:
+    """The bundle JSON schema and where it came from, or None and the reason it is missing.
+
+    The installed CLI first (its schema is the one `bundle deploy` applies), then the file named
+    by DATABRICKS_BUNDLE_SCHEMA (a CI runner without the CLI)."""
+    cli = shutil.which("databricks")
+    if cli:
+        result = subprocess.run(
+            [cli, "bundle", "schema"], capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode == 0:
+            return json.loads(result.stdout), "databricks bundle schema"
+    configured = os.environ.get(SCHEMA_ENV_VAR)
+    if configured:
+        return json.loads(Path(configured).read_text(encoding="utf-8")), configured
+    return None, (
+        f"no bundle schema: install the Databricks CLI or set {SCHEMA_ENV_VAR} to the output "
+        "of `databricks bundle schema` to run this check"
+    )
+
+
+def schema_validator(schema: dict):
+    """A Draft 2020-12 validator whose `pattern` understands \\p{L} (the `regex` package)."""
+    import regex
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator, expected, instance, _schema):
+        if validator.is_type(instance, "string") and not regex.search(expected, instance):
+            yield ValidationError(f"{instance!r} does not match {expected!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})(schema)
+
+
+def _leaf_errors(error):
+    # Each typed field is oneOf[real type, "${...}" string]: report the branch that matters.
+    inner = [e for e in error.context if e.path or e.validator not in ("type", "pattern")]
+    return [leaf for e in inner for leaf in _leaf_errors(e)] if inner else [error]
+
+
+def schema_problems(project: Path, validator) -> list[str]:
+    problems = []
+    for path, document in bundle_documents(project).items():
+        for error in validator.iter_errors(document):
+            for leaf in _leaf_errors(error):
+                name = path.relative_to(project)
+                problems.append(f"{name}: {leaf.json_path}: {leaf.message[:200]}")
+    return problems
+
+
+def resource_sections(document: dict):
+    """(where, resources mapping) for the top level and every target of one document."""
+    yield "resources", document.get("resources") or {}
+    for target, settings in (document.get("targets") or {}).items():
+        yield f"targets.{target}.resources", (settings or {}).get("resources") or {}
+
+
+def resource_loading_problems(project: Path) -> list[str]:
+    """Load each job, model, experiment and monitor with the `databricks-bundles` classes."""
+    from databricks.bundles.experiments import MlflowExperiment
+    from databricks.bundles.jobs import Job
+    from databricks.bundles.quality_monitors import QualityMonitor
+    from databricks.bundles.registered_models import RegisteredModel
+    from databricks.bundles.schemas import Schema
+
+    classes = {
+        "jobs": Job,
+        "registered_models": RegisteredModel,
+        "experiments": MlflowExperiment,
+        "quality_monitors": QualityMonitor,
+        "schemas": Schema,
+    }
+    problems = []
+    for path, document in bundle_documents(project).items():
+        for where, resources in resource_sections(document):
+            for kind, items in resources.items():
+                if kind not in classes:
+                    problems.append(f"{path.name}: {where}.{kind}: no loader for this kind")
+                    continue
+                for key, body in (items or {}).items():
+                    try:
+                        classes[kind].from_dict(body)
+                    except (ValueError, TypeError) as error:
+                        problems.append(f"{path.name}: {where}.{kind}.{key}: {error}")
+    return problems
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def _paths(node, base: Path):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in PATH_KEYS and isinstance(value, str) and "${" not in value:
+                yield key, value, base
+            else:
+                yield from _paths(value, base)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _paths(value, base)
+
+
+def semantic_problems(project: Path) -> list[str]:
+    """What the schema does not check and `bundle validate` would."""
+    documents = bundle_documents(project)
+    root = documents[project / "databricks.yml"]
+    declared = set(root.get("variables") or {})
+    problems = []
+    for path, document in documents.items():
+        name = path.relative_to(project)
+        for used in {m for s in _strings(document) for m in VARIABLE_REFERENCE.findall(s)}:
+            if used not in declared:
+                problems.append(f"{name}: variable {used!r} is used but not declared")
+        for target, settings in (document.get("targets") or {}).items():
+            settings = settings or {}
+            for variable in settings.get("variables") or {}:
+                if variable not in declared:
+                    problems.append(f"{name}: target {target} sets undeclared variable {variable}")
+            mode = settings.get("mode")
+            if mode is not None and mode not in VALID_MODES:
+                problems.append(f"{name}: target {target} has mode {mode!r}")
+        for key, value, base in _paths(document, path.parent):
+            if key == "path" and base == project and value == ".":
+                continue
+            resolved = base / value
+            if "*" in value:
+                # Build outputs (dist/*.whl) exist only after `bundle deploy` builds them.
+                if not value.startswith(("../dist/", "dist/", "./dist/")):
+                    problems.append(f"{name}: {key} {value} is a glob outside dist/")
+            elif not resolved.exists():
+                problems.append(f"{name}: {key} {value} does not exist")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules of the Databricks CLI v1.13.0, restated offline
+
+
+def bundle_targets(project: Path) -> dict[str, dict]:
+    """Each target's settings from `databricks.yml` (the only file that declares targets)."""
+    root = load_yaml(project / "databricks.yml")
+    return {name: settings or {} for name, settings in (root.get("targets") or {}).items()}
+
+
+def target_resources(project: Path, target: str) -> dict[str, dict]:
+    """Resources deployed to `target`: top-level ones, then that target's own (merged by key)."""
+    merged: dict[str, dict] = {}
+    for document in bundle_documents(project).values():
+        sections = [document.get("resources") or {}]
+        sections.append(((document.get("targets") or {}).get(target) or {}).get("resources") or {})
+        for resources in sections:
+            for kind, items in resources.items():
+                merged.setdefault(kind, {}).update(items or {})
+    return merged
+
+
+def variable_default(project: Path, name: str, target: str | None = None):
+    root = load_yaml(project / "databricks.yml")
+    overrides = (bundle_targets(project).get(target) or {}).get("variables") or {}
+    if name in overrides:
+        return overrides[name]
+    return ((root.get("variables") or {}).get(name) or {}).get("default")
+
+
+def _gitignored(relative: str, patterns: list[str]) -> bool:
+    import fnmatch
+
+    parts = relative.split("/")
+    for pattern in patterns:
+        bare = pattern.strip("/")
+        if any(fnmatch.fnmatch(part, bare) for part in parts) or fnmatch.fnmatch(relative, bare):
+            return True
+    return False
+
+
+def fresh_clone_files(project: Path) -> list[str]:
+    """Files a fresh clone has: everything here but what `.gitignore` leaves out (and `.git`)."""
+    ignore = project / ".gitignore"
+    patterns = [
+        line.strip()
+        for line in (ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else [])
+        if line.strip() and not line.startswith(("#", "!"))
+    ] + [".git"]
+    files = []
+    for path in project.rglob("*"):
+        relative = path.relative_to(project).as_posix()
+        if path.is_file() and not _gitignored(relative, patterns):
+            files.append(relative)
+    return sorted(files)
+
+
+def sync_pattern_warnings(project: Path) -> list[str]:
+    """bundle/config/validate/validate_sync_patterns.go: every `sync.include`/`sync.exclude`
+    pattern must match a file, else "Pattern <p> does not match any files" (a warning, an error
+    under --strict). `bundle validate` runs before any build, so build outputs (dist/*.whl)
+    match nothing in a fresh clone."""
+    import fnmatch
+
+    files = fresh_clone_files(project)
+    warnings = []
+    sections = [("sync", load_yaml(project / "databricks.yml").get("sync") or {})]
+    sections += [
+        (f"targets.{t}.sync", s.get("sync") or {}) for t, s in bundle_targets(project).items()
+    ]
+    for where, sync in sections:
+        for key in ("exclude", "include"):
+            for index, pattern in enumerate(sync.get(key) or []):
+                bare = pattern.removeprefix("!")
+                if not any(
+                    fnmatch.fnmatch(f, bare) or f.startswith(bare.rstrip("/") + "/") for f in files
+                ):
+                    warnings.append(
+                        f"{where}.{key}[{index}]: Pattern {pattern} does not match any files"
+                    )
+    return warnings
+
+
+def shared_root_path_warnings(project: Path) -> list[str]:
+    """bundle/permissions/validate.go (ValidateSharedRootPermissions) with
+    bundle/libraries/path.go (IsWorkspaceSharedPath): a root_path under /Workspace/Shared/
+    warns "the bundle root path ... is writable by all workspace users" unless the bundle's
+    top-level permissions give `group_name: users` CAN_MANAGE."""
+    root = load_yaml(project / "databricks.yml")
+    everyone_manages = any(
+        p.get("group_name") == "users" and p.get("level") == "CAN_MANAGE"
+        for p in root.get("permissions") or []
+    )
+    warnings = []
+    for target, settings in bundle_targets(project).items():
+        root_path = (settings.get("workspace") or {}).get("root_path") or (
+            (root.get("workspace") or {}).get("root_path") or ""
+        )
+        # The CLI prefixes /Workspace to /Shared/... before this check runs.
+        if root_path.startswith("/Shared/"):
+            root_path = "/Workspace" + root_path
+        if root_path.startswith("/Workspace/Shared/") and not everyone_manages:
+            warnings.append(
+                f"target {target}: the bundle root path {root_path} is writable by all "
+                "workspace users"
+            )
+    return warnings
+
+
+USER_IDENTIFIERS = ("${workspace.current_user.userName}", "${workspace.current_user.short_name}")
+
+
+def target_mode_problems(project: Path) -> list[str]:
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go:
+    - `mode: production` must set workspace.root_path (an error; only a recommendation, still
+      printed, when run_as is set);
+    - `mode: development`: root/file/artifact/state paths must contain the user name or start
+      with '~/', a name_prefix must contain the user, and trigger_pause_status must not be
+      UNPAUSED."""
+    problems = []
+    for target, settings in bundle_targets(project).items():
+        mode = settings.get("mode")
+        workspace = settings.get("workspace") or {}
+        presets = settings.get("presets") or {}
+        if mode == "production" and not workspace.get("root_path"):
+            problems.append(f"target {target}: 'mode: production' must set workspace.root_path")
+        if mode == "development":
+            for key in ("root_path", "file_path", "artifact_path", "state_path"):
+                value = workspace.get(key)
+                if (
+                    value
+                    and not value.startswith("~/")
+                    and not any(user in value for user in USER_IDENTIFIERS)
+                ):
+                    problems.append(f"target {target}: {key} must contain the current user")
+            prefix = presets.get("name_prefix")
+            if prefix and not any(user in prefix for user in USER_IDENTIFIERS):
+                problems.append(f"target {target}: name_prefix must contain the current user")
+            if presets.get("trigger_pause_status") == "UNPAUSED":
+                problems.append(f"target {target}: development mode cannot default to UNPAUSED")
+    return problems
+
+
+def cli_warning_problems(project: Path) -> list[str]:
+    """Everything above that `databricks bundle validate --strict` would reject."""
+    return (
+        sync_pattern_warnings(project)
+        + shared_root_path_warnings(project)
+        + target_mode_problems(project)
+    )
+
+
+# Resources the CLI renames in development mode and under presets.name_prefix
+# (bundle/config/mutator/resourcemutator/apply_presets.go): jobs, experiments and models by the
+# prefix itself; registered models and schemas by its normalised form ("[dev jane] " becomes
+# "dev_jane_"). Quality monitors are not renamed.
+RENAMED_BY_PRESETS = {"jobs", "experiments", "registered_models", "schemas"}
+# What a job parameter must be for each name the jobs hand to the notebooks.
+RESOURCE_NAMES = {
+    "schema": "${resources.schemas.project_schema.name}",
+    "model_name": "${resources.registered_models.model.name}",
+    "experiment_name": "${resources.experiments.experiment.name}",
+}
+
+
+def task_parameters(job: dict, task: dict) -> dict:
+    """The widget values a notebook task receives: the job's parameters (pushed down to every
+    task) and the task's own base_parameters."""
+    parameters = {p["name"]: p.get("default", "") for p in job.get("parameters") or []}
+    return parameters | ((task.get("notebook_task") or {}).get("base_parameters") or {})
+
+
+def _task_parameters(job: dict):
+    for task in job.get("tasks") or []:
+        if "notebook_task" in task:
+            yield task["task_key"], task_parameters(job, task)
+
+
+def resource_name_problems(project: Path) -> list[str]:
+    """bundle/config/mutator/resourcemutator/apply_presets.go renames the schema, the model and
+    the experiment, not variables: a task that passes `${var.schema}` or `${var.model_name}`
+    writes into an unprefixed, unmanaged object. Every job must name them through the
+    resources, and the model must sit in the bundle's schema."""
+    problems = []
+    for target in bundle_targets(project):
+        resources = target_resources(project, target)
+        for job_key, job in (resources.get("jobs") or {}).items():
+            for task_key, parameters in _task_parameters(job):
+                for name, expected in RESOURCE_NAMES.items():
+                    if name in parameters and parameters[name] != expected:
+                        problems.append(
+                            f"{target}: {job_key}.{task_key} passes {name}={parameters[name]}"
+                        )
+            text = json.dumps(job)
+            for variable in ("${var.schema}", "${var.model_name}", "${var.experiment_name}"):
+                if variable in text:
+                    problems.append(f"{target}: {job_key} uses {variable}, not the resource")
+        model = (resources.get("registered_models") or {}).get("model") or {}
+        if model.get("schema_name") != RESOURCE_NAMES["schema"]:
+            problems.append(f"{target}: the model is not in resources.schemas.project_schema")
+    return problems
+
+
+def first_deploy_problems(project: Path) -> list[str]:
+    """The first deploy works on an empty catalog: the bundle declares the schema its model and
+    tables live in (`resources.schemas`, bundle/config/resources/schema.go) and no resource
+    depends on data a job creates. A `quality_monitors` resource needs its table at deploy
+    time, but the predictions table appears only after the first scoring run, so the monitor
+    is made by a job task instead."""
+    problems = []
+    for target in bundle_targets(project):
+        resources = target_resources(project, target)
+        schema = (resources.get("schemas") or {}).get("project_schema")
+        if not schema:
+            problems.append(f"{target}: no resources.schemas.project_schema")
+        elif (schema.get("catalog_name"), schema.get("name")) != (
+            "${var.catalog}",
+            "${var.schema}",
+        ):
+            problems.append(target + ": project_schema is not ${var.catalog}.${var.schema}")
+        for key in resources.get("quality_monitors") or {}:
+            problems.append(f"{target}: quality monitor {key} needs a table no deploy creates")
+    return problems
+
+
+def pause_status_problems(project: Path) -> list[str]:
+    """bundle/config/mutator/resourcemutator/apply_presets.go sets a job schedule's pause status
+    from presets.trigger_pause_status only when the job leaves it empty, and
+    apply_target_mode.go makes development mode default to PAUSED. So no job may set
+    `pause_status` (it would override dev and test); staging and prod set UNPAUSED by preset,
+    the test target PAUSED, dev is `mode: development`."""
+    problems = []
+    expected = {"dev": None, "test": "PAUSED", "staging": "UNPAUSED", "prod": "UNPAUSED"}
+    targets = bundle_targets(project)
+    for target, status in expected.items():
+        settings = targets.get(target) or {}
+        preset = (settings.get("presets") or {}).get("trigger_pause_status")
+        if preset != status:
+            problems.append(f"target {target}: trigger_pause_status {preset!r}, not {status!r}")
+        for job_key, job in (target_resources(project, target).get("jobs") or {}).items():
+            for key in ("schedule", "trigger", "continuous"):
+                if "pause_status" in (job.get(key) or {}):
+                    problems.append(f"{target}: {job_key}.{key} sets pause_status")
+    if (targets.get("dev") or {}).get("mode") != "development":
+        problems.append("target dev is not in development mode")
+    return problems
+
+
+def permission_problems(project: Path) -> list[str]:
+    """Workspace permissions (jobs, experiments) take workspace groups such as `users`; Unity
+    Catalog grants take account groups such as `account users`
+    (https://docs.databricks.com/sql/language-manual/sql-ref-principal.html: `users` is
+    workspace-local and takes no Unity Catalog privileges). A reader of the model needs
+    EXECUTE on it plus USE SCHEMA and USE CATALOG
+    (https://docs.databricks.com/aws/en/machine-learning/manage-model-lifecycle/); the schema
+    grant is the bundle's, USE CATALOG the catalog owner's (README, "Deploying")."""
+    problems = []
+    workspace_group = variable_default(project, "workspace_read_group")
+    uc_group = variable_default(project, "read_group")
+    if workspace_group == "account users":
+        problems.append("workspace_read_group is the account group 'account users'")
+    if uc_group == "users":
+        problems.append("read_group is the workspace-local group 'users'")
+    for target in bundle_targets(project):
+        resources = target_resources(project, target)
+        for kind in ("jobs", "experiments"):
+            for key, body in (resources.get(kind) or {}).items():
+                for permission in body.get("permissions") or []:
+                    if permission.get("group_name") != "${var.workspace_read_group}":
+                        problems.append(f"{target}: {kind}.{key} permission {permission}")
+        grants = {}
+        for kind in ("schemas", "registered_models"):
+            for key, body in (resources.get(kind) or {}).items():
+                for grant in body.get("grants") or []:
+                    if grant.get("principal") != "${var.read_group}":
+                        problems.append(f"{target}: {kind}.{key} grant {grant}")
+                    grants.setdefault(kind, set()).update(grant.get("privileges") or [])
+        if "EXECUTE" in grants.get("registered_models", set()):
+            if "USE_SCHEMA" not in grants.get("schemas", set()):
+                problems.append(f"{target}: readers get EXECUTE on the model but not USE_SCHEMA")
+    return problems
+
+
+def artifact_problems(project: Path) -> list[str]:
+    """The wheel's build command must run on stock macOS and Ubuntu, which have `python3` and
+    no `python` (the CLI runs `build` in a shell: bundle/artifacts/build.go)."""
+    problems = []
+    for key, artifact in (load_yaml(project / "databricks.yml").get("artifacts") or {}).items():
+        command = (artifact or {}).get("build") or ""
+        if command.split()[:1] == ["python"]:
+            problems.append(f"artifacts.{key}.build calls bare `python`: {command}")
+    return problems
+
+
+def deploy_rule_problems(project: Path) -> list[str]:
+    """Every rule of this section, for the template's matrix."""
+    return (
+        cli_warning_problems(project)
+        + resource_name_problems(project)
+        + first_deploy_problems(project)
+        + pause_status_problems(project)
+        + permission_problems(project)
+        + artifact_problems(project)
+    )
+
+
+def normalize_prefix(prefix: str) -> str:
+    """bundle/config/mutator/resourcemutator/apply_presets.go normalizePrefix with
+    libs/textutil/textutil.go NormalizeString: "[dev jane_doe] " -> "dev_jane_doe_"."""
+    prefix = prefix.replace("[", "").strip(" ")
+    suffix = "_" if prefix.endswith("]") else ""
+    normalized = re.sub(r"_+", "_", re.sub(r"[^\w]|_", "_", prefix.lower())).strip("_")
+    return normalized + suffix
+
+
+def deployed_uc_names(project: Path, target: str, user_short_name: str) -> dict[str, str]:
+    """The schema and model names a deploy of `target` by `user_short_name` creates, after the
+    CLI's presets: development mode's default prefix "[dev <short name>] "
+    (apply_target_mode.go) or the target's presets.name_prefix, normalised (apply_presets.go)."""
+    settings = bundle_targets(project)[target]
+    prefix = (settings.get("presets") or {}).get("name_prefix") or ""
+    if settings.get("mode") == "development" and not prefix:
+        prefix = f"[dev {user_short_name}] "
+    catalog = variable_default(project, "catalog", target)
+    uc_prefix = normalize_prefix(prefix)
+    schema = uc_prefix + variable_default(project, "schema")
+    return {
+        "schema": f"{catalog}.{schema}",
+        "model": f"{catalog}.{schema}.{uc_prefix}{variable_default(project, 'model_name')}",
+    }

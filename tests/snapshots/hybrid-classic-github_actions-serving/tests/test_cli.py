@@ -1,0 +1,104 @@
+"""The command line: help for every command, one-line errors for expected mistakes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import cli, tables
+
+COMMANDS = [
+    "sample-data",
+    "train",
+    "validate",
+    "deploy",
+    "promote",
+    "score",
+    "label",
+    "monitor",
+    "rollback",
+    "serve",
+    "lifecycle",
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main([command, "--help"])
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_sample_data(location, capsys):
+    table = location.table("trips")
+    assert cli.main(["sample-data", "--rows", "120", "--table", table]) == 0
+    assert f"wrote 120 trips to {table}" in capsys.readouterr().out
+    assert tables.for_runtime().count(table) == 120
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["score", "--catalog", "nope"], "unknown catalog 'nope'"),
+        (["score"], "has no champion yet"),
+        (["deploy"], "has no challenger yet"),
+        (["validate"], "has no versions yet"),
+        (["train", "--input-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
+        (["monitor"], "no predictions yet"),
+        (["label"], "new_trips does not exist: pass --from-table"),
+        (["label", "--from-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
+        (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
+        (["rollback"], "has no champion yet: nothing to roll back"),
+        (["serve", "--port", "0"], "has no champion yet"),
+    ],
+)
+def test_expected_mistakes_are_one_line_errors(argv, message, schema, capsys):
+    # A schema of its own: no model, no tables, whatever other tests left in the registry.
+    assert cli.main([*argv, "--schema", schema]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_train_validate_deploy_score_from_the_command_line(location, capsys):
+    trips = location.table("trips")
+    at = ["--catalog", location.catalog, "--schema", location.schema]
+    assert cli.main(["sample-data", "--rows", "2000", "--table", trips]) == 0
+    assert cli.main(["train", *at, "--input-table", trips]) == 0
+    assert cli.main(["validate", *at, "--input-table", trips]) == 0  # the newest version
+    assert cli.main(["deploy", *at]) == 0
+    assert cli.main(["score", *at, "--input-table", trips, "--batch-id", "b1"]) == 0
+    out = capsys.readouterr()
+    assert "version 1 passed" in out.out and "scored 2,000 rows" in out.out
+    assert "scored 2,000 rows ..." in out.err  # progress on the long step
+    # The fares of the scored trips arrive: recorded, and attached to the predictions.
+    assert cli.main(["label", *at, "--from-table", trips]) == 0
+    labelled = capsys.readouterr().out
+    assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
+    assert cli.main(["validate", *at, "--input-table", trips, "--max-rmse", "0.1"]) == 1
+    assert "failed validation: rmse" in capsys.readouterr().err
+    if config.INCLUDE_MONITORING:
+        assert cli.main(["monitor", *at]) == 0
+        assert "retrain: " in capsys.readouterr().out
+
+
+def test_python_dash_m_prints_no_traceback(fresh_local_dir):
+    # Works whether or not the package is installed (pytest itself imports it from src/).
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-m", config.PACKAGE, "score", "--catalog", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: unknown catalog 'nope': the local catalogs are "
+        + ", ".join(sorted(set(config.CATALOGS.values()) | {config.INPUT_TABLE.split(".")[0]}))
+    )

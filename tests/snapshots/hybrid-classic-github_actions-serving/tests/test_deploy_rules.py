@@ -1,0 +1,239 @@
+"""What a real `databricks bundle deploy` (CLI v1.13.0) and the first job runs need, checked
+offline. Each test names the CLI source file (github.com/databricks/cli at tag v1.13.0) or the
+documentation page its rule comes from, checks this project, and shows that the checker catches
+the mistake it is about on a copy with that mistake put back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import bundle_validation as rules
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A copy of the bundle files that a test may edit: broken(edit) -> project path."""
+
+    def make(edit) -> Path:
+        copy = tmp_path / "project"
+        shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".*", "dist", "__pycache__"))
+        shutil.copy(PROJECT / ".gitignore", copy / ".gitignore")
+        documents = {
+            path.relative_to(PROJECT): doc for path, doc in rules.bundle_documents(PROJECT).items()
+        }
+        edit(documents)
+        for relative, document in documents.items():
+            (copy / relative).write_text(yaml.safe_dump(document, sort_keys=False))
+        return copy
+
+    return make
+
+
+def root(documents):
+    return documents[Path("databricks.yml")]
+
+
+def test_no_sync_pattern_matches_nothing(broken):
+    """bundle/config/validate/validate_sync_patterns.go: a sync pattern without a match in the
+    clone warns "Pattern ... does not match any files"; `bundle validate --strict` fails on it.
+    The wheel is not synced: `bundle deploy` uploads artifacts itself
+    (bundle/libraries/remote_path.go collects `artifacts.*.files`)."""
+    assert rules.sync_pattern_warnings(PROJECT) == []
+    assert "sync" not in rules.load_yaml(PROJECT / "databricks.yml")
+    copy = broken(lambda d: root(d).update(sync={"include": ["dist/*.whl"]}))
+    assert rules.sync_pattern_warnings(copy) == [
+        "sync.include[0]: Pattern dist/*.whl does not match any files"
+    ]
+
+
+def test_no_root_path_is_writable_by_all_users(broken):
+    """bundle/permissions/validate.go and bundle/libraries/path.go: a root_path under
+    /Workspace/Shared/ warns "is writable by all workspace users". staging and prod deploy into
+    the deploying identity's home instead."""
+    assert rules.shared_root_path_warnings(PROJECT) == []
+    for target in ("staging", "prod"):
+        path = rules.bundle_targets(PROJECT)[target]["workspace"]["root_path"]
+        assert path.startswith("/Workspace/Users/${workspace.current_user.userName}/.bundle/")
+
+    def share(documents):
+        root(documents)["targets"]["prod"]["workspace"]["root_path"] = "/Workspace/Shared/x"
+
+    assert rules.shared_root_path_warnings(broken(share)) == [
+        "target prod: the bundle root path /Workspace/Shared/x is writable by all workspace users"
+    ]
+
+
+def test_target_modes_are_what_the_cli_accepts(broken):
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go: production needs an
+    explicit root_path; development needs per-user paths and prefixes and paused triggers."""
+    assert rules.target_mode_problems(PROJECT) == []
+
+    def unsafe(documents):
+        targets = root(documents)["targets"]
+        del targets["prod"]["workspace"]["root_path"]
+        targets["dev"]["presets"] = {"name_prefix": "[dev] ", "trigger_pause_status": "UNPAUSED"}
+
+    assert rules.target_mode_problems(broken(unsafe)) == [
+        "target dev: name_prefix must contain the current user",
+        "target dev: development mode cannot default to UNPAUSED",
+        "target prod: 'mode: production' must set workspace.root_path",
+    ]
+
+
+def test_jobs_name_the_schema_model_and_experiment_through_the_resources(broken):
+    """bundle/config/mutator/resourcemutator/apply_presets.go prefixes the schema, the
+    registered model (normalised: "[dev jane] " -> "dev_jane_") and the experiment in
+    development mode and under the test target's name_prefix; variables keep the old names.
+    Tasks pass `${resources.<kind>.<key>.name}`, so they use what the bundle manages."""
+    assert rules.resource_name_problems(PROJECT) == []
+    assert rules.RENAMED_BY_PRESETS >= {"schemas", "registered_models", "experiments"}
+    test = rules.bundle_targets(PROJECT)["test"]
+    assert test["presets"]["name_prefix"]  # the test target's tables live in test_<schema>
+
+    def by_variable(documents):
+        for document in documents.values():
+            for job in ((document.get("resources") or {}).get("jobs") or {}).values():
+                for parameter in job["parameters"]:
+                    if parameter["name"] == "schema":
+                        parameter["default"] = "${var.schema}"
+
+    problems = rules.resource_name_problems(broken(by_variable))
+    assert problems and all("var.schema" in p or "passes schema" in p for p in problems)
+
+
+def test_the_bundle_creates_the_schema_and_nothing_needs_data_a_job_makes(broken):
+    """bundle/config/resources/schema.go (`resources.schemas`): the bundle creates the schema,
+    and `bundle destroy` drops it with its tables (the CLI force-deletes schemas:
+    bundle/deploy/terraform/tfdyn/convert_schema.go, bundle/direct/dresources/schema.go).
+    A quality monitor resource would need the predictions table at deploy time."""
+    assert rules.first_deploy_problems(PROJECT) == []
+
+    def declare_monitor(documents):
+        monitor = {"table_name": "${var.catalog}.${var.schema}.predictions"}
+        root(documents).setdefault("resources", {})["quality_monitors"] = {"m": monitor}
+
+    assert "needs a table no deploy creates" in " ".join(
+        rules.first_deploy_problems(broken(declare_monitor))
+    )
+
+
+def test_schedules_follow_the_target(broken):
+    """bundle/config/mutator/resourcemutator/apply_presets.go sets a schedule's pause_status
+    from presets only when the job leaves it empty; apply_target_mode.go defaults development
+    mode to PAUSED. So jobs set none: dev and test stay paused, staging and prod run."""
+    assert rules.pause_status_problems(PROJECT) == []
+
+    def unpause(documents):
+        for document in documents.values():
+            for job in ((document.get("resources") or {}).get("jobs") or {}).values():
+                if "schedule" in job:
+                    job["schedule"]["pause_status"] = "UNPAUSED"
+
+    assert any("sets pause_status" in p for p in rules.pause_status_problems(broken(unpause)))
+
+
+def test_workspace_permissions_and_catalog_grants_take_the_right_groups(broken):
+    """Workspace permissions take workspace groups (`users`), Unity Catalog grants account
+    groups (`account users`; `users` is workspace-local and takes no Unity Catalog privilege):
+    https://docs.databricks.com/sql/language-manual/sql-ref-principal.html .
+    A model reader needs EXECUTE plus USE SCHEMA and USE CATALOG:
+    https://docs.databricks.com/aws/en/machine-learning/manage-model-lifecycle/ ."""
+    assert rules.permission_problems(PROJECT) == []
+
+    def mixed(documents):
+        variables = root(documents)["variables"]
+        variables["workspace_read_group"]["default"] = "account users"
+
+    assert rules.permission_problems(broken(mixed)) == [
+        "workspace_read_group is the account group 'account users'"
+    ]
+
+
+def test_the_wheel_builds_without_a_bare_python(broken):
+    """Stock macOS and Ubuntu have `python3` and no `python`; the CLI runs the artifact's
+    `build` command as given (bundle/artifacts/build.go)."""
+    assert rules.artifact_problems(PROJECT) == []
+
+    def bare(documents):
+        root(documents)["artifacts"]["python_artifact"]["build"] = "python -m build"
+
+    assert rules.artifact_problems(broken(bare)) != []
+
+
+def test_every_rule_holds():
+    assert rules.deploy_rule_problems(PROJECT) == []
+
+
+def test_serverless_tasks_get_the_folder_the_cli_uploads_the_wheel_to():
+    """`bundle deploy` uploads every artifact file to `${workspace.artifact_path}/.internal`
+    (bundle/libraries/filer.go, InternalDirName; bundle/libraries/remote_path.go). Serverless
+    notebook tasks take no job libraries or environments (those are for Python script, wheel and
+    dbt tasks: https://docs.databricks.com/aws/en/dev-tools/bundles/resource-examples), so each
+    task passes that folder and `_setup` installs the wheel from it."""
+    for target in rules.bundle_targets(PROJECT):
+        for job_key, job in (rules.target_resources(PROJECT, target).get("jobs") or {}).items():
+            for task in job["tasks"]:
+                if "notebook_task" not in task:
+                    continue
+                parameters = rules.task_parameters(job, task)
+                if "libraries" in task:  # classic: the job cluster installs the wheel
+                    assert task["libraries"] == [{"whl": "../dist/*.whl"}], job_key
+                    assert "wheel_dir" not in parameters
+                else:
+                    assert parameters["wheel_dir"] == "${workspace.artifact_path}/.internal"
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def run_line_magic(self, magic, line):
+        self.calls.append((magic, line))
+
+
+def test_setup_installs_the_wheel_by_absolute_path_then_restarts_python(tmp_path, monkeypatch):
+    """The notebook-scoped install the docs give for serverless notebooks: pip (the magic) by an
+    absolute path, then `dbutils.library.restartPython()`
+    (https://docs.databricks.com/aws/en/libraries/notebooks-python-libraries)."""
+    import sys
+
+    from taxi_fare_mlops import config
+
+    from notebook_runner import NOTEBOOKS, DbutilsStandIn
+
+    wheel = tmp_path / f"{config.PACKAGE}-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, config.PACKAGE, None)  # not installed yet
+    dbutils = DbutilsStandIn({"wheel_dir": str(tmp_path)})
+    ipython = _Recorder()
+    namespace = {"dbutils": dbutils, "get_ipython": lambda: ipython, "__name__": "__main__"}
+    source = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    # tmp_path is not under /Workspace: only the prefixing differs from a workspace path.
+    source = source.replace('wheel_dir = "/Workspace" + wheel_dir', "pass")
+    exec(compile(source, "_setup.py", "exec"), namespace)  # noqa: S102
+    assert ipython.calls == [("pip", f"install --quiet {wheel}")]
+    assert dbutils.library.restarts == 1
+
+
+def test_each_developer_and_ci_get_their_own_schema_and_model():
+    """Development mode prefixes "[dev <user>] " (apply_target_mode.go) and the CLI normalises it
+    for Unity Catalog names (apply_presets.go, normalizePrefix; libs/textutil/textutil.go): two
+    developers' dev deploys, the CI test target and staging/prod never share a schema or model,
+    so versions, aliases, tables and quality monitors never collide."""
+    assert rules.normalize_prefix("[dev jane.doe] ") == "dev_jane_doe_"
+    assert rules.normalize_prefix("[test] ") == "test_"
+    jane = rules.deployed_uc_names(PROJECT, "dev", "jane")
+    john = rules.deployed_uc_names(PROJECT, "dev", "john")
+    ci = rules.deployed_uc_names(PROJECT, "test", "ci")
+    prod = rules.deployed_uc_names(PROJECT, "prod", "deployer")
+    schema = rules.variable_default(PROJECT, "schema")
+    assert jane["schema"].endswith(f".dev_jane_{schema}")
+    assert len({jane["schema"], john["schema"], ci["schema"], prod["schema"]}) == 4
+    assert len({jane["model"], john["model"]}) == 2
+    assert prod["schema"].endswith(f".{schema}")  # staging and prod keep the plain names

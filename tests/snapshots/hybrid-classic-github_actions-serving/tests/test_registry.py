@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops import registry
+from taxi_fare_mlops.mlops.errors import MlopsError
+
+NOTHING = f"{config.DEV_CATALOG}.nothing.here"
+
+
+def test_local_mlflow_uses_sqlite_in_the_local_dir(fresh_local_dir):
+    import mlflow
+
+    registry.configure_mlflow()
+    assert mlflow.get_tracking_uri() == f"sqlite:///{fresh_local_dir / 'mlflow.db'}"
+    assert mlflow.get_registry_uri() == mlflow.get_tracking_uri()
+    # A new registry starts as a copy of an empty, migrated one, and works as such.
+    assert (fresh_local_dir / "mlflow.db").exists()
+    assert registry.versions(NOTHING) == []
+
+
+def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):
+    import mlflow
+
+    created = registry.experiment_id("/Shared/some-experiment")
+    assert registry.experiment_id("/Shared/some-experiment") == created
+    location = mlflow.get_experiment(created).artifact_location
+    assert Path(location.removeprefix("file://")) == fresh_local_dir / "mlartifacts"
+
+
+def test_git_commit_prefers_ci_variables(monkeypatch):
+    registry.git_commit.cache_clear()
+    monkeypatch.setenv("GIT_COMMIT", "abc123")
+    try:
+        assert registry.git_commit() == "abc123"
+    finally:
+        registry.git_commit.cache_clear()
+
+
+def test_registry_lookups_of_missing_things():
+    assert registry.alias_version(NOTHING, config.CHAMPION) is None
+    assert registry.versions(NOTHING) == []
+    with pytest.raises(MlopsError, match="no versions yet"):
+        registry.latest_version(NOTHING)
+    with pytest.raises(MlopsError, match="must be a number"):
+        registry.model_version(NOTHING, "latest")
+    with pytest.raises(MlopsError, match="no champion yet: deploy"):
+        registry.require_alias(NOTHING, config.CHAMPION, ": deploy")
+
+
+def test_copies_are_found_by_their_source(location, champion):
+    staging = location.elsewhere(config.STAGING_CATALOG)
+    source_uri = location.model_uri(champion)
+    assert registry.find_copy(staging.model, source_uri) is None
+    copied = registry.copy_version(source_uri, staging.model)
+    registry.set_tags(staging.model, copied, {"source_model_uri": source_uri})
+    assert registry.find_copy(staging.model, source_uri) == copied
+    assert registry.latest_version(staging.model) == copied

@@ -1,0 +1,100 @@
+import re
+from datetime import date
+
+import pytest
+
+from taxi_fare_mlops import features, sample_data
+from taxi_fare_mlops.mlops import tables
+from taxi_fare_mlops.mlops.errors import MlopsError
+from taxi_fare_mlops.mlops.score import PREDICTION_SCHEMA, resolve_batch_id, score
+
+
+def _new_trips(location, rows: int = 600, seed: int = 5, labelled: bool = True) -> str:
+    trips = sample_data.generate_trips(rows, seed=seed, start="2016-03-01", days=7)
+    table = location.new_trips
+    tables.for_runtime().write(trips if labelled else trips.drop(columns=[features.LABEL]), table)
+    return table
+
+
+def _predictions(location):
+    return tables.for_runtime().read(location.predictions)
+
+
+def test_scoring_needs_a_champion(input_table, location):
+    with pytest.raises(MlopsError, match="no champion yet"):
+        score(location=location, input_table=input_table)
+
+
+def test_scores_every_row_with_the_champion(location, champion):
+    table = _new_trips(location)
+    result = score(location=location, input_table=table, batch_id="b1")
+    assert (result.rows, result.model_version, result.batch_id) == (600, champion, "b1")
+    assert result.summary() == (
+        f"scored 600 rows with version {champion} into {location.predictions} (batch b1)"
+    )
+    rows = _predictions(location)
+    assert list(rows.columns) == PREDICTION_SCHEMA.names
+    # Every declared feature reaches the predictions table, so monitoring can see it.
+    assert set(features.MODEL_FEATURES) <= set(rows.columns)
+    assert len(rows) == 600 and rows[features.ID].is_unique
+    assert (rows["model_version"] == champion).all() and (rows["batch_id"] == "b1").all()
+    assert rows["prediction"].notna().all()
+    # The input has fares, but a label reaches predictions only through the labels table.
+    assert rows[features.LABEL].isna().all()
+    truth = features.add_features(tables.for_runtime().read(table))[[features.ID, features.LABEL]]
+    joined = rows.drop(columns=[features.LABEL]).merge(truth, on=features.ID)
+    error = (joined["prediction"] - joined[features.LABEL]).abs().mean()
+    assert len(joined) == 600 and error < 3.0  # dollars, on trips the model has not seen
+
+
+def test_rescoring_a_batch_replaces_it_and_keeps_others(location, champion):
+    table = _new_trips(location)
+    score(location=location, input_table=table, batch_id="2016-03-01")
+    score(location=location, input_table=table, batch_id="2016-03-02")
+    score(location=location, input_table=table, batch_id="2016-03-01")
+    rows = _predictions(location)
+    assert rows.groupby("batch_id").size().to_dict() == {"2016-03-01": 600, "2016-03-02": 600}
+    assert not rows.duplicated(["batch_id", features.ID]).any()
+
+
+def test_chunked_scoring_matches_one_chunk(location, champion):
+    table = _new_trips(location, rows=1_000)
+    progress = []
+    score(
+        location=location,
+        input_table=table,
+        batch_id="small",
+        chunk_rows=128,
+        progress=progress.append,
+    )
+    score(location=location, input_table=table, batch_id="large")
+    assert progress[-1] == 1_000 and len(progress) == 8
+    rows = _predictions(location)
+    small = rows[rows["batch_id"] == "small"].set_index(features.ID)["prediction"].sort_index()
+    large = rows[rows["batch_id"] == "large"].set_index(features.ID)["prediction"].sort_index()
+    assert small.equals(large)
+
+
+def test_unlabelled_trips_are_scored_with_an_empty_label(location, champion):
+    table = _new_trips(location, labelled=False)
+    score(location=location, input_table=table, batch_id="new")
+    rows = _predictions(location)
+    assert rows[features.LABEL].isna().all() and rows["prediction"].notna().all()
+    # A nullable float column of nulls (not NaN), which `IS NULL` finds when labels arrive.
+    from deltalake import DeltaTable
+
+    stored = DeltaTable(str(tables.LocalTables.path(location.predictions)))
+    label = stored.to_pyarrow_table(columns=[features.LABEL]).column(0)
+    assert str(label.type) == "double" and label.null_count == 600
+
+
+def test_batch_id_defaults_to_today_and_is_checked():
+    assert resolve_batch_id("") == date.today().isoformat()
+    assert resolve_batch_id(" 2024-01-31 ") == "2024-01-31"
+    with pytest.raises(MlopsError, match=re.escape("batch_id")):
+        resolve_batch_id("x'; drop table")
+
+
+def test_missing_input_table(location, champion):
+    with pytest.raises(MlopsError, match="does not exist"):
+        score(location=location, input_table=location.table("nothing"))

@@ -1,0 +1,115 @@
+"""Local table IO (the Spark implementation is exercised by test_spark.py)."""
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from taxi_fare_mlops import config, sample_data
+from taxi_fare_mlops.mlops import tables
+from taxi_fare_mlops.mlops.errors import MlopsError
+
+DEV = config.DEV_CATALOG
+
+
+@pytest.fixture
+def store():
+    return tables.for_runtime()
+
+
+def test_local_runs_use_the_local_delta_tables(store):
+    assert isinstance(store, tables.LocalTables)
+
+
+def test_tables_live_under_the_local_warehouse(session_local_dir):
+    path = tables.LocalTables.path(f"{DEV}.s.t")
+    assert path == session_local_dir / "warehouse" / DEV / "s" / "t"
+
+
+def test_write_read_append_and_overwrite(store, schema):
+    table = f"{DEV}.{schema}.trips"
+    assert not store.exists(table)
+    trips = sample_data.generate_trips(100)
+    store.write(trips, table)
+    assert store.exists(table)
+    back = store.read(table)
+    assert list(back.columns) == sample_data.TRIP_COLUMNS
+    assert store.columns(table) == sample_data.TRIP_COLUMNS
+    assert len(back) == 100
+    assert back["tpep_pickup_datetime"].tolist() == trips["tpep_pickup_datetime"].tolist()
+
+    store.write(trips, table, mode="append")
+    assert store.count(table) == 200
+    store.write(trips.head(10), table, mode="overwrite")
+    assert store.count(table) == 10
+
+
+def test_replace_swaps_exactly_one_slice(store, schema):
+    table = f"{DEV}.{schema}.batches"
+    first = pd.DataFrame({"batch_id": ["a"] * 3, "value": [1, 2, 3]})
+    second = pd.DataFrame({"batch_id": ["b"] * 2, "value": [4, 5]})
+    store.write(first, table, mode="append", replace={"batch_id": "a"})
+    store.write(second, table, mode="append", replace={"batch_id": "b"})
+    store.write(first.assign(value=9), table, mode="append", replace={"batch_id": "a"})
+    result = store.read(table).sort_values(["batch_id", "value"])
+    assert result["batch_id"].tolist() == ["a", "a", "a", "b", "b"]
+    assert result["value"].tolist() == [9, 9, 9, 4, 5]
+
+
+def test_replace_refuses_quotes(store, schema):
+    with pytest.raises(MlopsError, match="quotes"):
+        store.write(pd.DataFrame({"k": ["x"]}), f"{DEV}.{schema}.t", replace={"k": "x' OR 1=1"})
+
+
+def test_upsert_and_fill_missing(store, schema):
+    target, source = f"{DEV}.{schema}.target", f"{DEV}.{schema}.source"
+    key_schema = tables.arrow_schema({"k": "long", "v": "double"})
+    store.upsert(pd.DataFrame({"k": [1, 2], "v": [1.0, 2.0]}), source, key="k", schema=key_schema)
+    store.upsert(pd.DataFrame({"k": [2, 3], "v": [9.0, 3.0]}), source, key="k", schema=key_schema)
+    assert store.read(source).sort_values("k")["v"].tolist() == [1.0, 9.0, 3.0]
+
+    store.write(tables.to_arrow(pd.DataFrame({"k": [1, 2, 4], "v": [5.0, None, None]})), target)
+    assert store.fill_missing(target, source, key="k", column="v") == 1
+    filled = store.read(target).sort_values("k")["v"].tolist()
+    assert filled[:2] == [5.0, 9.0] and pd.isna(filled[2])
+
+
+def test_read_where_columns_sample_and_max_rows(store, schema):
+    table = f"{DEV}.{schema}.trips"
+    store.write(sample_data.generate_trips(1_000), table)
+    assert len(store.read(table, sample_fraction=0.1)) == 100
+    assert len(store.read(table, max_rows=50)) == 50
+    assert list(store.read(table, columns=["trip_distance"]).columns) == ["trip_distance"]
+    zip_code = int(store.read(table)["pickup_zip"].iloc[0])
+    rows = store.read(table, where={"pickup_zip": zip_code})
+    assert len(rows) > 0 and (rows["pickup_zip"] == zip_code).all()
+    with pytest.raises(MlopsError, match="sample_fraction"):
+        store.read(table, sample_fraction=0)
+
+
+def test_batches_bound_the_chunk_size(store, schema):
+    table = f"{DEV}.{schema}.trips"
+    store.write(sample_data.generate_trips(1_050), table)
+    sizes = [len(chunk) for chunk in store.batches(table, 200)]
+    assert sum(sizes) == 1_050
+    assert max(sizes) <= 200
+
+
+def test_missing_table_is_a_one_line_error(store, schema):
+    with pytest.raises(MlopsError, match=f"table {DEV}.{schema}.nothing does not exist"):
+        store.read(f"{DEV}.{schema}.nothing")
+
+
+def test_missing_input_table_hints_at_sample_data(store, fresh_local_dir):
+    with pytest.raises(MlopsError, match="sample-data"):
+        store.read(config.INPUT_TABLE)
+
+
+def test_to_arrow_stores_microsecond_timestamps():
+    table = tables.to_arrow(sample_data.generate_trips(5))
+    assert table.schema.field("tpep_pickup_datetime").type == pa.timestamp("us")
+
+
+def test_schemas_from_type_names():
+    columns = {"id": "long", "x": "double", "at": "timestamp_utc", "name": "string"}
+    assert tables.spark_ddl(columns) == "id long, x double, at timestamp, name string"
+    assert tables.arrow_schema(columns).field("at").type == pa.timestamp("us", tz="UTC")
