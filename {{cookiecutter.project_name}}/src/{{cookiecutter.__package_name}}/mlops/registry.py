@@ -276,11 +276,13 @@ def delete_tags(model_name: str, version: str, keys: list[str]) -> None:
 
 
 @contextmanager
-def copy_lock(model_name: str) -> Iterator[None]:
-    """Hold while finding or making a copy in `model_name`, so one source yields one copy.
+def model_lock(model_name: str) -> Iterator[None]:
+    """Hold while reading then changing `model_name`: finding or making a copy (so one source
+    yields one copy), or moving its aliases (so two deploys at once cannot both add the same new
+    alias, which SQLite refuses to the second).
 
     Locally two processes share `.local/mlflow.db`: an exclusive file lock
-    (`runtime.local_lock`) makes find-then-copy one step, and goes with a process that is
+    (`runtime.local_lock`) makes the read and the write one step, and goes with a process that is
     killed. In a workspace there is no shared lock: the promotion job runs one at a time
     (`max_concurrent_runs: 1`), and every run looks for an existing copy before copying. Two
     promotions of one source started outside that job at the very same moment can still both
