@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -43,9 +44,17 @@ DEV = config.DEV_CATALOG
 
 def empty_registry(shared_dir: Path) -> Path:
     """An empty, migrated MLflow database in `shared_dir`, built by the first worker that needs
-    it (under a name of its own, then renamed: parallel workers may race here)."""
+    it; the others wait for it rather than build their own (a second of CPU each)."""
     database = shared_dir / "mlflow-empty.db"
+    try:
+        os.close(os.open(shared_dir / "mlflow-empty.lock", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:  # another worker builds it
+        waited = 0.0
+        while not database.exists() and waited < 120:
+            time.sleep(0.1)
+            waited += 0.1
     if not database.exists():
+        # Built under a name of its own, then renamed: others see it whole or not at all.
         building = shared_dir / f"building-{os.getpid()}"
         patch = pytest.MonkeyPatch()
         _point_local_state(patch, building)
