@@ -65,10 +65,10 @@ def first_line(error: BaseException) -> str:
 def explain(error: BaseException) -> MlopsError | None:
     """`error` as an `MlopsError` the user can act on, or None when it is none of the known
     kinds (a bug: the CLI then names the type and points at `--debug`)."""
+    # The error itself first, then what caused it: the outermost error we know wins.
     for cause in _chain(error):
         if isinstance(cause, MlopsError):
             return cause
-    for cause in _chain(error):
         known = (
             _registry_database(cause)
             or _delta(cause, error)
