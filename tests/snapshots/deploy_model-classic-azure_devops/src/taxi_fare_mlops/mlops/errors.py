@@ -51,7 +51,7 @@ class BrokenStateError(MlopsError):
 class ConcurrentWriteError(MlopsError):
     """Another run changed the same table or registry entry at the same time, and won.
 
-    Nothing of this run was committed; running the command again is safe.
+    This run's write to it did not happen; running the command again is safe.
     """
 
 
@@ -65,12 +65,13 @@ def first_line(error: BaseException) -> str:
 def explain(error: BaseException) -> MlopsError | None:
     """`error` as an `MlopsError` the user can act on, or None when it is none of the known
     kinds (a bug: the CLI then names the type and points at `--debug`)."""
+    # The error itself first, then what caused it: the outermost error we know wins.
     for cause in _chain(error):
         if isinstance(cause, MlopsError):
             return cause
-    for cause in _chain(error):
         known = (
             _registry_database(cause)
+            or _missing_column(cause, error)
             or _delta(cause, error)
             or _spark_conflict(cause)
             or _model_files(cause)
@@ -122,7 +123,7 @@ def _registry_database(error: BaseException) -> MlopsError | None:
     if "locked" in text or "busy" in text:
         return ConcurrentWriteError(
             f"the local MLflow registry {database} is busy (another run is writing to it): "
-            "nothing was changed by this run; run the command again"
+            "run the command again"
         )
     if any(sign in text for sign in ("malformed", "not a database", "encrypted")):
         return BrokenStateError(
@@ -148,13 +149,13 @@ def _delta(cause: BaseException, error: BaseException) -> MlopsError | None:
     detail = first_line(cause)
     if isinstance(cause, delta.CommitFailedError):
         return ConcurrentWriteError(
-            f"another run changed {where} at the same time ({detail}): nothing of this run was "
-            "written; run the command again"
+            f"another run changed {where} at the same time ({detail}): this run's write to it "
+            "did not happen; run the command again"
         )
-    if isinstance(cause, delta.SchemaMismatchError):
+    if isinstance(cause, delta.SchemaMismatchError) or "Schema error" in str(cause):
         return BrokenStateError(
-            f"{where} has other columns than this stage writes ({detail}): nothing was "
-            "written; move the table aside or drop it, or write to another schema"
+            f"{where} has other columns than this stage writes ({detail}): the write to it was "
+            "refused; move the table aside or drop it, or write to another schema"
         )
     data_file = _DATA_FILE.search(str(cause))
     if data_file and any(sign in str(cause) for sign in _MISSING):
@@ -162,6 +163,22 @@ def _delta(cause: BaseException, error: BaseException) -> MlopsError | None:
     folder = _table_folder(table) if table else None
     remedy = f"restore {folder} from a backup, or delete it" if folder else "restore it"
     return BrokenStateError(f"{where} is damaged ({detail}): {remedy} and create it again")
+
+
+_ARROW_MISSING_COLUMN = re.compile(r"No match for FieldRef\.Name\(([^)]*)\)")
+
+
+def _missing_column(cause: BaseException, error: BaseException) -> MlopsError | None:
+    """Arrow reading a column a table does not have (a table of another shape in its place)."""
+    found = _ARROW_MISSING_COLUMN.search(str(cause))
+    if not type(cause).__module__.startswith("pyarrow") or found is None:
+        return None
+    table = _table_in_traceback(error.__traceback__)
+    where = f"table {table}" if table else "a table"
+    return BrokenStateError(
+        f"{where} has no column {found.group(1)}: it is not the table this stage expects; "
+        "move it aside or drop it, or use another schema"
+    )
 
 
 # Delta's conflict exceptions on Spark (the class names appear in the error text).
@@ -181,8 +198,8 @@ def _spark_conflict(error: BaseException) -> MlopsError | None:
     if not any(name in str(error) for name in _SPARK_CONFLICTS):
         return None
     return ConcurrentWriteError(
-        f"another run changed the same table at the same time ({first_line(error)}): nothing "
-        "of this run was written; run the command again"
+        f"another run changed the same table at the same time ({first_line(error)}): this "
+        "run's write to it did not happen; run the command again"
     )
 
 
