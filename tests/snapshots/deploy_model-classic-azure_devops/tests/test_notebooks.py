@@ -22,6 +22,7 @@ from notebook_runner import (
     run_targets,
     widget_names,
 )
+from notebook_runner import main as notebook_main
 
 # The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
 EXPECTED_WIDGETS = {
@@ -172,10 +173,23 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     assert len(bars) == len(comparison) == 4
 
 
-def test_explore_notebook_runs_without_a_champion(input_table, schema):
-    namespace = notebook_namespace("explore", schema=schema, sample_rows="1000")
-    assert len(namespace["comparison"]) == 3
-    assert not namespace["comparison"]["is_champion"].any()
+def test_make_explore_runs_it_in_a_terminal_without_a_champion(
+    input_table, schema, session_local_dir, capsys
+):
+    assert notebook_main(["explore", f"schema={schema}", "sample_rows=1000"]) == 0
+    printed = capsys.readouterr().out
+    # Tables printed whole: the profile, then the tries (no champion in this schema).
+    assert "out_of_range" in printed and "rmse_vs_champion" in printed
+    assert "candidate estimator" in printed and f"{config.CHAMPION} (version" not in printed
+    figures = sorted((session_local_dir / "reports" / "explore").glob("figure_*.png"))
+    assert [path.name for path in figures] == ["figure_1.png", "figure_2.png"]
+    assert all(f"[figure] {path}" in printed for path in figures)
+
+
+def test_make_explore_gives_one_error_line(input_table, capsys):
+    missing = f"{config.DEV_CATALOG}.nowhere.trips"
+    assert notebook_main(["explore", f"input_table={missing}"]) == 1
+    assert capsys.readouterr().err == f"error: table {missing} does not exist\n"
 
 
 def test_widgets_must_exist():

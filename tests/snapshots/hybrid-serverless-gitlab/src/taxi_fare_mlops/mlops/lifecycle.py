@@ -124,6 +124,13 @@ def _registry_state(location: Location) -> dict:
 
 
 def _score_batch(
+    report: LifecycleReport, prod: Location, *, batch_id: str, say: Callable[[str], None], **rest
+) -> None:
+    with _timed(report, f"batch {batch_id}", say):
+        _score_and_check(report, prod, batch_id=batch_id, say=say, **rest)
+
+
+def _score_and_check(
     report: LifecycleReport,
     prod: Location,
     *,
@@ -224,31 +231,29 @@ def run(
         steps[location.catalog].update(_registry_state(location))
 
     batch_rows = max(rows // 4, 100)
-    with _timed(report, "batch 2016-03-01", say):
+    _score_batch(
+        report,
+        prod,
+        batch_id="2016-03-01",
+        distance_scale=1.0,
+        seed=config.SEED + 1,
+        rows=batch_rows,
+        monitoring=monitoring,
+        say=say,
+    )
+    if monitoring:
+        # Longer trips than anything in training: the drift check should fire.
         _score_batch(
             report,
             prod,
-            batch_id="2016-03-01",
-            distance_scale=1.0,
-            seed=config.SEED + 1,
+            batch_id="2016-03-08",
+            distance_scale=2.5,
+            seed=config.SEED + 2,
             rows=batch_rows,
             monitoring=monitoring,
             say=say,
+            labels_late=True,
         )
-    if monitoring:
-        # Longer trips than anything in training: the drift check should fire.
-        with _timed(report, "batch 2016-03-08", say):
-            _score_batch(
-                report,
-                prod,
-                batch_id="2016-03-08",
-                distance_scale=2.5,
-                seed=config.SEED + 2,
-                rows=batch_rows,
-                monitoring=monitoring,
-                say=say,
-                labels_late=True,
-            )
 
     report.seconds = time.perf_counter() - started
     report.page = lifecycle_page.write(report, runtime.reports_dir() / lifecycle_page.FILE_NAME)
