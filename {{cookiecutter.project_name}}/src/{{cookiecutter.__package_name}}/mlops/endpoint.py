@@ -20,16 +20,20 @@ Scale to zero is on outside prod (the bundle variable `serving_scale_to_zero`): 
 endpoint costs nothing there, at the price of a cold start on the first request.
 
 The documentation this follows:
-- create and update endpoints, served entities, workload size, scale to zero:
-  https://docs.databricks.com/aws/en/machine-learning/model-serving/create-manage-serving-endpoints
-- AI Gateway inference tables (the legacy `auto_capture_config` tables can no longer be enabled
-  from February 2026): https://docs.databricks.com/aws/en/ai-gateway/inference-tables and
-  https://docs.databricks.com/aws/en/machine-learning/model-serving/enable-model-serving-inference-tables
-- serving endpoint permissions (CAN_QUERY):
-  https://docs.databricks.com/aws/en/security/auth/access-control/#serving-endpoint-acls
-- the API (databricks-sdk `WorkspaceClient().serving_endpoints`: create, update_config,
-  put_ai_gateway, update_permissions, wait_get_serving_endpoint_not_updating):
-  https://databricks-sdk-py.readthedocs.io/en/latest/workspace/serving/serving_endpoints.html
+- create and update endpoints, served entities, workload size, scale to zero; the endpoint's
+  creator identity is what reads the Unity Catalog model (so deploy prod as a service principal):
+  https://docs.databricks.com/machine-learning/model-serving/create-manage-serving-endpoints
+- AI Gateway inference tables, which Databricks recommends; the legacy tables
+  (`auto_capture_config`) can no longer be enabled from 20 February 2026:
+  https://docs.databricks.com/ai-gateway/inference-tables.html and
+  https://docs.databricks.com/machine-learning/model-serving/enable-model-serving-inference-tables.html
+- serving endpoint permissions (Can View, Can Query, Can Manage; the permissions API under
+  /permissions/serving-endpoints/):
+  https://docs.databricks.com/en/security/auth-authz/access-control/serving-endpoint-acl.html
+- an update in progress blocks another until it completes or fails; the SDK waits for
+  NOT_UPDATING (databricks-sdk 0.162, `databricks/sdk/service/serving.py`, `ServingEndpointsAPI`:
+  create, update_config, put_ai_gateway, update_permissions,
+  wait_get_serving_endpoint_not_updating)
 """
 
 from __future__ import annotations
