@@ -56,6 +56,7 @@ class ValidationResult:
 
 
 def load_holdout(input_table: str) -> pd.DataFrame:
+    # Bounded: a seeded random sample of MAX_VALIDATION_ROWS rows, drawn on the cluster.
     raw = tables.for_runtime().read(
         input_table, columns=features.INPUT_COLUMNS, max_rows=MAX_VALIDATION_ROWS
     )
