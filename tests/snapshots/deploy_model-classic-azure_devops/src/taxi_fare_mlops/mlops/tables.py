@@ -331,7 +331,12 @@ class LocalTables(Tables):
         # pushdown), and a sample keeps at most what it returns, so memory follows the result,
         # not the table.
         batches = self._dataset(name).to_batches(
-            columns=columns, filter=_arrow_filter(where), batch_size=STREAM_BATCH_ROWS
+            columns=columns,
+            filter=_arrow_filter(where),
+            batch_size=STREAM_BATCH_ROWS,
+            # One file at a time: read-ahead would hold several large files' batches at once.
+            fragment_readahead=1,
+            batch_readahead=1,
         )
         sample = _StreamSample(sample_fraction=sample_fraction, max_rows=max_rows, seed=seed)
         for batch in batches:
@@ -359,7 +364,7 @@ class LocalTables(Tables):
         return counts
 
     def upsert_from(self, source, target, *, columns, prepare, key, schema):
-        self.create_if_missing(target, {f.name: _type_name(f.type) for f in schema})
+        new_table = not self.exists(target)
         seen = np.array([], dtype="int64")
         merged = 0
         # Opened here, not in the generator: it runs inside deltalake's MERGE, which cannot
@@ -380,9 +385,14 @@ class LocalTables(Tables):
                     prepared[schema.names], schema=schema, preserve_index=False
                 )
 
+        stream = pa.RecordBatchReader.from_batches(schema, rows())
+        if new_table:
+            # Nothing to match yet: an append writes the stream without a MERGE.
+            self.write(stream, target, mode="append")
+            return merged
         # One MERGE fed by a stream: one transaction, and the source never sits in memory.
         self._delta(target).merge(
-            pa.RecordBatchReader.from_batches(schema, rows()),
+            stream,
             predicate=f"t.{key} = s.{key}",
             source_alias="s",
             target_alias="t",
@@ -472,7 +482,9 @@ class LocalTables(Tables):
 
     def batches(self, name: str, batch_size: int, columns=None) -> Iterator[pd.DataFrame]:
         """A table in pandas chunks of at most `batch_size` rows, so memory stays bounded."""
-        batches = self._dataset(name).to_batches(columns=columns, batch_size=batch_size)
+        batches = self._dataset(name).to_batches(
+            columns=columns, batch_size=batch_size, fragment_readahead=1, batch_readahead=1
+        )
         return (batch.to_pandas() for batch in batches if batch.num_rows)
 
     def score(
@@ -716,13 +728,6 @@ class SparkTables(Tables):
         for column, value in replace.items():
             written = written.where(F.col(column) == F.lit(value))
         return written.count()
-
-
-def _type_name(arrow_type: pa.DataType) -> str:
-    for name, candidate in ARROW_TYPES.items():
-        if candidate == arrow_type:
-            return name
-    raise ValueError(f"no type name for {arrow_type}")
 
 
 def _spark_type(arrow_type: pa.DataType) -> str:
