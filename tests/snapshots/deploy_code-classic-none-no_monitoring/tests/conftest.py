@@ -40,6 +40,16 @@ TEST_ROWS = 4_000
 # (`pytest -n`) more threads only fight over the same cores (the CLI does the same locally).
 threadpool_limits(limits=1, user_api="openmp")
 DEV = config.DEV_CATALOG
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def source_environment() -> dict[str, str]:
+    """This environment with src/ first on PYTHONPATH, so `python -m <package>` in a child process
+    runs this checkout whether or not the package is installed (pytest imports it from src/)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 def empty_registry(shared_dir: Path) -> Path:

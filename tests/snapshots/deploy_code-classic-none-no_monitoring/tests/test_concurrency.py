@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,17 +22,14 @@ from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.train import train
 from taxi_fare_mlops.mlops.validate import validate
 
+from conftest import source_environment
+
 ROWS = 2_000
 ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "1"))
-SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def _start(argv: list[str]) -> subprocess.Popen:
-    # Works whether or not the package is installed (pytest itself imports it from src/).
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = source_environment()
     return subprocess.Popen(
         [sys.executable, "-m", config.PACKAGE, *argv],
         stdout=subprocess.PIPE,

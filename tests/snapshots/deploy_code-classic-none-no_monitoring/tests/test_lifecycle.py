@@ -154,7 +154,7 @@ def test_lifecycle_prints_each_step_duration_and_the_page(report):
     timed = [line for line in lines if line.startswith("[time] ")]
     steps = [re.fullmatch(r"\[time\] +[0-9]+\.[0-9]s  (.+)", line).group(1) for line in timed]
     assert steps == list(result.durations)
-    assert len(timed) == 5 + config.INCLUDE_MONITORING
+    assert len(timed) == 5 + config.INCLUDE_MONITORING + config.INCLUDE_SERVING
     # Each duration is printed right after its step's own lines: the first after the data.
     assert lines.index(timed[0]) == 2 and lines[1].startswith("[data]")
     assert result.page == runtime.local_dir() / "reports" / "lifecycle.html"

@@ -11,6 +11,7 @@ from taxi_fare_mlops.mlops.labels import record_labels
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.validate import ValidationFailed
 
+from conftest import copy_of
 from notebook_runner import (
     HEADER,
     INTERACTIVE_NOTEBOOKS,
@@ -40,6 +41,8 @@ EXPECTED_WIDGETS = {
     "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
     "create_monitor": {"assets_dir"},
     "explore": {"input_table", "experiment_name", "sample_rows"},
+    "rollback": set(),
+    "update_endpoint": {"endpoint_name", "scale_to_zero", "query_group"},
 }
 COMMON_WIDGETS = {"catalog", "schema", "model_name"}
 
@@ -54,7 +57,9 @@ def test_notebook_format(name):
 
 
 def test_the_expected_notebooks_are_present():
-    expected = {"train", "validate", "deploy", "score"}
+    expected = {"train", "validate", "deploy", "score", "rollback"}
+    if config.INCLUDE_SERVING:
+        expected.add("update_endpoint")
     if config.DEPLOYMENT_PATTERN != "deploy_code":
         expected.add("promote")
     if config.INCLUDE_MONITORING:
@@ -104,6 +109,20 @@ def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
         monitored = run_notebook("monitor", **scored_at)
         assert monitored["retrain"] in ("true", "false")
         ran.add("monitor")
+
+    # rollback_job: a second version deployed in dev, then rolled back to the first.
+    second = copy_of(dev.model_uri(deployed["model_version"]), dev, config.CHALLENGER)
+    run_notebook("deploy", **at_dev, model_version=second)
+    rolled_back = run_notebook("rollback", **at_dev)
+    assert rolled_back["model_version"] == deployed["model_version"]
+    assert registry.alias_version(dev.model, config.CHAMPION) == deployed["model_version"]
+    ran.add("rollback")
+
+    if "update_endpoint" in present:
+        # The task after deploy and rollback; without a workspace it says so and changes nothing.
+        served = run_notebook("update_endpoint", **at_dev, endpoint_name="shop-dev")
+        assert served["endpoint_action"] == "skipped"
+        ran.add("update_endpoint")
     assert ran == present
 
 

@@ -222,3 +222,20 @@ def test_labels_merge_into_delta_tables(location):
     label(location=location, source=source)
     stored = store.read(location.labels).set_index(features.ID)[features.LABEL].to_dict()
     assert stored == {1: 5.0, 2: 9.0, 3: 7.0}
+
+
+def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
+    """As in a workspace: the notebook reads a sample of `input_table` through Spark."""
+    from notebook_runner import notebook_namespace
+
+    source = location.table("trips")
+    tables.for_runtime().write(sample_data.generate_trips(2_500), source)
+    namespace = notebook_namespace(
+        "explore",
+        catalog=location.catalog,
+        schema=location.schema,
+        input_table=source,
+        sample_rows="1500",
+    )
+    assert (namespace["data_profile"]["rows"] == 1_500).all()
+    assert len(namespace["comparison"]) == 3  # no champion in this schema yet

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from taxi_fare_mlops.mlops import runtime, ui
+from taxi_fare_mlops.mlops import ui
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -24,11 +24,12 @@ def test_the_server_reads_the_local_database_and_artifacts(fresh_local_dir):
 
 def test_in_a_workspace_there_is_one_error_line(fresh_local_dir, monkeypatch, capsys):
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    before = sorted(fresh_local_dir.rglob("*"))
     assert ui.main(["--port", "5123"]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: runs and models live in the workspace: open its Experiments page"
     ]
-    assert not runtime.local_dir().exists()
+    assert sorted(fresh_local_dir.rglob("*")) == before  # nothing written locally
 
 
 def test_make_mlflow_ui_runs_the_module():

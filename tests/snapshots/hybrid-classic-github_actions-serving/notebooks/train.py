@@ -7,7 +7,9 @@
 # MAGIC `validate`, decides whether this version is good enough.
 # MAGIC
 # MAGIC What happens, step by step:
-# MAGIC 1. read the input table (or a random `sample_fraction` of it: staging trains on a sample);
+# MAGIC 1. read the input table (or a random `sample_fraction` of it: staging trains on a sample),
+# MAGIC    at most `max_training_rows` rows, a random sample drawn on the cluster (its size and share of
+# MAGIC    the table are logged with the run);
 # MAGIC 2. build features with `features.add_features` (trip duration, pickup hour and weekday, zip codes),
 # MAGIC    the same code that batch inference uses;
 # MAGIC 3. leave the hold-out trips out (a fixed 20 % chosen by trip id) and fit a scikit-learn pipeline;
@@ -31,6 +33,7 @@
 # COMMAND ----------
 
 from taxi_fare_mlops import config
+from taxi_fare_mlops.mlops.inputs import parse_count
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.train import train
 
@@ -49,6 +52,7 @@ dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
 dbutils.widgets.text("input_table", config.INPUT_TABLE, "Input table")
 dbutils.widgets.text("experiment_name", config.EXPERIMENT_NAME, "MLflow experiment")
 dbutils.widgets.text("sample_fraction", "1.0", "Share of the input to train on")
+dbutils.widgets.text("max_training_rows", str(config.MAX_TRAINING_ROWS), "Most rows to train on")
 
 # COMMAND ----------
 
@@ -68,6 +72,11 @@ result = train(
     input_table=dbutils.widgets.get("input_table"),
     experiment_name=dbutils.widgets.get("experiment_name"),
     sample_fraction=float(dbutils.widgets.get("sample_fraction") or "1.0"),
+    max_training_rows=parse_count(
+        dbutils.widgets.get("max_training_rows") or str(config.MAX_TRAINING_ROWS),
+        name="max_training_rows",
+        minimum=1,
+    ),
 )
 print(result.summary())
 

@@ -5,14 +5,25 @@ lifecycle, the notebooks) get a fresh local dir; the others share the session's 
 each other's way with a schema of their own (catalogs are fixed, schemas are free).
 
 Training costs about a second, so it happens once per session (per xdist worker): tests that
-only need *a* champion get a registry copy of that model in their own schema.
+only need *a* champion get a registry copy of that model in their own schema. Likewise a new
+local registry: MLflow builds an empty database by replaying its migrations (about a second),
+so that happens once per test run, in pytest's tmp folder, and every new local dir starts with
+a copy of it.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 import uuid
+from pathlib import Path
 
 import pytest
+
+# Before anything imports MLflow, as the CLI does (see cli.MODEL_COMMANDS): about half a second
+# less per test worker.
+import skops.io  # noqa: F401
 from threadpoolctl import threadpool_limits
 
 from taxi_fare_mlops import config, sample_data
@@ -29,6 +40,54 @@ TEST_ROWS = 4_000
 # (`pytest -n`) more threads only fight over the same cores (the CLI does the same locally).
 threadpool_limits(limits=1, user_api="openmp")
 DEV = config.DEV_CATALOG
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def source_environment() -> dict[str, str]:
+    """This environment with src/ first on PYTHONPATH, so `python -m <package>` in a child process
+    runs this checkout whether or not the package is installed (pytest imports it from src/)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def empty_registry(shared_dir: Path) -> Path:
+    """An empty, migrated MLflow database in `shared_dir`, built by the first worker that needs
+    it; the others wait for it rather than build their own (a second of CPU each)."""
+    database = shared_dir / "mlflow-empty.db"
+    try:
+        os.close(os.open(shared_dir / "mlflow-empty.lock", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:  # another worker builds it
+        waited = 0.0
+        while not database.exists() and waited < 120:
+            time.sleep(0.1)
+            waited += 0.1
+    if not database.exists():
+        # Built under a name of its own, then renamed: others see it whole or not at all.
+        building = shared_dir / f"building-{os.getpid()}"
+        patch = pytest.MonkeyPatch()
+        _point_local_state(patch, building)
+        try:
+            registry.versions(f"{DEV}.any.model")  # MLflow creates and migrates the database
+        finally:
+            patch.undo()
+        os.replace(building / "mlflow.db", database)
+    return database
+
+
+def start_local_dir(path: Path, empty_database: Path) -> Path:
+    """A new local dir whose registry starts as a copy of `empty_database`."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(empty_database, path / "mlflow.db")
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has a base dir of its own inside one folder per run: share that.
+    return empty_registry(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
 
 
 def _point_local_state(monkeypatch: pytest.MonkeyPatch, path) -> None:
@@ -39,18 +98,18 @@ def _point_local_state(monkeypatch: pytest.MonkeyPatch, path) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def session_local_dir(tmp_path_factory):
+def session_local_dir(tmp_path_factory, empty_database):
     patch = pytest.MonkeyPatch()
-    path = tmp_path_factory.mktemp("local")
+    path = start_local_dir(tmp_path_factory.mktemp("local"), empty_database)
     _point_local_state(patch, path)
     yield path
     patch.undo()
 
 
 @pytest.fixture
-def fresh_local_dir(tmp_path, monkeypatch):
+def fresh_local_dir(tmp_path, monkeypatch, empty_database):
     """An empty `.local` for this test alone: a new registry and warehouse."""
-    path = tmp_path / ".local"
+    path = start_local_dir(tmp_path / ".local", empty_database)
     _point_local_state(monkeypatch, path)
     return path
 

@@ -1,5 +1,8 @@
 """Run a Databricks source-format notebook locally with a small `dbutils` stand-in.
 
+`make explore` runs `notebooks/explore.py` through `main()` here: tables it displays are
+printed, figures saved as PNG under `.local/reports/explore/`.
+
 Source-format notebooks are valid Python (markdown cells are `# MAGIC` comments), so running
 one is executing the file with `dbutils` defined, as Databricks does. Widgets get their job
 parameters from `params` or else their defaults; task values are collected for assertions.
@@ -70,9 +73,17 @@ class DbutilsStandIn:
 RUN_MAGIC = "# MAGIC %run ./"
 
 
+# Notebooks people run by hand, not job tasks: no bundle resource names them.
+INTERACTIVE_NOTEBOOKS = ["explore"]
+
+
 def notebook_names() -> list[str]:
     """The task notebooks; `_`-prefixed ones are only ever `%run` by others."""
-    return sorted(path.stem for path in NOTEBOOKS.glob("*.py") if not path.stem.startswith("_"))
+    return sorted(
+        path.stem
+        for path in NOTEBOOKS.glob("*.py")
+        if not path.stem.startswith("_") and path.stem not in INTERACTIVE_NOTEBOOKS
+    )
 
 
 def run_targets(name: str) -> list[str]:
@@ -89,14 +100,67 @@ def cells(name: str) -> list[str]:
 
 def run_notebook(name: str, **params) -> dict[str, object]:
     """Execute `notebooks/<name>.py` with job parameters `params`; returns its task values."""
+    return notebook_namespace(name, **params)["dbutils"].jobs.taskValues.values
+
+
+def notebook_namespace(name: str, display=None, **params) -> dict[str, object]:
+    """Execute `notebooks/<name>.py` with widget values `params`; returns its variables, and
+    what it displayed under `displayed` (each also handed to `display`, if given)."""
     path = NOTEBOOKS / f"{name}.py"
     dbutils = DbutilsStandIn(params)
     unknown = set(params) - set(widget_names(name))
     if unknown:
         raise AssertionError(f"{name} has no widgets {sorted(unknown)}")
-    namespace = {"__name__": "__main__", "dbutils": dbutils, "display": print}
+    displayed: list[object] = []
+
+    def show(value) -> None:
+        displayed.append(value)
+        if display is not None:
+            display(value)
+
+    namespace = {
+        "__name__": "__main__",
+        "dbutils": dbutils,
+        "display": show,
+        "displayed": displayed,
+    }
     _execute(path, namespace)
-    return dbutils.jobs.taskValues.values
+    return namespace
+
+
+def show_locally(folder: Path):
+    """A terminal's `display`: tables printed whole, figures saved as numbered PNG files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = iter(range(1, 1_000))
+
+    def display(value) -> None:
+        if hasattr(value, "savefig"):
+            path = folder / f"figure_{next(figures)}.png"
+            value.savefig(path, format="png", dpi=100, bbox_inches="tight")
+            print(f"[figure] {path}")
+        elif hasattr(value, "to_string"):
+            print(value.to_string())
+        else:
+            print(value)
+
+    return display
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python tests/notebook_runner.py <notebook> [widget=value ...]`, on the local runtime."""
+    import sys
+
+    from taxi_fare_mlops.mlops import runtime
+    from taxi_fare_mlops.mlops.errors import MlopsError
+
+    name, *pairs = sys.argv[1:] if argv is None else argv
+    params = dict(pair.split("=", 1) for pair in pairs)
+    try:
+        notebook_namespace(name, show_locally(runtime.reports_dir() / name), **params)
+    except MlopsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _execute(path: Path, namespace: dict) -> None:
@@ -131,3 +195,7 @@ def widget_names(name: str) -> list[str]:
     for target in run_targets(name):
         names += widget_names(target)
     return names
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

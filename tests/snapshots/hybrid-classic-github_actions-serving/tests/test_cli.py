@@ -86,6 +86,11 @@ def test_train_validate_deploy_score_from_the_command_line(location, capsys):
         assert "retrain: " in capsys.readouterr().out
 
 
+def test_model_commands_are_commands():
+    # The commands that import skops before MLflow (cli._configure_logging) must exist.
+    assert cli.MODEL_COMMANDS <= {command.name for command in cli.COMMANDS}
+
+
 def test_python_dash_m_prints_no_traceback(fresh_local_dir):
     # Works whether or not the package is installed (pytest itself imports it from src/).
     src = str(Path(__file__).resolve().parent.parent / "src")

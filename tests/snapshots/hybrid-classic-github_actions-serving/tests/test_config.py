@@ -24,6 +24,7 @@ SAME_DEFAULTS = {
     "champion_tolerance": config.CHAMPION_TOLERANCE,
     "max_psi": config.MAX_PSI,
     "training_sample_fraction": 1.0,
+    "max_training_rows": config.MAX_TRAINING_ROWS,
 }
 # Present in every generated bundle (max_psi only with monitoring).
 ALWAYS_DECLARED = {"catalog", "schema", "model_name", "input_table", "max_rmse"}

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, features
 from taxi_fare_mlops.mlops import registry, tables
 from taxi_fare_mlops.mlops.labels import record_labels
 from taxi_fare_mlops.mlops.location import Location
@@ -14,17 +14,20 @@ from taxi_fare_mlops.mlops.validate import ValidationFailed
 from conftest import copy_of
 from notebook_runner import (
     HEADER,
+    INTERACTIVE_NOTEBOOKS,
     NOTEBOOKS,
     cells,
     notebook_names,
+    notebook_namespace,
     run_notebook,
     run_targets,
     widget_names,
 )
+from notebook_runner import main as notebook_main
 
 # The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
 EXPECTED_WIDGETS = {
-    "train": {"input_table", "experiment_name", "sample_fraction"},
+    "train": {"input_table", "experiment_name", "sample_fraction", "max_training_rows"},
     "validate": {
         "input_table",
         "experiment_name",
@@ -37,13 +40,14 @@ EXPECTED_WIDGETS = {
     "score": {"input_table", "batch_id"},
     "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
     "create_monitor": {"assets_dir"},
+    "explore": {"input_table", "experiment_name", "sample_rows"},
     "rollback": set(),
     "update_endpoint": {"endpoint_name", "scale_to_zero", "query_group"},
 }
 COMMON_WIDGETS = {"catalog", "schema", "model_name"}
 
 
-@pytest.mark.parametrize("name", notebook_names())
+@pytest.mark.parametrize("name", notebook_names() + INTERACTIVE_NOTEBOOKS)
 def test_notebook_format(name):
     source = (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")
     assert source.startswith(HEADER + "\n")
@@ -148,12 +152,71 @@ def test_monitor_notebook_reports_retrain_without_failing(input_table, location,
         run_notebook("monitor", **at, **strict)
 
 
+def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
+    input_table, location, champion
+):
+    import mlflow
+
+    experiment = f"/Shared/explore-{location.schema}"
+    namespace = notebook_namespace(
+        "explore",
+        catalog=location.catalog,
+        schema=location.schema,
+        experiment_name=experiment,
+        sample_rows="2000",
+    )
+    # The profile covers every feature and the label of the sampled rows.
+    profile = namespace["data_profile"].set_index("column")
+    assert list(profile.index) == [*features.MODEL_FEATURES, features.LABEL]
+    assert (profile["rows"] == 2_000).all()
+    # Each try is a run of the experiment, with the metrics the comparison shows.
+    comparison = namespace["comparison"]
+    runs = mlflow.search_runs(experiment_names=[experiment], filter_string="tags.stage = 'explore'")
+    assert len(runs) == 3
+    logged = runs.set_index("run_id")["metrics.holdout_rmse"]
+    tries = comparison[~comparison["is_champion"]].set_index("run_id")["rmse"]
+    assert sorted(tries.index) == sorted(logged.index)
+    assert tries.to_dict() == pytest.approx(logged.to_dict())
+    candidate = runs[runs["tags.try"] == "candidate feature"].iloc[0]
+    assert candidate["params.candidate_features"] == "is_night"
+    other = runs[runs["tags.try"] == "candidate estimator"].iloc[0]
+    assert other["tags.estimator"] == "RandomForestRegressor"
+    # The champion (version 1 of this test's model) is measured on the same hold-out trips.
+    (champion_row,) = comparison[comparison["is_champion"]].itertuples()
+    assert champion_row.name == f"{config.CHAMPION} (version {champion})"
+    assert champion_row.rmse_vs_champion == 0.0
+    # Shown: the profile table and its histograms, the comparison table and its chart.
+    figures = [shown for shown in namespace["displayed"] if hasattr(shown, "savefig")]
+    assert len(figures) == 2
+    bars = figures[1].axes[0].patches
+    assert len(bars) == len(comparison) == 4
+
+
+def test_make_explore_runs_it_in_a_terminal_without_a_champion(
+    input_table, schema, session_local_dir, capsys
+):
+    assert notebook_main(["explore", f"schema={schema}", "sample_rows=1000"]) == 0
+    printed = capsys.readouterr().out
+    # Tables printed whole: the profile, then the tries (no champion in this schema).
+    assert "out_of_range" in printed and "rmse_vs_champion" in printed
+    assert "candidate estimator" in printed and f"{config.CHAMPION} (version" not in printed
+    figures = sorted((session_local_dir / "reports" / "explore").glob("figure_*.png"))
+    assert [path.name for path in figures] == ["figure_1.png", "figure_2.png"]
+    assert all(f"[figure] {path}" in printed for path in figures)
+
+
+def test_make_explore_gives_one_error_line(input_table, capsys):
+    missing = f"{config.DEV_CATALOG}.nowhere.trips"
+    assert notebook_main(["explore", f"input_table={missing}"]) == 1
+    assert capsys.readouterr().err == f"error: table {missing} does not exist\n"
+
+
 def test_widgets_must_exist():
     with pytest.raises(AssertionError, match="no widgets"):
         run_notebook("deploy", not_a_widget="x")
 
 
-@pytest.mark.parametrize("name", notebook_names())
+@pytest.mark.parametrize("name", notebook_names() + INTERACTIVE_NOTEBOOKS)
 def test_every_notebook_runs_setup_before_importing_the_package(name):
     assert run_targets(name) == ["_setup"]
     first_import = next(i for i, cell in enumerate(cells(name)) if "from taxi_fare_mlops" in cell)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.mlops import registry
+from taxi_fare_mlops.mlops import registry, runtime
 from taxi_fare_mlops.mlops.errors import MlopsError
 
 NOTHING = f"{config.DEV_CATALOG}.nothing.here"
@@ -15,9 +15,22 @@ def test_local_mlflow_uses_sqlite_in_the_local_dir(fresh_local_dir):
     registry.configure_mlflow()
     assert mlflow.get_tracking_uri() == f"sqlite:///{fresh_local_dir / 'mlflow.db'}"
     assert mlflow.get_registry_uri() == mlflow.get_tracking_uri()
-    # A new registry starts as a copy of an empty, migrated one, and works as such.
-    assert (fresh_local_dir / "mlflow.db").exists()
     assert registry.versions(NOTHING) == []
+
+
+def test_a_new_registry_is_made_in_the_local_dir_and_nowhere_else(tmp_path, monkeypatch):
+    # No copy of an empty database here (fresh_local_dir has one): MLflow builds it, in the
+    # local dir; the user's home and cache folders stay untouched.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    local_dir = tmp_path / "new" / ".local"
+    monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(local_dir))
+    assert registry.versions(NOTHING) == []
+    assert registry.experiment_id("/Shared/new")
+    assert (local_dir / "mlflow.db").is_file()
+    assert list(home.iterdir()) == []
 
 
 def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):

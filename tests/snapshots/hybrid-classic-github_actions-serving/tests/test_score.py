@@ -88,6 +88,19 @@ def test_unlabelled_trips_are_scored_with_an_empty_label(location, champion):
     assert str(label.type) == "double" and label.null_count == 600
 
 
+def test_rescoring_from_rows_that_all_break_the_input_rules_is_refused(location, champion):
+    """Not empty, yet nothing would be written: the batch must survive that too."""
+    table = _new_trips(location)
+    score(location=location, input_table=table, batch_id="b1")
+    before = _predictions(location)
+    broken = location.table("broken_trips")
+    trips = tables.for_runtime().read(table)
+    tables.for_runtime().write(trips.assign(trip_distance=-1.0), broken)
+    with pytest.raises(MlopsError, match=f"no row of {broken} passed the input rules"):
+        score(location=location, input_table=broken, batch_id="b1")
+    assert _predictions(location).equals(before)
+
+
 def test_batch_id_defaults_to_today_and_is_checked():
     assert resolve_batch_id("") == date.today().isoformat()
     assert resolve_batch_id(" 2024-01-31 ") == "2024-01-31"
@@ -98,3 +111,20 @@ def test_batch_id_defaults_to_today_and_is_checked():
 def test_missing_input_table(location, champion):
     with pytest.raises(MlopsError, match="does not exist"):
         score(location=location, input_table=location.table("nothing"))
+
+
+def test_rescoring_from_an_empty_table_is_refused_and_keeps_the_batch(location, champion):
+    from taxi_fare_mlops.mlops.labels import label
+
+    table = _new_trips(location)
+    score(location=location, input_table=table, batch_id="b1")
+    label(location=location, source=table)
+    before = _predictions(location)
+    assert len(before) == 600 and before[features.LABEL].notna().all()
+    empty = location.table("no_trips")
+    trips = tables.for_runtime().read(table)
+    tables.for_runtime().write(trips.iloc[:0], empty)
+    with pytest.raises(MlopsError, match=f"{empty} has no rows: nothing to score, and batch b1"):
+        score(location=location, input_table=empty, batch_id="b1")
+    after = _predictions(location)
+    assert after.equals(before)  # the batch and its labels, as they were

@@ -13,6 +13,8 @@ from taxi_fare_mlops import features
 from taxi_fare_mlops.mlops import cli, server, tables
 from taxi_fare_mlops.mlops.score import score
 
+from conftest import source_environment
+
 
 @pytest.fixture
 def running(location, champion):
@@ -139,7 +141,6 @@ def test_dataframe_split_of_many_rows(running, scored_rows):
 
 def test_serve_runs_until_interrupted(location, champion):
     """`python -m <package> serve`: prints where it listens, answers, and Ctrl-C ends it cleanly."""
-    import os
     import signal
     import subprocess
     import sys
@@ -156,7 +157,7 @@ def test_serve_runs_until_interrupted(location, champion):
         "0",
     ]
     serving = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=source_environment()
     )
     try:
         first = serving.stdout.readline()

@@ -1,8 +1,15 @@
 """The Databricks code path (Spark table IO, `spark_udf` scoring) on a local Spark session.
 
-Local Spark has no Delta Lake jars (they come from Maven, not PyPI), so tables here are Parquet:
-everything but replacing a batch in place, which needs Delta and is refused with a clear error.
-Run with `make test-spark` or `pytest -m spark`; needs Java 17.
+Local Spark has no Delta Lake jars: they come from Maven, not PyPI (the `delta-spark` wheel holds
+only the Python API, and `configure_spark_with_delta_pip` asks Maven for the jars at session
+start), so tables here are Parquet: everything but replacing a batch in place and MERGE, which
+need Delta and are refused with a clear error. Set SPARK_DELTA_JARS to the jars' paths (comma
+separated) to run the Delta tests too; without them they skip and say so.
+
+The session runs with a small `spark.driver.maxResultSize`, so a stage that collected a whole
+table to the driver would fail here as it would on a production table: every stage is run over
+a table whose full collection exceeds it. Run with `make test-spark` or `pytest -m spark`;
+needs Java 17.
 """
 
 import os
@@ -10,6 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from taxi_fare_mlops import config, features, sample_data
@@ -21,6 +29,13 @@ pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark")
 
 SRC = Path(__file__).resolve().parent.parent / "src"
+MAX_RESULT_SIZE = "1m"
+MAX_RESULT_BYTES = 1024 * 1024
+DELTA_JARS = os.environ.get("SPARK_DELTA_JARS", "")
+NO_DELTA = (
+    "local Spark has no Delta Lake: its jars come from Maven, not with the delta-spark wheel; "
+    "set SPARK_DELTA_JARS to run MERGE and replaceWhere here (they run on Databricks)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +48,7 @@ def spark(tmp_path_factory):
     # Executors are separate Python processes: they must import the package too.
     patch.setenv("PYTHONPATH", os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     patch.setenv("PYSPARK_PYTHON", sys.executable)
-    session = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName(f"{config.PACKAGE}-tests")
         .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
@@ -41,8 +56,19 @@ def spark(tmp_path_factory):
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
+        # The smallest limit Spark accepts: MAX_RESULT_BYTES, far below a big table.
+        .config("spark.driver.maxResultSize", MAX_RESULT_SIZE)
     )
+    if DELTA_JARS:
+        builder = (
+            builder.config("spark.jars", DELTA_JARS)
+            .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+            .config(
+                "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+            )
+            .config("spark.sql.sources.default", "delta")
+        )
+    session = builder.getOrCreate()
     yield session
     session.stop()
     patch.undo()
@@ -113,5 +139,103 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
     assert registry.alias_version(location.model, config.CHAMPION) == "1"
 
     # Replacing a batch in place needs Delta, which local Spark does not have.
-    with pytest.raises(MlopsError, match="needs a Delta table"):
-        score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+    if not DELTA_JARS:
+        with pytest.raises(MlopsError, match="needs a Delta table"):
+            score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+
+
+def _write_sorted(spark, table, rows=20_000):
+    """A table whose `position` rises with the order of its files (several of them)."""
+    frame = spark.range(rows).withColumnRenamed("id", "position").repartition(4, "position")
+    frame.sortWithinPartitions("position").write.saveAsTable(tables.quoted(table))
+
+
+def test_capped_reads_on_spark_are_random_samples(spark, location):
+    from scipy import stats
+
+    table = location.table("sorted")
+    _write_sorted(spark, table)
+    store = tables.for_runtime()
+    population = store.read(table, columns=["position"])["position"]
+    sample = store.read(table, columns=["position"], max_rows=1_000)["position"]
+    assert len(sample) == 1_000 and sample.is_unique
+    # `limit` would hand back the first rows of the first files: here, the smallest positions.
+    assert stats.ks_2samp(sample, population).pvalue > 0.01
+    assert sample.max() > population.quantile(0.9)
+    assert sorted(sample) == sorted(
+        store.read(table, columns=["position"], max_rows=1_000)["position"]
+    )
+
+
+def test_every_stage_stays_under_max_result_size(spark, fresh_local_dir, location, monkeypatch):
+    """Train, validate, deploy, score, monitor and label over a table that the driver could not
+    collect: each reads a capped sample, one batch, or an aggregate."""
+    from taxi_fare_mlops.mlops import monitor, validate
+    from taxi_fare_mlops.mlops.deploy import deploy
+    from taxi_fare_mlops.mlops.labels import label
+    from taxi_fare_mlops.mlops.score import score
+    from taxi_fare_mlops.mlops.train import train
+
+    store = tables.for_runtime()
+    source = location.table("trips")
+    rows = 60_000
+    store.write(sample_data.generate_trips(rows), source)
+    # The limit bites: collecting the whole table fails.
+    with pytest.raises(Exception, match="maxResultSize"):
+        spark.table(tables.quoted(source)).toPandas()
+
+    # The stages' caps, scaled to this session's limit as the defaults are to a real driver.
+    cap = 5_000
+    monkeypatch.setattr(monitor, "MAX_ROWS", cap)
+    monkeypatch.setattr(validate, "MAX_VALIDATION_ROWS", cap)
+    trained = train(location=location, input_table=source, max_training_rows=cap)
+    assert trained.training_rows < cap
+    validate.validate(location=location, model_version=trained.version, input_table=source)
+    deploy(location=location, model_version=trained.version)
+
+    scored = score(location=location, input_table=source, batch_id="big")
+    assert scored.rows + scored.dropped == rows
+    checked = monitor.monitor(location=location, baseline_table=source)
+    assert checked.batch_id == "big" and checked.rows == cap
+
+    if DELTA_JARS:
+        result = label(location=location, source=source)
+        assert result.recorded + sum(result.skipped.values()) == rows
+        assert result.attached == scored.rows
+    else:
+        # The labels are merged table to table; attaching them to predictions needs Delta.
+        with pytest.raises(MlopsError, match="needs a Delta table"):
+            label(location=location, source=source)
+        assert store.count(location.labels) > rows * 0.99
+
+
+@pytest.mark.skipif(not DELTA_JARS, reason=NO_DELTA)
+def test_labels_merge_into_delta_tables(location):
+    from taxi_fare_mlops.mlops.labels import label
+
+    store = tables.for_runtime()
+    source = location.table("fares")
+    store.write(pd.DataFrame({features.ID: [1, 2, 2], features.LABEL: [5.0, 6.0, 6.0]}), source)
+    first = label(location=location, source=source)
+    assert first.recorded == 2 and first.skipped == {"trip listed again": 1}
+    store.write(pd.DataFrame({features.ID: [2, 3], features.LABEL: [9.0, 7.0]}), source)
+    label(location=location, source=source)
+    stored = store.read(location.labels).set_index(features.ID)[features.LABEL].to_dict()
+    assert stored == {1: 5.0, 2: 9.0, 3: 7.0}
+
+
+def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
+    """As in a workspace: the notebook reads a sample of `input_table` through Spark."""
+    from notebook_runner import notebook_namespace
+
+    source = location.table("trips")
+    tables.for_runtime().write(sample_data.generate_trips(2_500), source)
+    namespace = notebook_namespace(
+        "explore",
+        catalog=location.catalog,
+        schema=location.schema,
+        input_table=source,
+        sample_rows="1500",
+    )
+    assert (namespace["data_profile"]["rows"] == 1_500).all()
+    assert len(namespace["comparison"]) == 3  # no champion in this schema yet

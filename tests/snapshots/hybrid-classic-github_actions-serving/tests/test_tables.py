@@ -1,8 +1,10 @@
 """Local table IO (the Spark implementation is exercised by test_spark.py)."""
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from scipy import stats
 
 from taxi_fare_mlops import config, sample_data
 from taxi_fare_mlops.mlops import tables
@@ -76,8 +78,12 @@ def test_upsert_and_fill_missing(store, schema):
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
     store.write(sample_data.generate_trips(1_000), table)
-    assert len(store.read(table, sample_fraction=0.1)) == 100
+    # A Bernoulli sample, as Spark's: about the share asked for, the same rows every time.
+    sample = store.read(table, sample_fraction=0.1)
+    assert 70 <= len(sample) <= 130
+    assert sample.equals(store.read(table, sample_fraction=0.1))
     assert len(store.read(table, max_rows=50)) == 50
+    assert len(store.read(table, sample_fraction=0.1, max_rows=50)) == 50
     assert list(store.read(table, columns=["trip_distance"]).columns) == ["trip_distance"]
     zip_code = int(store.read(table)["pickup_zip"].iloc[0])
     rows = store.read(table, where={"pickup_zip": zip_code})
@@ -113,3 +119,52 @@ def test_schemas_from_type_names():
     columns = {"id": "long", "x": "double", "at": "timestamp_utc", "name": "string"}
     assert tables.spark_ddl(columns) == "id long, x double, at timestamp, name string"
     assert tables.arrow_schema(columns).field("at").type == pa.timestamp("us", tz="UTC")
+
+
+def _sorted_table(store, table, rows=20_000):
+    """A table whose `position` column rises with the row order of its files, so a read that
+    took the first rows instead of a random sample would give a skewed sample."""
+    frame = pd.DataFrame({"position": np.arange(rows, dtype="int64"), "pad": 1.0})
+    # Several files, as a growing table has: `limit` would take the first of them.
+    for start in range(0, rows, rows // 4):
+        store.write(frame.iloc[start : start + rows // 4], table, mode="append")
+    return frame["position"]
+
+
+def assert_random_sample(sample, population):
+    """The sample's distribution matches the table's (Kolmogorov-Smirnov), and it is not the
+    head of the table."""
+    assert stats.ks_2samp(sample, population).pvalue > 0.01
+    assert sample.max() > population.quantile(0.9)
+    assert sample.is_unique
+
+
+def test_capped_reads_are_random_samples_of_the_whole_table(store, schema):
+    table = f"{DEV}.{schema}.sorted"
+    population = _sorted_table(store, table)
+    sample = store.read(table, columns=["position"], max_rows=1_000)["position"]
+    assert len(sample) == 1_000
+    assert_random_sample(sample, population)
+    # Seeded: the same rows each time, another seed other rows.
+    assert sample.equals(store.read(table, columns=["position"], max_rows=1_000)["position"])
+    other = store.read(table, columns=["position"], max_rows=1_000, seed=7)["position"]
+    assert not other.equals(sample)
+
+
+def test_newest_is_the_value_at_the_largest_order(store, schema):
+    table = f"{DEV}.{schema}.batches"
+    frame = pd.DataFrame(
+        {"batch_id": ["b", "c", "a"], "at": pd.to_datetime(["2016-01-02", None, "2016-01-03"])}
+    )
+    assert store.create_if_missing(table, {"batch_id": "string", "at": "timestamp"})
+    assert store.newest(table, column="batch_id", order_by="at") is None
+    store.write(frame, table, mode="append")
+    assert store.newest(table, column="batch_id", order_by="at") == "a"
+
+
+def test_column_types_name_each_column(store, schema):
+    table = f"{DEV}.{schema}.trips"
+    store.write(sample_data.generate_trips(10), table)
+    types = store.column_types(table)
+    assert list(types) == sample_data.TRIP_COLUMNS
+    assert types["trip_distance"] == "double" and types["pickup_zip"] == "int32"

@@ -41,3 +41,23 @@ def test_train_registers_a_new_version_each_time(input_table, location):
 def test_too_few_rows_is_a_user_error(input_table, location):
     with pytest.raises(MlopsError, match="too few"):
         train(location=location, input_table=input_table, sample_fraction=0.005)
+
+
+def test_training_reads_at_most_max_training_rows_and_logs_the_sample(input_table, location):
+    import mlflow
+
+    from conftest import TEST_ROWS
+
+    capped = train(location=location, input_table=input_table, max_training_rows=1_000)
+    run = mlflow.get_run(capped.run_id)
+    assert run.data.metrics["sampled_rows"] == 1_000
+    assert run.data.metrics["input_table_rows"] == TEST_ROWS
+    assert run.data.metrics["sampled_fraction"] == pytest.approx(1_000 / TEST_ROWS)
+    assert run.data.params["max_training_rows"] == "1000"
+    # Fit rows are what is left of the sample after the hold-out and the glitch filter.
+    assert capped.training_rows < 1_000
+
+
+def test_max_training_rows_must_be_positive(input_table, location):
+    with pytest.raises(MlopsError, match="max_training_rows must be at least 1"):
+        train(location=location, input_table=input_table, max_training_rows=0)

@@ -48,7 +48,7 @@ def pristine(tmp_path_factory) -> Path:
 def state(pristine, fresh_local_dir) -> Path:
     """A copy of the pristine state, this test's to damage. Its registry still points at the
     pristine model files, which no test here deletes (`own_state` does that)."""
-    shutil.copytree(pristine, fresh_local_dir)
+    shutil.copytree(pristine, fresh_local_dir, dirs_exist_ok=True)
     return fresh_local_dir
 
 

@@ -88,6 +88,19 @@ def test_unlabelled_trips_are_scored_with_an_empty_label(location, champion):
     assert str(label.type) == "double" and label.null_count == 600
 
 
+def test_rescoring_from_rows_that_all_break_the_input_rules_is_refused(location, champion):
+    """Not empty, yet nothing would be written: the batch must survive that too."""
+    table = _new_trips(location)
+    score(location=location, input_table=table, batch_id="b1")
+    before = _predictions(location)
+    broken = location.table("broken_trips")
+    trips = tables.for_runtime().read(table)
+    tables.for_runtime().write(trips.assign(trip_distance=-1.0), broken)
+    with pytest.raises(MlopsError, match=f"no row of {broken} passed the input rules"):
+        score(location=location, input_table=broken, batch_id="b1")
+    assert _predictions(location).equals(before)
+
+
 def test_batch_id_defaults_to_today_and_is_checked():
     assert resolve_batch_id("") == date.today().isoformat()
     assert resolve_batch_id(" 2024-01-31 ") == "2024-01-31"

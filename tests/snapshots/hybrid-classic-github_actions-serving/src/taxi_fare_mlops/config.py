@@ -59,3 +59,8 @@ SAMPLE_ROWS = 20_000
 SEED = 42
 # deploy_code trains staging on a sample of the data (the integration test), prod on all of it.
 STAGING_SAMPLE_FRACTION = 0.1
+# Training reads at most this many rows (bundle variable max_training_rows), a seeded random
+# sample drawn on the cluster: with the features built, about 1 KB a row at the peak in pandas,
+# so 5 million rows take about 5 GB, a third of the 16 GB driver of the default node type.
+# README.md, "How big can it get", says when to raise it and when to go distributed instead.
+MAX_TRAINING_ROWS = 5_000_000

@@ -17,7 +17,8 @@ import pandas as pd
 LABEL = "fare_amount"
 ID = "trip_id"
 TIMESTAMP = "tpep_pickup_datetime"
-# The columns of the input table `add_features` reads (the label only when it is known).
+# The columns of the input table `add_features` reads (the label only when it is known); the
+# local sample data (`sample_data.py`) has exactly these.
 INPUT_COLUMNS = [
     "tpep_pickup_datetime",
     "tpep_dropoff_datetime",
@@ -118,14 +119,21 @@ def trip_ids(trips: pd.DataFrame) -> pd.Series:
     return pd.Series(hashes.view("int64"), index=trips.index, name=ID)
 
 
+# What a plausible trip looks like, per column (inclusive bounds). Rows outside are meter
+# glitches (zero distance, negative durations, fares of hundreds of dollars for a block): they
+# would teach the model noise. The exploration notebook counts them per column.
+VALID_RANGES = {
+    LABEL: (2.5, 250.0),
+    "trip_distance": (0.01, 100.0),
+    "trip_duration_minutes": (0.5, 300.0),
+}
+
+
 def training_rows(features: pd.DataFrame) -> pd.DataFrame:
-    """Rows fit to learn from: meter glitches (zero distance, negative durations, fares of
-    hundreds of dollars for a block) would teach the model noise."""
-    keep = (
-        features[LABEL].between(2.5, 250)
-        & features["trip_distance"].between(0.01, 100)
-        & features["trip_duration_minutes"].between(0.5, 300)
-    )
+    """Rows fit to learn from: every column of `VALID_RANGES` within its range."""
+    keep = pd.Series(True, index=features.index)
+    for column, (low, high) in VALID_RANGES.items():
+        keep &= features[column].between(low, high)
     return features[keep]
 
 

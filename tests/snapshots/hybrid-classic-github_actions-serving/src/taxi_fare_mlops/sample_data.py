@@ -11,18 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import config
+from . import config, features
 from .mlops.errors import MlopsError
 
-# The columns of `samples.nyctaxi.trips`, in its order.
-TRIP_COLUMNS = [
-    "tpep_pickup_datetime",
-    "tpep_dropoff_datetime",
-    "trip_distance",
-    "fare_amount",
-    "pickup_zip",
-    "dropoff_zip",
-]
+# The columns of `samples.nyctaxi.trips`, in its order: exactly the ones the features read.
+TRIP_COLUMNS = list(features.INPUT_COLUMNS)
 
 # Manhattan-heavy zip codes, most frequent first, like the pickups in the real sample.
 _ZIPS = np.array(

@@ -3,6 +3,10 @@
 Each run is one batch (`batch_id`, today's date by default). The predictions table keeps every
 batch, with the model version and time of scoring, so monitoring can look back in time;
 scoring a batch again replaces that batch in one transaction (no duplicates, nothing lost).
+An input table without rows is refused before anything is written: replacing a batch with
+nothing would delete it, and the labels attached to it. Two runs scoring the same batch at
+once take turns locally (a file lock); on Spark the one whose commit loses tries again
+(`errors.retry_conflicts`): either way the batch holds each trip once.
 
 The label column (`fare_amount`) is always written empty, even when the input has fares: the
 real fare of a trip arrives later and reaches the predictions through the labels table
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -24,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .. import config, features
-from . import inputs, registry, tables
+from . import errors, inputs, registry, runtime, tables
+from .errors import MlopsError
 from .location import Location
 
 log = logging.getLogger(__name__)
@@ -98,23 +104,35 @@ def score(
     store.require(input_table)
     inputs.require_columns(store, input_table, INPUT_COLUMNS)
     input_rows = store.count(input_table)
+    if input_rows == 0:
+        raise MlopsError(
+            f"{input_table} has no rows: nothing to score, and batch {batch_id} of "
+            f"{location.predictions} is left as it was"
+        )
     scored_at = pd.Timestamp(datetime.now(timezone.utc))
 
     def prepare(trips: pd.DataFrame) -> pd.DataFrame:
         return prepare_rows(trips, version=version, scored_at=scored_at, batch_id=batch_id)
 
-    rows = store.score(
-        input_table,
-        location.predictions,
-        columns=INPUT_COLUMNS,
-        prepare=prepare,
-        model_uri=location.model_uri(version),
-        model_inputs=features.MODEL_FEATURES,
-        schema=PREDICTION_SCHEMA,
-        replace={"batch_id": batch_id},
-        chunk_rows=chunk_rows,
-        progress=progress,
-    )
+    def write() -> int:
+        return store.score(
+            input_table,
+            location.predictions,
+            columns=INPUT_COLUMNS,
+            prepare=prepare,
+            model_uri=location.model_uri(version),
+            model_inputs=features.MODEL_FEATURES,
+            schema=PREDICTION_SCHEMA,
+            replace={"batch_id": batch_id},
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
+
+    # Locally, runs of the same batch take turns: deltalake retries a blind append (the first
+    # write creates the table) without noticing that the other run wrote the same batch. On
+    # Spark, Delta's own conflict checks catch it, and replacing a batch is safe to repeat.
+    with nullcontext() if runtime.use_spark() else runtime.local_lock(location.predictions):
+        rows = errors.retry_conflicts(write)
     result = ScoreResult(location.predictions, batch_id, rows, version, input_rows - rows)
     log.info("%s", result.summary())
     return result

@@ -4,9 +4,11 @@ Each command is two functions side by side: its arguments and its handler. A han
 stage and returns the stage's result, and every result renders itself (`result.summary()`), so
 the CLI, the notebooks and `lifecycle` show a stage's outcome the same way.
 
-Expected problems (a missing table, no champion yet, an unknown catalog, a failed validation
-gate) end with one `error: ...` line and exit code 1; anything else is a bug and keeps its
-traceback.
+Every failure ends with one `error: ...` line on stderr and exit code 1: expected problems (a
+missing table, no champion yet, an unknown catalog, a failed validation gate), broken or busy
+state (a damaged registry database or Delta table, missing model files, a lost concurrent
+write: `errors.explain` maps the library errors) and, named by its type, anything else, which
+is a bug. `--debug` prints the traceback as well.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import config
-from . import runtime
+from . import errors, runtime
 from .errors import MlopsError
 from .location import Location
 
@@ -123,9 +126,15 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="share of the input table to train on (default: %(default)s)",
     )
+    parser.add_argument(
+        "--max-training-rows",
+        default=str(config.MAX_TRAINING_ROWS),
+        help="most rows to train on, a random sample (default: %(default)s)",
+    )
 
 
 def train(args: argparse.Namespace):
+    from .inputs import parse_count
     from .train import train
 
     return train(
@@ -133,6 +142,9 @@ def train(args: argparse.Namespace):
         input_table=args.input_table,
         experiment_name=args.experiment_name,
         sample_fraction=args.sample_fraction,
+        max_training_rows=parse_count(
+            args.max_training_rows, name="--max-training-rows", minimum=1
+        ),
     )
 
 
@@ -403,6 +415,9 @@ COMMANDS = [
 ]
 
 
+_DEBUG_HELP = "on an error, print the traceback too"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m {config.PACKAGE}",
@@ -410,15 +425,28 @@ def build_parser() -> argparse.ArgumentParser:
         f"state lives in .local/ (override with {runtime.LOCAL_DIR_VARIABLES[0]}).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="command")
     for command in COMMANDS:
         command.arguments(subparsers.add_parser(command.name, help=command.help))
+        # Also after the command name; SUPPRESS keeps the top-level value when it is not given.
+        subparsers.choices[command.name].add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+        )
         # argparse hands the handler back with the parsed arguments.
         subparsers.choices[command.name].set_defaults(handler=command.handler)
     return parser
 
 
+# Commands that save or load a model, which MLflow does with skops.
+MODEL_COMMANDS = frozenset({"train", "validate", "promote", "score", "lifecycle"})
+
+
 def _configure_logging(command: str, verbose: bool) -> None:
+    if command in MODEL_COMMANDS:
+        # Before MLflow: importing skops.io walks sys.modules once per scipy ufunc, and with
+        # MLflow's 2,000 modules already loaded that walk costs about half a second more.
+        import skops.io  # noqa: F401
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=logging.WARNING)
     # The CLI prints each result's summary; the stages' log lines would repeat it.
     level = logging.DEBUG if verbose else logging.WARNING
@@ -434,6 +462,16 @@ def _configure_logging(command: str, verbose: bool) -> None:
     warnings.filterwarnings("ignore", module="mlflow")
 
 
+def _one_line(error: Exception) -> str:
+    known = errors.explain(error)
+    if known is not None:
+        return " ".join(str(known).split())
+    return (
+        f"unexpected {type(error).__name__}: {errors.first_line(error)} (a bug? rerun with "
+        "--debug for the traceback)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     if not runtime.is_databricks():
         # Local tables are small: one OpenMP thread fits and predicts the trees as fast as
@@ -444,12 +482,14 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.command, args.verbose)
     try:
         result = args.handler(args)
-    except MlopsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 1
     if result is not None:
         print(result.summary())
     return 0

@@ -46,13 +46,14 @@ def deploy(*, location: Location, model_version: str = "") -> DeployResult:
             f"{name} version {version} is not the {config.CHALLENGER} "
             f"(version {challenger} is): only a validated version can become {config.CHAMPION}"
         )
-    previous = registry.alias_version(name, config.CHAMPION)
-    registry.set_alias(name, config.CHAMPION, version)
-    tags = {"deployed_at": datetime.now(timezone.utc).isoformat()}
-    if previous and previous != version:
-        tags["previous_champion"] = previous
-        registry.set_alias(name, config.PREVIOUS_CHAMPION, previous)
-    registry.set_tags(name, version, tags)
+    with registry.model_lock(name):
+        previous = registry.alias_version(name, config.CHAMPION)
+        registry.set_alias(name, config.CHAMPION, version)
+        tags = {"deployed_at": datetime.now(timezone.utc).isoformat()}
+        if previous and previous != version:
+            tags["previous_champion"] = previous
+            registry.set_alias(name, config.PREVIOUS_CHAMPION, previous)
+        registry.set_tags(name, version, tags)
     result = DeployResult(name, version, previous)
     log.info("%s", result.summary())
     return result
@@ -89,7 +90,13 @@ def rollback(*, location: Location) -> RollbackResult:
     `previous_champion` but a champion restored by a rollback, and changes nothing. The version
     taken out of service also loses `challenger`, so running deploy again cannot bring it back.
     """
-    name = location.model
+    with registry.model_lock(location.model):
+        result = _roll_back(location.model)
+    log.info("%s", result.summary())
+    return result
+
+
+def _roll_back(name: str) -> RollbackResult:
     current = registry.require_alias(name, config.CHAMPION, ": nothing to roll back")
     target = registry.alias_version(name, config.PREVIOUS_CHAMPION)
     if target is None or target == current:
@@ -111,6 +118,4 @@ def rollback(*, location: Location) -> RollbackResult:
     now = datetime.now(timezone.utc).isoformat()
     registry.set_tags(name, current, {ROLLED_BACK_AT: now})
     registry.set_tags(name, target, {RESTORED_FROM: current, "deployed_at": now})
-    result = RollbackResult(name, target, current, rolled_back=True)
-    log.info("%s", result.summary())
-    return result
+    return RollbackResult(name, target, current, rolled_back=True)

@@ -18,6 +18,8 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
+from .errors import DataError
+
 # The thresholds (max_psi, max_rmse) are the project's, in `config.py`; this module only counts.
 DEFAULT_PSI_BINS = 10
 
@@ -42,7 +44,7 @@ def _as_float_array(values: Iterable) -> np.ndarray:
 
 def _require_rows(values: np.ndarray | pd.Series, name: str) -> None:
     if len(values) == 0:
-        raise ValueError(f"{name} has no rows: there is nothing to compare drift against")
+        raise DataError(f"{name} has no rows: there is nothing to compare drift against")
 
 
 def _psi_bin_index(
@@ -143,7 +145,7 @@ def jensen_shannon(expected, actual) -> float:
 def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ValueError(f"{name} lacks feature columns {missing}")
+        raise DataError(f"{name} lacks feature columns {missing}")
 
 
 def feature_drift(
@@ -158,9 +160,9 @@ def feature_drift(
     table as is, with the window and model version added as columns.
     """
     if len(baseline) == 0:
-        raise ValueError("baseline has no rows: there is nothing to compare drift against")
+        raise DataError("baseline has no rows: there is nothing to compare drift against")
     if len(current) == 0:
-        raise ValueError("current has no rows: no scored data in this window")
+        raise DataError("current has no rows: no scored data in this window")
     for frame, name in ((baseline, "baseline"), (current, "current")):
         _require_columns(frame, numeric + categorical, name)
 

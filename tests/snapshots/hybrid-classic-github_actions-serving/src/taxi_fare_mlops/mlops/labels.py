@@ -13,13 +13,13 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pandas as pd
 
 from .. import features
-from . import tables
+from . import inputs, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -34,6 +34,8 @@ LABEL_SCHEMA = tables.arrow_schema(
         LABELLED_AT: "timestamp_utc",
     }
 )
+# read_labels loads at most this many rows into memory (a random sample beyond it).
+MAX_FRAME_ROWS = 1_000_000
 # Raw trips (the input of scoring) identify a trip by these columns; see `features.trip_ids`.
 _TRIP_KEY_COLUMNS = [column for column in features.INPUT_COLUMNS if column != LABEL]
 
@@ -44,12 +46,20 @@ class LabelResult:
     labels_table: str
     recorded: int
     attached: int
+    source_rows: int = 0
+    # {reason: rows} of source rows that were not recorded (no fare yet, no trip id, a trip
+    # listed twice); with `recorded` they add up to `source_rows`.
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"recorded {self.recorded:,} labels from {self.source} in {self.labels_table}; "
             f"{self.attached:,} predictions got their label"
         )
+        skipped = ", ".join(f"{reason} {rows:,}" for reason, rows in self.skipped.items() if rows)
+        if skipped:
+            line += f" (of {self.source_rows:,} source rows, skipped: {skipped})"
+        return line
 
 
 def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -74,17 +84,32 @@ def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return labels.drop_duplicates(ID, keep="last").reset_index(drop=True)
 
 
-def read_labels(table: str) -> pd.DataFrame:
-    """The labels held by a table: `trip_id` and `fare_amount`, or raw trips with their fares."""
-    store = tables.for_runtime()
-    columns = store.columns(table)
-    wanted = [ID, LABEL] if ID in columns else features.INPUT_COLUMNS
-    missing = [column for column in wanted if column not in columns]
+def _source_columns(store, table: str) -> list[str]:
+    """The columns of `table` that hold labels, checked: `trip_id` and `fare_amount`, or the
+    raw trip columns with `fare_amount` (a `trip_id` of another type is refused, not guessed)."""
+    types = store.column_types(table)
+    if ID in types:
+        rules = {ID: inputs.ID_RULE, LABEL: inputs.LABEL_RULE}
+    else:
+        rules = {**inputs.TRIP_RULES, LABEL: inputs.LABEL_RULE}
+    missing = [column for column in rules if column not in types]
     if missing:
         raise MlopsError(
             f"{table} has no {', '.join(missing)}: labels need {ID} and {LABEL} (or raw trips)"
         )
-    return label_rows(store.read(table, columns=wanted))
+    inputs.require_columns(store, table, rules)
+    return list(rules)
+
+
+def read_labels(table: str) -> pd.DataFrame:
+    """The labels held by a (small) table as pandas: `trip_id` and `fare_amount`, or raw trips
+    with their fares. For tests and local runs; the `label` stage merges table to table."""
+    store = tables.for_runtime()
+    store.require(table)
+    columns = _source_columns(store, table)
+    # Bounded by the cap: more rows than this belong in `label`, which never loads them.
+    frame = store.read(table, columns=columns, max_rows=MAX_FRAME_ROWS)
+    return label_rows(frame)
 
 
 def record_labels(
@@ -94,6 +119,12 @@ def record_labels(
 
     Rows of trips already in the table are replaced (the newer fare wins), others inserted.
     """
+    implausible = int((inputs.classify_labels(frame) == inputs.LABEL_IMPLAUSIBLE).sum())
+    if implausible:
+        raise MlopsError(
+            f"{implausible:,} labels have {LABEL} outside "
+            f"{inputs.LABEL_RULE.low:g}..{inputs.LABEL_RULE.high:g}; nothing recorded"
+        )
     labels = label_rows(frame)
     if labels.empty:
         return 0
@@ -115,7 +146,43 @@ def attach_labels(*, location: Location) -> int:
 
 
 def label(*, location: Location, source: str) -> LabelResult:
-    """The `label` command: record the fares in `source`, then attach them to predictions."""
-    recorded = record_labels(read_labels(source), location=location)
+    """The `label` command: record the fares in `source`, then attach them to predictions.
+
+    The source is checked first (columns, types, and every fare: one outside the plausible
+    range refuses the whole load, see `inputs.py`), then merged into the labels table from the
+    source table itself, never through the driver's memory.
+    """
+    store = tables.for_runtime()
+    store.require(source)
+    columns = _source_columns(store, source)
+    classes = store.tally(source, columns=columns, classify=inputs.classify_labels)
+    implausible = classes.get(inputs.LABEL_IMPLAUSIBLE, 0)
+    if implausible:
+        raise MlopsError(
+            f"{source}: {implausible:,} rows have {LABEL} outside "
+            f"{inputs.LABEL_RULE.low:g}..{inputs.LABEL_RULE.high:g}; nothing recorded"
+        )
+    labelled_at = pd.Timestamp(datetime.now(timezone.utc))
+
+    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+        ok = inputs.classify_labels(frame) == inputs.LABEL_OK
+        rows = label_rows(frame[ok])
+        rows[LABELLED_AT] = labelled_at
+        return rows
+
+    recorded = 0
+    if classes.get(inputs.LABEL_OK, 0):
+        recorded = store.upsert_from(
+            source, location.labels, columns=columns, prepare=prepare, key=ID, schema=LABEL_SCHEMA
+        )
+    log.info("recorded %s labels in %s", f"{recorded:,}", location.labels)
     attached = attach_labels(location=location)
-    return LabelResult(source, location.labels, recorded, attached)
+    skipped = {
+        reason: classes.get(reason, 0)
+        for reason in (inputs.LABEL_NO_FARE, inputs.LABEL_NO_TRIP)
+        if classes.get(reason, 0)
+    }
+    duplicates = classes.get(inputs.LABEL_OK, 0) - recorded
+    if duplicates:
+        skipped["trip listed again"] = duplicates
+    return LabelResult(source, location.labels, recorded, attached, sum(classes.values()), skipped)

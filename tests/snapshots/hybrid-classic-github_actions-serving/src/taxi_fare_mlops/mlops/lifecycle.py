@@ -13,17 +13,21 @@ as if they arrived the next day) and checks it for drift and error. A second bat
 long trips is checked before its labels arrive, which drift alone flags, and again after.
 Between the two, prod's champion is served on a free local port (`serve`): the answers to a
 request of scored rows must equal the batch predictions for them.
-Every step prints the summary of its stage's result, as the CLI and the notebooks do.
+Every step prints the summary of its stage's result, as the CLI and the notebooks do, and then
+how long it took. At the end the run writes one HTML page, `.local/reports/lifecycle.html`
+(`lifecycle_page.py`), with the registry, the batches and the monitoring plots.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import config, sample_data
-from . import registry, runtime
+from . import lifecycle_page, registry, runtime
 from .deploy import deploy
 from .errors import MlopsError
 from .labels import record_labels
@@ -40,6 +44,9 @@ class LifecycleReport:
     catalogs: dict[str, dict] = field(default_factory=dict)
     batches: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    # Seconds per step, in the order they ran; and the HTML page written at the end.
+    durations: dict[str, float] = field(default_factory=dict)
+    page: Path | None = None
     serving: dict = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -74,6 +81,15 @@ class LifecycleReport:
                 f"{self.serving['rows']} rows over HTTP, equal to batch scoring"
             )
         return "\n".join(lines)
+
+
+@contextmanager
+def _timed(report: LifecycleReport, step: str, say: Callable[[str], None]) -> Iterator[None]:
+    """Time one step, print how long it took as soon as it is done and keep it for the page."""
+    started = time.perf_counter()
+    yield
+    report.durations[step] = time.perf_counter() - started
+    say(f"[time] {report.durations[step]:5.1f}s  {step}")
 
 
 def _say_in(catalog: str, say: Callable[[str], None]) -> Callable[[object], None]:
@@ -116,6 +132,13 @@ def _registry_state(location: Location) -> dict:
 
 
 def _score_batch(
+    report: LifecycleReport, prod: Location, *, batch_id: str, say: Callable[[str], None], **rest
+) -> None:
+    with _timed(report, f"batch {batch_id}", say):
+        _score_and_check(report, prod, batch_id=batch_id, say=say, **rest)
+
+
+def _score_and_check(
     report: LifecycleReport,
     prod: Location,
     *,
@@ -166,6 +189,7 @@ def _score_batch(
         rmse=checked.errors["rmse"],
         labelled_rows=checked.labelled_rows,
         max_psi=checked.largest_psi[1],
+        plots=[str(path) for path in checked.reports],
     )
 
 
@@ -206,24 +230,32 @@ def run(
     )
     report = LifecycleReport(pattern)
     say(f"{config.PROJECT_NAME}: {pattern} lifecycle, local state in {runtime.local_dir()}")
-    written = sample_data.write_sample_data(config.INPUT_TABLE, n_rows=rows)
-    say(f"[data] wrote {written:,} sample trips to {config.INPUT_TABLE}")
+    with _timed(report, "sample data", say):
+        written = sample_data.write_sample_data(config.INPUT_TABLE, n_rows=rows)
+        say(f"[data] wrote {written:,} sample trips to {config.INPUT_TABLE}")
 
     steps = report.catalogs
+
+    def trained_in(location: Location, sample_fraction: float) -> None:
+        with _timed(report, f"{location.catalog}: train, validate, deploy", say):
+            steps[location.catalog] = _train_validate_deploy(location, sample_fraction, say)
+
+    def promoted_to(location: Location, source: Location) -> None:
+        with _timed(report, f"{location.catalog}: promote from {source.catalog}", say):
+            steps[location.catalog] = _promote(location, source.catalog, say)
+
     if pattern == "deploy_code":
-        steps[dev.catalog] = _train_validate_deploy(dev, 1.0, say)
-        steps[staging.catalog] = _train_validate_deploy(
-            staging, config.STAGING_SAMPLE_FRACTION, say
-        )
-        steps[prod.catalog] = _train_validate_deploy(prod, 1.0, say)
+        trained_in(dev, 1.0)
+        trained_in(staging, config.STAGING_SAMPLE_FRACTION)
+        trained_in(prod, 1.0)
     elif pattern == "deploy_model":
-        steps[dev.catalog] = _train_validate_deploy(dev, 1.0, say)
-        steps[staging.catalog] = _promote(staging, dev.catalog, say)
-        steps[prod.catalog] = _promote(prod, staging.catalog, say)
+        trained_in(dev, 1.0)
+        promoted_to(staging, dev)
+        promoted_to(prod, staging)
     elif pattern == "hybrid":
-        steps[dev.catalog] = _train_validate_deploy(dev, config.STAGING_SAMPLE_FRACTION, say)
-        steps[staging.catalog] = _train_validate_deploy(staging, 1.0, say)
-        steps[prod.catalog] = _promote(prod, staging.catalog, say)
+        trained_in(dev, config.STAGING_SAMPLE_FRACTION)
+        trained_in(staging, 1.0)
+        promoted_to(prod, staging)
     else:
         raise MlopsError(f"unknown deployment pattern {pattern!r}")
     for location in (dev, staging, prod):
@@ -240,7 +272,8 @@ def run(
         monitoring=monitoring,
         say=say,
     )
-    _check_serving(report, prod, "2016-03-01", say)
+    with _timed(report, "serve", say):
+        _check_serving(report, prod, "2016-03-01", say)
     if monitoring:
         # Longer trips than anything in training: the drift check should fire.
         _score_batch(
@@ -256,6 +289,8 @@ def run(
         )
 
     report.seconds = time.perf_counter() - started
+    report.page = lifecycle_page.write(report, runtime.reports_dir() / lifecycle_page.FILE_NAME)
     say("")
     say(report.summary())
+    say(f"Report: {report.page}")
     return report

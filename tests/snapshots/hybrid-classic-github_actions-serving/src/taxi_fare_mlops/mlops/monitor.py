@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config, features
-from . import drift, registry, reports, runtime, tables
+from . import drift, inputs, registry, reports, runtime, tables
 from .errors import MlopsError
 from .labels import attach_labels
 from .location import Location
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Drift needs distributions, not every row: a random sample this large estimates them well.
 MAX_ROWS = 200_000
+# The error trend plot reads at most this many metric rows (three per monitored batch).
+MAX_HISTORY_ROWS = 100_000
 
 
 @dataclass
@@ -75,10 +77,11 @@ class MonitorResult:
 
 
 def latest_batch(table: str) -> str:
-    batches = tables.for_runtime().read(table, columns=["batch_id", "scored_at"])
-    if batches.empty:
+    """The batch scored last: an aggregate over the table, so only one value reaches memory."""
+    batch_id = tables.for_runtime().newest(table, column="batch_id", order_by="scored_at")
+    if batch_id is None:
         raise MlopsError(f"{table} is empty: score a batch first")
-    return str(batches.sort_values("scored_at")["batch_id"].iloc[-1])
+    return str(batch_id)
 
 
 def baseline_table_of(model_name: str, version: str | None) -> str:
@@ -89,7 +92,12 @@ def baseline_table_of(model_name: str, version: str | None) -> str:
 
 
 def load_baseline(table: str) -> pd.DataFrame:
-    raw = tables.for_runtime().read(table, columns=features.INPUT_COLUMNS, max_rows=MAX_ROWS)
+    # Bounded: a seeded random sample of MAX_ROWS rows, drawn on the cluster on Databricks.
+    store = tables.for_runtime()
+    store.require(table)
+    inputs.require_columns(store, table, inputs.TRIP_COLUMNS)
+    raw = store.read(table, columns=features.INPUT_COLUMNS, max_rows=MAX_ROWS)
+    raw, _ = inputs.clean_trips(raw, table=table)
     return features.training_rows(features.add_features(raw))
 
 
@@ -112,10 +120,15 @@ def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFram
 
 def error_history(table: str) -> pd.DataFrame:
     """RMSE and MAE per window from everything monitored so far (for the trend plot)."""
+    # Bounded: the prediction rows only (a filter pushed down to the files; three per batch)
+    # and capped, so years of daily batches fit.
     history = tables.for_runtime().read(
-        table, columns=["window_start", "feature", "metric", "value"]
+        table,
+        columns=["window_start", "metric", "value"],
+        where={"feature": "prediction"},
+        max_rows=MAX_HISTORY_ROWS,
     )
-    errors = history[(history["feature"] == "prediction") & history["metric"].isin(["rmse", "mae"])]
+    errors = history[history["metric"].isin(["rmse", "mae"])]
     wide = errors.pivot_table(
         index="window_start", columns="metric", values="value", aggfunc="last", dropna=False
     )
@@ -133,12 +146,21 @@ def monitor(
     reports_dir: Path | None = None,
 ) -> MonitorResult:
     """Check the latest (or the given) batch of predictions against the thresholds."""
+    # The same parser as scoring's: an id scoring accepted is read back as it was written.
+    batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
     store = tables.for_runtime()
     predictions = location.predictions
     if not store.exists(predictions):
         raise MlopsError(f"no predictions yet in {predictions}: run score first")
     attach_labels(location=location)
-    batch_id = batch_id.strip() or latest_batch(predictions)
+    inputs.require_columns(
+        store,
+        predictions,
+        {column: inputs.Rule(inputs.declared_kind(column)) for column in features.COLUMN_TYPES}
+        | {"prediction": inputs.Rule("number"), "batch_id": inputs.Rule("string")},
+    )
+    batch_id = batch_id or latest_batch(predictions)
+    # Bounded: one batch, and of it a seeded random sample of at most MAX_ROWS rows.
     current = store.read(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
     if current.empty:
         raise MlopsError(f"{predictions} has no batch {batch_id!r}")

@@ -1,8 +1,24 @@
 """Promote a model between catalogs: copy a version, then validate and deploy it there.
 
 Used by the deploy_model and hybrid patterns. The copy keeps lineage as tags on the new version
-(which model and version it came from, the git commit that trained it, when it was promoted), and
-promoting the same source version again returns the existing copy instead of making another.
+(which model and version it came from, the git commit that trained it, when it was promoted).
+
+One source version yields one copy, whatever runs at the same time or dies half-way:
+
+- The copy is looked up by its source before copying (`registry.find_copy`: the lineage tag,
+  or the registry's own `source` field), and promoting the same source again returns it.
+- The lineage tags are part of the step that creates the version (`registry.create_copy`), and
+  only the tags in `CARRIED_TAGS` come from the source: a copy never carries the source's
+  `validation_status`, `deployed_at` or aliases as if they were its own.
+- Locally, find-then-copy holds a file lock (`registry.model_lock`), so two `promote` processes
+  at once make one copy. On Databricks the promotion job runs one at a time
+  (`max_concurrent_runs: 1`) and each run finds the copy before copying; two promotions of one
+  source started by hand at the same instant are not guaranteed to make only one.
+- A partial copy (the version exists, its lineage tags do not: a copy made by an older release
+  of this code, killed between copying and tagging) is adopted on the next run: it gets its
+  lineage tags, loses the tags it took from the source, and the promotion carries on with it.
+  A copy that Unity Catalog never finished registering (status not READY) is refused with what
+  to do: delete that version, then promote again.
 """
 
 from __future__ import annotations
@@ -41,11 +57,18 @@ class PromoteResult:
     copy: CopyResult
     validation: ValidationResult
     deployment: DeployResult
+    # The champion as read back from the registry after deploying (another run may have moved
+    # it since): the summary says "now champion" only when it is this copy.
+    champion: str | None = None
 
     def summary(self) -> str:
+        if self.champion == self.copy.version:
+            outcome = f"now {config.CHAMPION}"
+        else:
+            outcome = f"{config.CHAMPION} is version {self.champion or 'none'}, not this copy"
         return (
             f"{self.copy.summary()}; validated here (rmse "
-            f"{self.validation.metrics['rmse']:.3f}); now {config.CHAMPION}"
+            f"{self.validation.metrics['rmse']:.3f}); {outcome}"
         )
 
 
@@ -75,26 +98,56 @@ def copy_model(
         version = registry.require_alias(source.model, source_alias, ": nothing to promote")
     source_uri = source.model_uri(version)
 
-    existing = registry.find_copy(location.model, source_uri)
-    if existing is not None:
-        return CopyResult(location.model, existing, source_uri, created=False)
-
-    source_tags = registry.tags(source.model, version)
-    new_version = registry.copy_version(source_uri, location.model)
-    tags = {key: source_tags[key] for key in CARRIED_TAGS if key in source_tags}
-    tags.update(
-        {
-            "source_model_uri": source_uri,
-            "source_model_name": source.model,
-            "source_model_version": version,
-            "git_commit": source_tags.get("git_commit") or registry.git_commit(),
-            "promoted_at": datetime.now(timezone.utc).isoformat(),
-        }
-    )
-    registry.set_tags(location.model, new_version, tags)
+    with registry.model_lock(location.model):
+        existing = registry.find_copy(location.model, source_uri)
+        if existing is not None:
+            _complete_partial_copy(location.model, existing, source_uri)
+            return CopyResult(location.model, existing, source_uri, created=False)
+        source_tags = registry.tags(source.model, version)
+        tags = {key: source_tags[key] for key in CARRIED_TAGS if key in source_tags}
+        tags.update(
+            {
+                "source_model_uri": source_uri,
+                "source_model_name": source.model,
+                "source_model_version": version,
+                "git_commit": source_tags.get("git_commit") or registry.git_commit(),
+                "promoted_at": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+        new_version = registry.create_copy(source_uri, location.model, tags)
     result = CopyResult(location.model, new_version, source_uri, created=True)
     log.info("%s", result.summary())
     return result
+
+
+def _complete_partial_copy(model_name: str, version: str, source_uri: str) -> None:
+    """Make a found copy whole: lineage tags present, none of the source's own tags left."""
+    entry = registry.model_version(model_name, version)
+    status = str(getattr(entry, "status", "READY") or "READY")
+    if status != "READY":
+        raise MlopsError(
+            f"{model_name} version {version}, a copy of {source_uri}, was never finished "
+            f"(status {status}): delete that version, then promote again"
+        )
+    tags = dict(entry.tags)
+    if tags.get("source_model_uri") == source_uri:
+        return
+    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
+    # Everything but the carried tags was copied from the source along with the files: the
+    # copy was never validated or deployed here, so those tags describe another version.
+    registry.delete_tags(model_name, version, [key for key in tags if key not in CARRIED_TAGS])
+    registry.set_tags(
+        model_name,
+        version,
+        {
+            "source_model_uri": source_uri,
+            "source_model_name": source_name,
+            "source_model_version": source_version,
+            "git_commit": tags.get("git_commit") or registry.git_commit(),
+            "promoted_at": datetime.now(timezone.utc).isoformat(),
+        },
+    )
+    log.warning("%s version %s: completed the lineage of a partial copy", model_name, version)
 
 
 def promote(
@@ -124,4 +177,5 @@ def promote(
         champion_tolerance=champion_tolerance,
     )
     deployment = deploy(location=location, model_version=copy.version)
-    return PromoteResult(copy, validation, deployment)
+    champion = registry.alias_version(location.model, config.CHAMPION)
+    return PromoteResult(copy, validation, deployment, champion)

@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from .errors import DataError
+
 _OK_COLOUR = "tab:blue"
 _ALERT_COLOUR = "tab:red"
 
@@ -36,7 +38,7 @@ def _save(figure: plt.Figure, path: str | Path) -> Path:
 def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ValueError(f"{name} lacks columns {missing}")
+        raise DataError(f"{name} lacks columns {missing}")
 
 
 def plot_feature_drift(
@@ -84,4 +86,52 @@ def plot_error_over_time(metrics_history: pd.DataFrame, path: str | Path) -> Pat
     axes.set_xlabel("window start")
     axes.set_ylabel("error")
     axes.set_title("Prediction error over time")
+    return _save(figure, path)
+
+
+# The exploration notebook shows these figures inline (`display(figure)`), so they are returned
+# open; `save_figure` writes one to a file and frees it.
+
+
+def distributions_figure(
+    frame: pd.DataFrame, columns: list[str], valid_ranges: dict | None = None
+) -> plt.Figure:
+    """One histogram per column, with the valid range (if any) as dashed lines: values outside
+    them are what training leaves out."""
+    _require_columns(frame, columns, "frame")
+    valid_ranges = valid_ranges or {}
+    per_row = 3
+    rows = max(1, -(-len(columns) // per_row))
+    figure, grid = plt.subplots(rows, per_row, figsize=(4 * per_row, 2.8 * rows), squeeze=False)
+    for axes, column in zip(grid.flat, columns):
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if values.empty:
+            axes.text(0.5, 0.5, "no values", ha="center", va="center")
+        else:
+            axes.hist(values.to_numpy(dtype=float), bins=40, color=_OK_COLOUR)
+        for bound in valid_ranges.get(column, ()):
+            axes.axvline(bound, color=_ALERT_COLOUR, linestyle="--")
+        axes.set_title(column)
+    for axes in list(grid.flat)[len(columns) :]:
+        axes.set_visible(False)
+    figure.suptitle(f"Distributions of {len(frame):,} rows")
+    figure.tight_layout()
+    return figure
+
+
+def comparison_figure(comparison: pd.DataFrame, metric: str = "rmse") -> plt.Figure:
+    """Horizontal bars of `metric` per try; the champion's bar in red, so the question
+    "which try beats it" is answered at a glance."""
+    _require_columns(comparison, ["name", metric, "is_champion"], "comparison")
+    ordered = comparison.sort_values(metric, ascending=False)
+    figure, axes = plt.subplots(figsize=(8, 1.5 + 0.4 * max(len(ordered), 1)))
+    colours = np.where(ordered["is_champion"].to_numpy(dtype=bool), _ALERT_COLOUR, _OK_COLOUR)
+    axes.barh(ordered["name"].astype(str), ordered[metric].to_numpy(dtype=float), color=colours)
+    axes.set_xlabel(f"hold-out {metric}")
+    axes.set_title(f"Tries against the champion ({metric}, lower is better)")
+    return figure
+
+
+def save_figure(figure: plt.Figure, path: str | Path) -> Path:
+    """Write a figure returned above as PNG and free it."""
     return _save(figure, path)

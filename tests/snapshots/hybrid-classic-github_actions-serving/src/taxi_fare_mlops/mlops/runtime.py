@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import config
 from .errors import MlopsError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 # Environment variables that move local state elsewhere (the tests point them at tmp dirs).
 LOCAL_DIR_VARIABLES = (f"{config.PACKAGE.upper()}_LOCAL_DIR", "MLOPS_LOCAL_DIR")
@@ -57,6 +64,27 @@ def local_dir() -> Path:
         if os.environ.get(variable):
             return Path(os.environ[variable]).resolve()
     return (Path.cwd() / ".local").resolve()
+
+
+@contextmanager
+def local_lock(name: str) -> Iterator[None]:
+    """Exclusive among the processes of this machine that share the local state: a lock on
+    `.local/locks/<name>.lock`, released when the block ends or the process dies.
+
+    For local find-or-write steps that two runs at once would otherwise both do (a model copy,
+    the first write of a table). Windows has no `fcntl`: there the block runs unlocked.
+    """
+    if fcntl is None:
+        yield
+        return
+    locks = local_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def reports_dir() -> Path:

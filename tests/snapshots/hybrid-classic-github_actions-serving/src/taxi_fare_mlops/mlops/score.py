@@ -3,6 +3,10 @@
 Each run is one batch (`batch_id`, today's date by default). The predictions table keeps every
 batch, with the model version and time of scoring, so monitoring can look back in time;
 scoring a batch again replaces that batch in one transaction (no duplicates, nothing lost).
+An input table without rows is refused before anything is written: replacing a batch with
+nothing would delete it, and the labels attached to it. Two runs scoring the same batch at
+once take turns locally (a file lock); on Spark the one whose commit loses tries again
+(`errors.retry_conflicts`): either way the batch holds each trip once.
 
 The label column (`fare_amount`) is always written empty, even when the input has fares: the
 real fare of a trip arrives later and reaches the predictions through the labels table
@@ -16,8 +20,8 @@ a stream; on Databricks the model runs on the cluster (both in `tables.py`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -25,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config, features
-from . import registry, tables
+from . import errors, inputs, registry, runtime, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -43,7 +47,6 @@ PREDICTION_COLUMNS = {**features.COLUMN_TYPES, **BOOKKEEPING_COLUMNS}
 PREDICTION_SCHEMA = tables.arrow_schema(PREDICTION_COLUMNS)
 # What scoring reads from the input: the trips without their fare.
 INPUT_COLUMNS = [column for column in features.INPUT_COLUMNS if column != features.LABEL]
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
 @dataclass
@@ -52,24 +55,28 @@ class ScoreResult:
     batch_id: str
     rows: int
     model_version: str
+    # Input rows left out because a key value was null, not finite or out of range (inputs.py).
+    dropped: int = 0
 
     def summary(self) -> str:
-        return (
+        line = (
             f"scored {self.rows:,} rows with version {self.model_version} into {self.table} "
             f"(batch {self.batch_id})"
         )
+        if self.dropped:
+            line += f"; left out {self.dropped:,} input rows with invalid values"
+        return line
 
 
 def resolve_batch_id(batch_id: str | None) -> str:
-    batch_id = (batch_id or "").strip() or date.today().isoformat()
-    if not _BATCH_ID.match(batch_id):
-        raise MlopsError(f"batch_id {batch_id!r} may only hold letters, digits and _ . : -")
-    return batch_id
+    return inputs.parse_batch_id((batch_id or "").strip() or date.today().isoformat())
 
 
 def prepare_rows(trips: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
     """One chunk of raw trips -> the features, an empty label and the bookkeeping columns
-    (everything but the prediction)."""
+    (everything but the prediction). Rows that break the input rules are left out (`inputs`);
+    `score` reports how many."""
+    trips, _ = inputs.clean_trips(trips, table="input")
     rows = features.add_features(trips)
     rows[features.LABEL] = np.nan
     rows["model_version"] = version
@@ -87,31 +94,45 @@ def score(
     progress: Callable[[int], None] | None = None,
 ) -> ScoreResult:
     """Score every row of `input_table` with the champion of `location.model`."""
+    batch_id = resolve_batch_id(batch_id)
     version = registry.require_alias(
         location.model,
         config.CHAMPION,
         ": train, validate and deploy (or promote) a version first",
     )
-    batch_id = resolve_batch_id(batch_id)
     store = tables.for_runtime()
     store.require(input_table)
+    inputs.require_columns(store, input_table, INPUT_COLUMNS)
+    input_rows = store.count(input_table)
+    if input_rows == 0:
+        raise MlopsError(
+            f"{input_table} has no rows: nothing to score, and batch {batch_id} of "
+            f"{location.predictions} is left as it was"
+        )
     scored_at = pd.Timestamp(datetime.now(timezone.utc))
 
     def prepare(trips: pd.DataFrame) -> pd.DataFrame:
         return prepare_rows(trips, version=version, scored_at=scored_at, batch_id=batch_id)
 
-    rows = store.score(
-        input_table,
-        location.predictions,
-        columns=INPUT_COLUMNS,
-        prepare=prepare,
-        model_uri=location.model_uri(version),
-        model_inputs=features.MODEL_FEATURES,
-        schema=PREDICTION_SCHEMA,
-        replace={"batch_id": batch_id},
-        chunk_rows=chunk_rows,
-        progress=progress,
-    )
-    result = ScoreResult(location.predictions, batch_id, rows, version)
+    def write() -> int:
+        return store.score(
+            input_table,
+            location.predictions,
+            columns=INPUT_COLUMNS,
+            prepare=prepare,
+            model_uri=location.model_uri(version),
+            model_inputs=features.MODEL_FEATURES,
+            schema=PREDICTION_SCHEMA,
+            replace={"batch_id": batch_id},
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
+
+    # Locally, runs of the same batch take turns: deltalake retries a blind append (the first
+    # write creates the table) without noticing that the other run wrote the same batch. On
+    # Spark, Delta's own conflict checks catch it, and replacing a batch is safe to repeat.
+    with nullcontext() if runtime.use_spark() else runtime.local_lock(location.predictions):
+        rows = errors.retry_conflicts(write)
+    result = ScoreResult(location.predictions, batch_id, rows, version, input_rows - rows)
     log.info("%s", result.summary())
     return result

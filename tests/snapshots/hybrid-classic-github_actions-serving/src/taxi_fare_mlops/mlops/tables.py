@@ -13,13 +13,17 @@ SQL included, lives here. Column types are plain names (`long`, `double`, `strin
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import config
 from . import runtime
@@ -76,8 +80,102 @@ def _replace_predicate(replace: Mapping[str, object]) -> str:
     return " AND ".join(clauses)
 
 
+# Rows per record batch when a local read streams a table: small enough that a batch and the
+# sample kept so far stay a few MB beside the result, large enough to keep pyarrow busy.
+STREAM_BATCH_ROWS = 131_072
+
+
+def _check_fraction(sample_fraction: float) -> None:
+    if not 0 < sample_fraction <= 1:
+        raise MlopsError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
+
+
+def _arrow_filter(where: Mapping[str, object] | None):
+    """{column: value} -> a pyarrow expression the dataset evaluates while it reads."""
+    expression = None
+    for column, value in (where or {}).items():
+        clause = pc.field(column) == pc.scalar(value)
+        expression = clause if expression is None else expression & clause
+    return expression
+
+
+class _StreamSample:
+    """A seeded random sample of a stream of record batches, in memory bounded by the sample.
+
+    Every row draws a uniform key from one seeded generator: keys below `sample_fraction` are
+    kept (a Bernoulli sample, as Spark's `sample`), and with `max_rows` only the rows with the
+    `max_rows` smallest keys survive (a bottom-k sample: every subset of that size is equally
+    likely, whatever the order of the files). The result keeps the table's row order.
+    """
+
+    def __init__(self, *, sample_fraction: float, max_rows: int | None, seed: int):
+        self.fraction = sample_fraction
+        self.max_rows = max_rows or None
+        self.rng = np.random.default_rng(seed)
+        self.kept: list[pa.Table] = []
+        self.kept_rows = 0
+        self.offset = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        rows = batch.num_rows
+        if not rows:
+            return
+        table = pa.Table.from_batches([batch])
+        if self.fraction < 1 or self.max_rows:
+            keys = self.rng.random(rows)
+            table = table.append_column("__key", pa.array(keys))
+            table = table.append_column(
+                "__order", pa.array(np.arange(self.offset, self.offset + rows))
+            )
+            if self.fraction < 1:
+                table = table.filter(pa.array(keys < self.fraction))
+        self.offset += rows
+        self.kept.append(table)
+        self.kept_rows += table.num_rows
+        if self.max_rows and self.kept_rows > 2 * self.max_rows:
+            self._prune()
+
+    def _prune(self) -> None:
+        table = pa.concat_tables(self.kept)
+        smallest = pc.sort_indices(table, sort_keys=[("__key", "ascending")])[: self.max_rows]
+        self.kept = [table.take(smallest)]
+        self.kept_rows = self.kept[0].num_rows
+
+    def result(self, schema: pa.Schema, columns: list[str] | None) -> pa.Table:
+        if columns:
+            schema = pa.schema([schema.field(column) for column in columns])
+        if not self.kept:
+            return schema.empty_table()
+        if self.max_rows and self.kept_rows > self.max_rows:
+            self._prune()
+        table = pa.concat_tables(self.kept)
+        if "__order" in table.column_names:
+            table = table.take(pc.sort_indices(table, sort_keys=[("__order", "ascending")]))
+            table = table.drop_columns(["__key", "__order"])
+        return table
+
+
+def capped_sample(frame, max_rows: int, *, seed: int = config.SEED):
+    """A Spark DataFrame -> a seeded random sample of at most `max_rows` of its rows, drawn on
+    the cluster (`limit` alone would take the first rows in file order, often the oldest).
+
+    A fraction derived from the count, with five standard deviations of headroom, so the
+    sample almost surely holds `max_rows`; then ordering by a seeded random number and the cap
+    keep a random `max_rows` of it (a top-k on the executors).
+    """
+    from pyspark.sql import functions as F
+
+    total = frame.count()
+    if total <= max_rows:
+        return frame
+    fraction = min(1.0, (max_rows + 5 * math.sqrt(max_rows) + 10) / total)
+    return frame.sample(fraction=fraction, seed=seed).orderBy(F.rand(seed)).limit(max_rows)
+
+
 # A batch-scoring step: raw rows -> rows with every output column but the prediction.
 Prepare = Callable[[pd.DataFrame], pd.DataFrame]
+# Rows -> one class name per row (see `Tables.tally`).
+Classify = Callable[[pd.DataFrame], pd.Series]
 
 
 class Tables:
@@ -107,11 +205,41 @@ class Tables:
         """The table (or its `columns`, rows matching `where` column = value) as pandas.
 
         `sample_fraction` < 1 reads a random, repeatable share of the rows; `max_rows` caps
-        what reaches memory (on Spark both happen on the cluster).
+        what reaches memory with a seeded random sample of that many rows, on both runtimes
+        (on Spark both happen on the cluster; locally the files are streamed).
         """
         raise NotImplementedError
 
     def columns(self, name: str) -> list[str]:
+        raise NotImplementedError
+
+    def column_types(self, name: str) -> dict[str, str]:
+        """{column: the engine's type name}, e.g. `int64`/`bigint`, for checking inputs."""
+        raise NotImplementedError
+
+    def tally(self, name: str, *, columns: list[str], classify: Classify) -> dict[str, int]:
+        """How many rows of `name` fall in each class `classify` gives them (pandas, batch by
+        batch; on Spark on the executors): one pass, only the counts reach memory."""
+        raise NotImplementedError
+
+    def upsert_from(
+        self,
+        source: str,
+        target: str,
+        *,
+        columns: list[str],
+        prepare: Prepare,
+        key: str,
+        schema: pa.Schema,
+    ) -> int:
+        """MERGE `prepare(columns of source)` into `target` on `key`, table to table (rows of
+        a trip already there are replaced, others inserted); a source that lists a key twice
+        contributes one of those rows. Returns how many rows were merged."""
+        raise NotImplementedError
+
+    def newest(self, name: str, *, column: str, order_by: str) -> object:
+        """`column` of the row with the largest `order_by` (None for an empty table), found
+        without bringing the table into memory."""
         raise NotImplementedError
 
     def count(self, name: str) -> int:
@@ -166,7 +294,8 @@ class Tables:
     ) -> int:
         """Batch inference: `columns` of `source` -> `prepare` -> the model's `prediction`
         from `model_inputs` -> the slice `replace` of `target` (one transaction). Returns the
-        number of rows scored."""
+        number of rows scored. Refuses when no row passes `prepare`: replacing the slice with
+        nothing would delete a batch that was there (and the labels attached to it)."""
         raise NotImplementedError
 
 
@@ -199,15 +328,92 @@ class LocalTables(Tables):
         seed=config.SEED,
         max_rows=None,
     ):
-        if not 0 < sample_fraction <= 1:
-            raise MlopsError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
-        filters = [(column, "=", value) for column, value in (where or {}).items()] or None
-        frame = self._delta(name).to_pandas(columns=columns, filters=filters)
-        if sample_fraction < 1:
-            frame = frame.sample(frac=sample_fraction, random_state=seed).sort_index()
-        if max_rows and len(frame) > max_rows:
-            frame = frame.sample(n=max_rows, random_state=seed).sort_index()
-        return frame.reset_index(drop=True)
+        _check_fraction(sample_fraction)
+        # Streamed: only the matching rows of the wanted columns are decoded (column and filter
+        # pushdown), and a sample keeps at most what it returns, so memory follows the result,
+        # not the table.
+        batches = self._dataset(name).to_batches(
+            columns=columns,
+            filter=_arrow_filter(where),
+            batch_size=STREAM_BATCH_ROWS,
+            # One file at a time: read-ahead would hold several large files' batches at once.
+            fragment_readahead=1,
+            batch_readahead=1,
+        )
+        sample = _StreamSample(sample_fraction=sample_fraction, max_rows=max_rows, seed=seed)
+        for batch in batches:
+            sample.add(batch)
+        return sample.result(self._dataset(name).schema, columns).to_pandas()
+
+    def _dataset(self, name: str):
+        """The table's current files as a `pyarrow.dataset`, read through pyarrow's own file
+        system: the batches may be consumed inside a deltalake write (scoring streams into the
+        predictions table), and deltalake cannot re-enter its IO runtime from there."""
+        from pyarrow import fs
+
+        return self._delta(name).to_pyarrow_dataset(
+            filesystem=fs.SubTreeFileSystem(str(self.path(name)), fs.LocalFileSystem())
+        )
+
+    def column_types(self, name):
+        return {field.name: str(field.type) for field in self._dataset(name).schema}
+
+    def tally(self, name, *, columns, classify):
+        counts: dict[str, int] = {}
+        for batch in self._dataset(name).to_batches(columns=columns):
+            for label, count in classify(batch.to_pandas()).value_counts().items():
+                counts[str(label)] = counts.get(str(label), 0) + int(count)
+        return counts
+
+    def upsert_from(self, source, target, *, columns, prepare, key, schema):
+        new_table = not self.exists(target)
+        seen = np.array([], dtype="int64")
+        merged = 0
+        # Opened here, not in the generator: it runs inside deltalake's MERGE, which cannot
+        # re-enter deltalake's IO runtime.
+        batches = self.batches(source, STREAM_BATCH_ROWS, columns=columns)
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            # A key seen in an earlier batch is skipped: one MERGE may not match a target row
+            # twice. Only the keys are remembered (8 bytes a row), never the rows.
+            nonlocal seen, merged
+            for batch in batches:
+                prepared = prepare(batch).drop_duplicates(key)
+                keys = prepared[key].to_numpy(dtype="int64")
+                fresh = ~np.isin(keys, seen, assume_unique=True)
+                prepared, seen = prepared[fresh], np.union1d(seen, keys[fresh])
+                merged += len(prepared)
+                yield pa.RecordBatch.from_pandas(
+                    prepared[schema.names], schema=schema, preserve_index=False
+                )
+
+        stream = pa.RecordBatchReader.from_batches(schema, rows())
+        if new_table:
+            # Nothing to match yet: an append writes the stream without a MERGE.
+            self.write(stream, target, mode="append")
+            return merged
+        # One MERGE fed by a stream: one transaction, and the source never sits in memory.
+        self._delta(target).merge(
+            stream,
+            predicate=f"t.{key} = s.{key}",
+            source_alias="s",
+            target_alias="t",
+            streamed_exec=True,
+        ).when_matched_update_all().when_not_matched_insert_all().execute()
+        return merged
+
+    def newest(self, name, *, column, order_by):
+        # One pass over two columns, keeping only the running maximum.
+        best = None
+        for batch in self._dataset(name).to_batches(columns=[column, order_by]):
+            valid = batch.filter(pc.is_valid(batch.column(order_by)))
+            if not valid.num_rows:
+                continue
+            index = pc.index(valid.column(order_by), pc.max(valid.column(order_by))).as_py()
+            candidate = (valid.column(order_by)[index].as_py(), valid.column(column)[index].as_py())
+            if best is None or candidate[0] >= best[0]:
+                best = candidate
+        return None if best is None else best[1]
 
     def columns(self, name):
         return [field.name for field in self._delta(name).schema().fields]
@@ -248,29 +454,39 @@ class LocalTables(Tables):
         ).when_matched_update_all().when_not_matched_insert_all().execute()
 
     def fill_missing(self, target, source, *, key, column):
-        values = to_arrow(self.read(source, columns=[key, column]))
+        # deltalake's MERGE holds the target files it scans in memory, so it runs only when some
+        # row still needs a value (a streamed count of one column, filter pushed down): checking
+        # a fully labelled table again costs a scan, not a MERGE.
+        still_missing = self._dataset(target).to_batches(
+            columns=[key], filter=pc.field(column).is_null()
+        )
+        if not any(batch.num_rows for batch in still_missing):
+            return 0
+        # The source is streamed into the MERGE, not loaded.
+        dataset = self._dataset(source)
+        values = pa.RecordBatchReader.from_batches(
+            pa.schema([dataset.schema.field(key), dataset.schema.field(column)]),
+            dataset.to_batches(columns=[key, column], batch_size=STREAM_BATCH_ROWS),
+        )
         metrics = (
             self._delta(target)
-            .merge(values, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
+            .merge(
+                values,
+                predicate=f"t.{key} = s.{key}",
+                source_alias="s",
+                target_alias="t",
+                streamed_exec=True,
+            )
             .when_matched_update({column: f"s.{column}"}, predicate=f"t.{column} IS NULL")
             .execute()
         )
         return int(metrics.get("num_target_rows_updated", 0))
 
     def batches(self, name: str, batch_size: int, columns=None) -> Iterator[pd.DataFrame]:
-        """A table in pandas chunks of at most `batch_size` rows, so memory stays bounded.
-
-        The files are read through pyarrow's own file system, not deltalake's: the chunks are
-        consumed inside a deltalake write (scoring streams into the predictions table), and
-        deltalake cannot re-enter its IO runtime from there.
-        """
-        from pyarrow import fs
-
-        path = self.path(name)
-        dataset = self._delta(name).to_pyarrow_dataset(
-            filesystem=fs.SubTreeFileSystem(str(path), fs.LocalFileSystem())
+        """A table in pandas chunks of at most `batch_size` rows, so memory stays bounded."""
+        batches = self._dataset(name).to_batches(
+            columns=columns, batch_size=batch_size, fragment_readahead=1, batch_readahead=1
         )
-        batches = dataset.to_batches(columns=columns, batch_size=batch_size)
         return (batch.to_pandas() for batch in batches if batch.num_rows)
 
     def score(
@@ -297,6 +513,8 @@ class LocalTables(Tables):
             nonlocal total
             for chunk in chunks:
                 rows = prepare(chunk)
+                if rows.empty:  # every row of the chunk broke an input rule
+                    continue
                 rows["prediction"] = model.predict(rows[model_inputs])
                 total += len(rows)
                 if progress:
@@ -305,8 +523,12 @@ class LocalTables(Tables):
                     rows[schema.names], schema=schema, preserve_index=False
                 )
 
+        batches = scored()
+        first = next(batches, None)
+        if first is None:
+            raise _nothing_passed(source, target)
         # One write for all chunks: the batch is replaced atomically, never half-written.
-        reader = pa.RecordBatchReader.from_batches(schema, scored())
+        reader = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], batches))
         self.write(reader, target, mode="append", replace=replace)
         return total
 
@@ -336,8 +558,7 @@ class SparkTables(Tables):
     ):
         from pyspark.sql import functions as F
 
-        if not 0 < sample_fraction <= 1:
-            raise MlopsError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
+        _check_fraction(sample_fraction)
         frame = self._table(name)
         for column, value in (where or {}).items():
             frame = frame.where(F.col(column) == F.lit(value))
@@ -346,8 +567,65 @@ class SparkTables(Tables):
         if sample_fraction < 1:
             frame = frame.sample(fraction=sample_fraction, seed=seed)
         if max_rows:
-            frame = frame.limit(max_rows)
+            frame = capped_sample(frame, max_rows, seed=seed)
+        # Bounded: all of a table only when the caller asked for no cap (small tables, tests);
+        # the stages pass `max_rows` or a `where` on one batch.
         return frame.toPandas()
+
+    def column_types(self, name):
+        return {field.name: field.dataType.simpleString() for field in self._table(name).schema}
+
+    def tally(self, name, *, columns, classify):
+        classes = (
+            self._table(name)
+            .select(*columns)
+            .mapInPandas(
+                lambda batches: (pd.DataFrame({"class": classify(b).astype(str)}) for b in batches),
+                schema="class string",
+            )
+        )
+        # An aggregate: one row per class reaches the driver.
+        counts = classes.groupBy("class").count().collect()
+        return {row["class"]: int(row["count"]) for row in counts}
+
+    def upsert_from(self, source, target, *, columns, prepare, key, schema):
+        ddl = ", ".join(f"{f.name} {_spark_type(f.type)}" for f in schema)
+        names = schema.names
+        rows = (
+            self._table(source)
+            .select(*columns)
+            .mapInPandas(lambda batches: (prepare(b)[names] for b in batches), schema=ddl)
+            .dropDuplicates([key])
+        )
+        if not self.exists(target):
+            self.write(rows, target, mode="append")
+            return self.count(target)
+        self._require_delta(target, "merging into")
+        # MERGE from a view of the source: the rows go from table to table on the cluster.
+        view = f"upsert_{uuid.uuid4().hex}"
+        rows.createOrReplaceTempView(view)
+        try:
+            result = self.spark.sql(
+                f"MERGE INTO {quoted(target)} AS t USING {view} AS s ON t.{key} = s.{key} "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            )
+            # Delta's MERGE answers with one row of counts.
+            counts = result.first()
+            return int(counts["num_updated_rows"]) + int(counts["num_inserted_rows"])
+        finally:
+            self.spark.catalog.dropTempView(view)
+
+    def newest(self, name, *, column, order_by):
+        from pyspark.sql import functions as F
+
+        # An aggregate on the cluster: one row reaches the driver, however long the table.
+        row = (
+            self._table(name)
+            .where(F.col(order_by).isNotNull())
+            .agg(F.expr(f"max_by({column}, {order_by})").alias("newest"))
+            .first()
+        )
+        return None if row is None else row["newest"]
 
     def columns(self, name):
         return self._table(name).columns
@@ -449,9 +727,21 @@ class SparkTables(Tables):
         predict = mlflow.pyfunc.spark_udf(
             self.spark, model_uri, result_type="double", env_manager="local"
         )
+        if rows.isEmpty():  # stops at the first row that passes
+            raise _nothing_passed(source, target)
         scored = rows.withColumn("prediction", predict(F.struct(*model_inputs)))
         self.write(scored.select(*schema.names), target, mode="append", replace=replace)
-        return trips.count()
+        # Rows written (an aggregate on the cluster): `prepare` may leave invalid rows out.
+        written = self._table(target)
+        for column, value in replace.items():
+            written = written.where(F.col(column) == F.lit(value))
+        return written.count()
+
+
+def _nothing_passed(source: str, target: str) -> MlopsError:
+    return MlopsError(
+        f"no row of {source} passed the input rules: nothing scored, and {target} is left as it was"
+    )
 
 
 def _spark_type(arrow_type: pa.DataType) -> str:

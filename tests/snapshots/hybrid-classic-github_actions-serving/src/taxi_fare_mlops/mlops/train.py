@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config, features, model
-from . import registry, tables
+from . import inputs, registry, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -55,17 +55,50 @@ def pip_requirements() -> list[str]:
     ]
 
 
-def load_training_frame(input_table: str, *, sample_fraction: float = 1.0) -> pd.DataFrame:
-    raw = tables.for_runtime().read(
-        input_table, columns=features.INPUT_COLUMNS, sample_fraction=sample_fraction
+@dataclass
+class TrainingSample:
+    """What training read: the usable rows, and how they relate to the whole table."""
+
+    frame: pd.DataFrame
+    table_rows: int
+    sampled_rows: int
+
+    @property
+    def sampled_fraction(self) -> float:
+        return self.sampled_rows / self.table_rows if self.table_rows else 0.0
+
+
+def load_training_frame(
+    input_table: str,
+    *,
+    sample_fraction: float = 1.0,
+    max_training_rows: int = config.MAX_TRAINING_ROWS,
+) -> TrainingSample:
+    """A seeded random sample of `input_table` (a `sample_fraction` share, then at most
+    `max_training_rows` rows), drawn on the cluster on Databricks, as training rows."""
+    if max_training_rows < 1:
+        raise MlopsError(f"max_training_rows must be at least 1, got {max_training_rows}")
+    store = tables.for_runtime()
+    store.require(input_table)
+    inputs.require_columns(
+        store, input_table, {**inputs.TRIP_RULES, features.LABEL: inputs.TRAINING_LABEL_RULE}
     )
+    # Bounded: a random sample of at most max_training_rows rows reaches the driver.
+    raw = store.read(
+        input_table,
+        columns=features.INPUT_COLUMNS,
+        sample_fraction=sample_fraction,
+        max_rows=max_training_rows,
+    )
+    sampled_rows = len(raw)
+    raw, _ = inputs.clean_trips(raw, table=input_table, with_label=True)
     frame = features.training_rows(features.add_features(raw))
     if len(frame) < 50:
         raise MlopsError(
             f"{input_table} has only {len(frame)} usable rows at sample_fraction "
             f"{sample_fraction}: too few to train on"
         )
-    return frame
+    return TrainingSample(frame, store.count(input_table), sampled_rows)
 
 
 def log_and_register(pipeline, example: pd.DataFrame, *, model_name: str, tags: dict) -> str:
@@ -94,6 +127,7 @@ def train(
     input_table: str = config.INPUT_TABLE,
     experiment_name: str | None = None,
     sample_fraction: float = 1.0,
+    max_training_rows: int = config.MAX_TRAINING_ROWS,
     params: dict | None = None,
 ) -> TrainResult:
     """Fit `model.build_pipeline` on `input_table` (all of it, or a sample) and register a new
@@ -104,7 +138,10 @@ def train(
     """
     import mlflow
 
-    frame = load_training_frame(input_table, sample_fraction=sample_fraction)
+    sample = load_training_frame(
+        input_table, sample_fraction=sample_fraction, max_training_rows=max_training_rows
+    )
+    frame = sample.frame
     fit_rows, holdout = features.split_holdout(frame)
     log.info("training on %s rows of %s", len(fit_rows), input_table)
 
@@ -125,10 +162,19 @@ def train(
                 **(params or {}),
                 "input_table": input_table,
                 "sample_fraction": sample_fraction,
+                "max_training_rows": max_training_rows,
                 "training_rows": len(fit_rows),
             }
         )
         mlflow.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
+        # How much of the table the model saw: the sample's rows and their share of the table.
+        mlflow.log_metrics(
+            {
+                "input_table_rows": sample.table_rows,
+                "sampled_rows": sample.sampled_rows,
+                "sampled_fraction": sample.sampled_fraction,
+            }
+        )
         version = log_and_register(
             pipeline,
             fit_rows[features.MODEL_FEATURES].head(200),

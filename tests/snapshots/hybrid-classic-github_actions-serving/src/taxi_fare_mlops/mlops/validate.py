@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import config, features, model
-from . import registry, tables
+from . import inputs, registry, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -56,9 +56,14 @@ class ValidationResult:
 
 
 def load_holdout(input_table: str) -> pd.DataFrame:
-    raw = tables.for_runtime().read(
-        input_table, columns=features.INPUT_COLUMNS, max_rows=MAX_VALIDATION_ROWS
+    store = tables.for_runtime()
+    store.require(input_table)
+    inputs.require_columns(
+        store, input_table, {**inputs.TRIP_RULES, features.LABEL: inputs.TRAINING_LABEL_RULE}
     )
+    # Bounded: a seeded random sample of MAX_VALIDATION_ROWS rows, drawn on the cluster.
+    raw = store.read(input_table, columns=features.INPUT_COLUMNS, max_rows=MAX_VALIDATION_ROWS)
+    raw, _ = inputs.clean_trips(raw, table=input_table, with_label=True)
     frame = features.training_rows(features.add_features(raw))
     holdout = frame[features.is_holdout(frame)]
     if holdout.empty:

@@ -45,6 +45,7 @@ class LifecycleReport:
     # Seconds per step, in the order they ran; and the HTML page written at the end.
     durations: dict[str, float] = field(default_factory=dict)
     page: Path | None = None
+    serving: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"Summary ({self.pattern}, {self.seconds:.1f}s)"]
@@ -72,6 +73,11 @@ class LifecycleReport:
                     f"{batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
                 )
             lines.append(line)
+        if self.serving:
+            lines.append(
+                f"  serving: version {self.serving['version']} answered "
+                f"{self.serving['rows']} rows over HTTP, equal to batch scoring"
+            )
         return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ One source version yields one copy, whatever runs at the same time or dies half-
 - The lineage tags are part of the step that creates the version (`registry.create_copy`), and
   only the tags in `CARRIED_TAGS` come from the source: a copy never carries the source's
   `validation_status`, `deployed_at` or aliases as if they were its own.
-- Locally, find-then-copy holds a file lock (`registry.copy_lock`), so two `promote` processes
+- Locally, find-then-copy holds a file lock (`registry.model_lock`), so two `promote` processes
   at once make one copy. On Databricks the promotion job runs one at a time
   (`max_concurrent_runs: 1`) and each run finds the copy before copying; two promotions of one
   source started by hand at the same instant are not guaranteed to make only one.
@@ -98,7 +98,7 @@ def copy_model(
         version = registry.require_alias(source.model, source_alias, ": nothing to promote")
     source_uri = source.model_uri(version)
 
-    with registry.copy_lock(location.model):
+    with registry.model_lock(location.model):
         existing = registry.find_copy(location.model, source_uri)
         if existing is not None:
             _complete_partial_copy(location.model, existing, source_uri)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 
 from .. import config
 from . import runtime
-from .errors import MlopsError
+from .errors import BrokenStateError, MlopsError, explain
 
 
 def configure_mlflow() -> None:
@@ -38,10 +39,45 @@ def configure_mlflow() -> None:
     # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
     # MLflow creates it on first use (replaying its schema migrations, about a second); it all
     # stays in the local dir: nothing is written to the user's home or cache folders.
+    database = root / "mlflow.db"
+    if database.exists() and database.stat().st_size == 0:
+        # SQLite would take an empty file for a new database and MLflow would quietly start an
+        # empty registry over it: every model, alias and run would be gone without a word.
+        raise BrokenStateError(
+            f"the local MLflow registry {database} is empty (0 bytes): it was damaged; restore "
+            "it from a backup, or delete it to start an empty registry (then train again)"
+        )
+    if database.exists():
+        stat = database.stat()
+        _check_database(database, stat.st_size, stat.st_mtime_ns)
     _skip_disk_syncs()
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+@cache
+def _check_database(database: Path, size: int, modified: int) -> None:
+    """Refuse a damaged registry database at once (once per state of the file).
+
+    MLflow retries opening a database it cannot read for about 100 seconds before it gives up;
+    SQLite's own quick check answers in milliseconds.
+    """
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as error:
+        known = explain(error)
+        if known is None:
+            raise
+        raise known from error
+    if problems != ["ok"]:
+        raise BrokenStateError(
+            f"the local MLflow registry {database} is damaged ({problems[0]}): restore it from "
+            "a backup, or move it away to start an empty registry (then train again)"
+        )
 
 
 @cache
@@ -183,19 +219,80 @@ def set_tags(model_name: str, version: str, values: Mapping[str, object]) -> Non
 
 
 def find_copy(model_name: str, source_uri: str) -> str | None:
-    """Version of `model_name` already copied from `source_uri`, if any."""
+    """Version of `model_name` already copied from `source_uri`, if any.
+
+    A copy is recognised by its lineage tag `source_model_uri`, or by the registry's own record
+    of where its files came from (`source`), which the registry writes in the same step as the
+    version itself: so a copy whose tags never got written is found too.
+    """
     registry = client()
     for version in reversed(versions(model_name)):
         # Unity Catalog search results omit tags, so read each version in full.
-        if registry.get_model_version(model_name, version).tags.get("source_model_uri") == (
-            source_uri
-        ):
+        entry = registry.get_model_version(model_name, version)
+        if source_uri in (entry.tags.get("source_model_uri"), entry.source):
             return version
     return None
 
 
 def copy_version(source_uri: str, model_name: str) -> str:
+    """MLflow's own copy: the new version gets the files and every tag of the source."""
     return str(client().copy_model_version(source_uri, model_name).version)
+
+
+def create_copy(source_uri: str, model_name: str, tags: Mapping[str, object]) -> str:
+    """A new version of `model_name` with the files of `source_uri`, born with `tags`.
+
+    What `MlflowClient.copy_model_version` does (the same `create_model_version` call, on
+    SQLite and Unity Catalog alike), except that the version gets `tags` instead of the
+    source's: tags are part of the one request that creates the version, so no copy exists
+    without its lineage, and none carries the source's validation or deployment tags.
+    """
+    from mlflow.exceptions import MlflowException
+
+    registry = client()
+    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
+    source = registry.get_model_version(source_name, source_version)
+    try:
+        registry.create_registered_model(model_name)
+    except MlflowException as error:
+        if getattr(error, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+            raise
+    created = registry.create_model_version(
+        model_name,
+        source_uri,
+        run_id=source.run_id,
+        tags={key: str(value) for key, value in tags.items()},
+        run_link=source.run_link,
+        description=source.description,
+        model_id=source.model_id,
+    )
+    return str(created.version)
+
+
+def delete_tags(model_name: str, version: str, keys: list[str]) -> None:
+    registry = client()
+    for key in keys:
+        registry.delete_model_version_tag(model_name, version, key)
+
+
+@contextmanager
+def model_lock(model_name: str) -> Iterator[None]:
+    """Hold while reading then changing `model_name`: finding or making a copy (so one source
+    yields one copy), or moving its aliases (so two deploys at once cannot both add the same new
+    alias, which SQLite refuses to the second).
+
+    Locally two processes share `.local/mlflow.db`: an exclusive file lock
+    (`runtime.local_lock`) makes the read and the write one step, and goes with a process that is
+    killed. In a workspace there is no shared lock: the promotion job runs one at a time
+    (`max_concurrent_runs: 1`), and every run looks for an existing copy before copying. Two
+    promotions of one source started outside that job at the very same moment can still both
+    copy; `find_copy` then returns the newest, and the older one is an unused version.
+    """
+    if runtime.uses_workspace():
+        yield
+        return
+    with runtime.local_lock(f"model-{model_name}"):
+        yield
 
 
 @cache

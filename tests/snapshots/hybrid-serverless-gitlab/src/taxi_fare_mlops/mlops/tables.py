@@ -13,6 +13,7 @@ SQL included, lives here. Column types are plain names (`long`, `double`, `strin
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import uuid
@@ -293,7 +294,8 @@ class Tables:
     ) -> int:
         """Batch inference: `columns` of `source` -> `prepare` -> the model's `prediction`
         from `model_inputs` -> the slice `replace` of `target` (one transaction). Returns the
-        number of rows scored."""
+        number of rows scored. Refuses when no row passes `prepare`: replacing the slice with
+        nothing would delete a batch that was there (and the labels attached to it)."""
         raise NotImplementedError
 
 
@@ -521,8 +523,12 @@ class LocalTables(Tables):
                     rows[schema.names], schema=schema, preserve_index=False
                 )
 
+        batches = scored()
+        first = next(batches, None)
+        if first is None:
+            raise _nothing_passed(source, target)
         # One write for all chunks: the batch is replaced atomically, never half-written.
-        reader = pa.RecordBatchReader.from_batches(schema, scored())
+        reader = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], batches))
         self.write(reader, target, mode="append", replace=replace)
         return total
 
@@ -721,6 +727,8 @@ class SparkTables(Tables):
         predict = mlflow.pyfunc.spark_udf(
             self.spark, model_uri, result_type="double", env_manager="local"
         )
+        if rows.isEmpty():  # stops at the first row that passes
+            raise _nothing_passed(source, target)
         scored = rows.withColumn("prediction", predict(F.struct(*model_inputs)))
         self.write(scored.select(*schema.names), target, mode="append", replace=replace)
         # Rows written (an aggregate on the cluster): `prepare` may leave invalid rows out.
@@ -728,6 +736,12 @@ class SparkTables(Tables):
         for column, value in replace.items():
             written = written.where(F.col(column) == F.lit(value))
         return written.count()
+
+
+def _nothing_passed(source: str, target: str) -> MlopsError:
+    return MlopsError(
+        f"no row of {source} passed the input rules: nothing scored, and {target} is left as it was"
+    )
 
 
 def _spark_type(arrow_type: pa.DataType) -> str:

@@ -1,0 +1,230 @@
+"""What the stages accept from the tables they read: the rules in one place.
+
+Each stage checks its input table once, where it reads it:
+
+1. **Columns and types** (`require_columns`): a missing column, or one whose type is not of the
+   declared kind, refuses the whole run with one line; nothing is written. The kinds come from
+   the declarations in `features.py` (`COLUMN_TYPES`), so a new input column is checked too.
+2. **Rows** (`clean_trips`, `classify_labels`): per column, what happens to a row whose value is
+   null, not finite or out of range. `drop` leaves the row out and counts it (the stage reports
+   the count, and rows in = rows written + rows dropped); `refuse` stops the run with one line
+   that names the column, the count and the allowed range, and leaves every table as it was.
+
+| column                 | kind      | allowed                  | otherwise |
+|------------------------|-----------|--------------------------|-----------|
+| tpep_pickup_datetime   | timestamp | 1970-01-01 .. 2100-01-01 | drop      |
+| tpep_dropoff_datetime  | timestamp | 1970-01-01 .. 2100-01-01 | drop      |
+| trip_distance          | number    | 0 .. 1,000 miles         | drop      |
+| pickup_zip             | integer   | 0 .. 99,999              | drop      |
+| dropoff_zip            | integer   | 0 .. 99,999              | drop      |
+| fare_amount (training) | number    | finite                   | drop      |
+| fare_amount (labels)   | number    | 0 .. 1,000 dollars       | refuse    |
+| trip_id (labels)       | integer   | any 64-bit integer       | drop null |
+
+A null fare in a labels source is a trip whose fare has not arrived: skipped and counted, not
+an error. Training drops fares outside its own narrower range later (`features.training_rows`).
+
+Identifiers typed by people are parsed strictly: `parse_batch_id` accepts ASCII letters,
+digits and `_ . : -`, at most `MAX_BATCH_ID_LENGTH` characters, and every stage that reads a
+batch id (score, monitor) parses it with the same function, so an id one accepts the other can
+read back. `parse_count` accepts ASCII digits only (no signs, spaces, `_` or other scripts'
+digits, all of which `int()` takes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import features
+from .errors import MlopsError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one input column is checked: its kind, its allowed range, and what to do with a row
+    whose value is null, not finite or outside the range (`drop` or `refuse`)."""
+
+    kind: str  # integer | number | timestamp | string
+    low: float | pd.Timestamp | None = None
+    high: float | pd.Timestamp | None = None
+    action: str = "drop"
+
+    def describe(self) -> str:
+        if self.low is None and self.high is None:
+            return "finite" if self.kind == "number" else "not null"
+        return f"between {self.low} and {self.high}"
+
+
+_TIMESTAMP = Rule("timestamp", pd.Timestamp("1970-01-01"), pd.Timestamp("2100-01-01"))
+_ZIP = Rule("integer", 0, 99_999)
+# The trip columns every stage reads from an input table (training, scoring, the baseline of
+# monitoring, raw trips as a labels source), by column.
+TRIP_RULES: dict[str, Rule] = {
+    "tpep_pickup_datetime": _TIMESTAMP,
+    "tpep_dropoff_datetime": _TIMESTAMP,
+    "trip_distance": Rule("number", 0.0, 1_000.0),
+    "pickup_zip": _ZIP,
+    "dropoff_zip": _ZIP,
+}
+TRAINING_LABEL_RULE = Rule("number")
+# Labels: a fare outside this range is not a taxi fare; the whole load is refused.
+LABEL_RULE = Rule("number", 0.0, 1_000.0, action="refuse")
+ID_RULE = Rule("integer")
+TRIP_COLUMNS = list(TRIP_RULES)
+
+# The kinds of `features.COLUMN_TYPES` (the tables this project writes) as rules' kinds.
+_DECLARED_KINDS = {"long": "integer", "double": "number", "timestamp": "timestamp"}
+MAX_BATCH_ID_LENGTH = 64
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+# Counts typed by people (rows, days, caps): at most this many digits.
+MAX_COUNT_DIGITS = 12
+
+
+def declared_kind(column: str) -> str:
+    """The kind of a column the project declares in `features.COLUMN_TYPES`."""
+    return _DECLARED_KINDS[features.COLUMN_TYPES[column]]
+
+
+def kind_of(type_name: str) -> str:
+    """An Arrow or Spark type name -> integer | number | timestamp | string | other."""
+    name = type_name.strip().lower()
+    if re.match(r"u?int(8|16|32|64)$|bigint$|int$|smallint$|tinyint$|long$", name):
+        return "integer"
+    if re.match(r"(float|double|halffloat)$|decimal", name):
+        return "number"
+    if name.startswith("timestamp"):
+        return "timestamp"
+    if name in ("string", "large_string", "utf8", "large_utf8") or name.startswith("varchar"):
+        return "string"
+    return "other"
+
+
+def _accepts(expected: str, actual: str) -> bool:
+    # Whole numbers are numbers too; nothing else converts silently.
+    return actual == expected or (expected == "number" and actual == "integer")
+
+
+def require_columns(store, table: str, columns: Mapping[str, Rule] | list[str]) -> None:
+    """Refuse `table` unless it has every column, each of its rule's kind (one line)."""
+    if not isinstance(columns, Mapping):
+        columns = {name: TRIP_RULES[name] for name in columns}
+    rules = columns
+    types = store.column_types(table)
+    missing = [name for name in rules if name not in types]
+    if missing:
+        raise MlopsError(f"{table} has no column {', '.join(missing)}")
+    wrong = [
+        f"{name} is {types[name]}, not {rule.kind}"
+        for name, rule in rules.items()
+        if not _accepts(rule.kind, kind_of(types[name]))
+    ]
+    if wrong:
+        raise MlopsError(f"{table}: {'; '.join(wrong)}")
+
+
+def bad_values(values: pd.Series, rule: Rule) -> pd.Series:
+    """True where a value breaks `rule`: null, not finite, or outside its range."""
+    if rule.kind == "timestamp":
+        stamps = pd.to_datetime(values, errors="coerce", utc=True).dt.tz_localize(None)
+        bad = stamps.isna()
+        if rule.low is not None:
+            bad |= stamps < rule.low
+        if rule.high is not None:
+            bad |= stamps > rule.high
+        return bad
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = ~np.isfinite(numbers)
+    if rule.low is not None:
+        bad |= numbers < rule.low
+    if rule.high is not None:
+        bad |= numbers > rule.high
+    if rule.kind == "integer":
+        bad |= numbers.fillna(0) != np.round(numbers.fillna(0))
+    return pd.Series(bad, index=values.index)
+
+
+def clean_trips(
+    trips: pd.DataFrame, *, table: str, with_label: bool = False
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Trip rows -> the rows every rule accepts, and {column: rows dropped because of it}.
+
+    A row is counted once, under the first column (in `TRIP_RULES` order) it fails.
+    """
+    rules = dict(TRIP_RULES)
+    if with_label:
+        rules[features.LABEL] = TRAINING_LABEL_RULE
+    keep = pd.Series(True, index=trips.index)
+    dropped: dict[str, int] = {}
+    for column, rule in rules.items():
+        if column not in trips.columns:
+            continue
+        bad = bad_values(trips[column], rule) & keep
+        if bad.any():
+            if rule.action == "refuse":
+                raise MlopsError(
+                    f"{table}: {int(bad.sum()):,} rows have {column} not {rule.describe()}"
+                )
+            dropped[column] = int(bad.sum())
+            keep &= ~bad
+    return trips[keep], dropped
+
+
+def describe_dropped(dropped: Mapping[str, int]) -> str:
+    """{column: rows} -> "3 rows (trip_distance 2, pickup_zip 1)", or "" when none."""
+    total = sum(dropped.values())
+    if not total:
+        return ""
+    detail = ", ".join(f"{column} {count:,}" for column, count in dropped.items() if count)
+    return f"{total:,} rows ({detail})"
+
+
+# Label rows fall in exactly one of these classes (see `classify_labels`).
+LABEL_OK = "ok"
+LABEL_NO_FARE = "no fare yet"
+LABEL_NO_TRIP = "trip not identifiable"
+LABEL_IMPLAUSIBLE = "fare outside the plausible range"
+
+
+def classify_labels(frame: pd.DataFrame) -> pd.Series:
+    """One class per row of a labels source (`trip_id` and `fare_amount`, or raw trips)."""
+    label = frame[features.LABEL]
+    classes = pd.Series(LABEL_OK, index=frame.index, dtype=object)
+    if features.ID in frame.columns:
+        unidentified = bad_values(frame[features.ID], ID_RULE)
+    else:
+        unidentified = pd.Series(False, index=frame.index)
+        for column, rule in TRIP_RULES.items():
+            unidentified |= bad_values(frame[column], rule)
+    classes[bad_values(label, LABEL_RULE)] = LABEL_IMPLAUSIBLE
+    classes[label.isna()] = LABEL_NO_FARE
+    classes[unidentified] = LABEL_NO_TRIP
+    return classes
+
+
+def parse_batch_id(batch_id: str) -> str:
+    """A batch id as every stage stores and reads it back, or one line saying why not."""
+    if len(batch_id) > MAX_BATCH_ID_LENGTH:
+        raise MlopsError(f"batch_id is {len(batch_id)} characters, at most {MAX_BATCH_ID_LENGTH}")
+    if not _BATCH_ID.fullmatch(batch_id):
+        raise MlopsError(
+            f"batch_id {batch_id!r} may only hold ASCII letters, digits and _ . : - "
+            "(and must start with a letter or digit)"
+        )
+    return batch_id
+
+
+def parse_count(text: str, *, name: str, minimum: int = 0) -> int:
+    """A whole number typed by a person: ASCII digits only, at most MAX_COUNT_DIGITS."""
+    text = str(text).strip()
+    if not _ASCII_DIGITS.fullmatch(text) or len(text) > MAX_COUNT_DIGITS:
+        raise MlopsError(f"{name} must be a whole number in ASCII digits, got {text!r}")
+    value = int(text)
+    if value < minimum:
+        raise MlopsError(f"{name} must be at least {minimum}, got {value}")
+    return value
