@@ -172,10 +172,10 @@ LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
         (["score", "--batch-id", "b2"], "has other columns than this stage writes", ()),
         (
             ["label", "--from-table", config.INPUT_TABLE],
-            "has other columns than this stage writes",
+            "has no column trip_id: it is not the table this stage expects",
             (LABELS_FOLDER,),
         ),
-        (["monitor"], "has no column batch_id", ()),
+        (["monitor"], "has no column trip_id, ", ()),
     ],
 )
 def test_a_predictions_table_of_another_shape(state, argv, message, may_change, capsys):
@@ -183,7 +183,7 @@ def test_a_predictions_table_of_another_shape(state, argv, message, may_change, 
     shutil.rmtree(predictions)
     shutil.copytree(_table(state, config.INPUT_TABLE), predictions)
     line = _run_and_expect_one_error(state, argv, capsys, may_change)
-    assert f"table {PREDICTIONS} {message}" in line
+    assert f"{PREDICTIONS} {message}" in line
 
 
 # --- the files of a registered model -----------------------------------------------------------
