@@ -47,9 +47,9 @@ def test_label_rows_are_classified():
     ]
 
 
-def test_columns_are_checked_by_kind(schema):
+def test_columns_are_checked_by_kind(location):
     store = tables.for_runtime()
-    table = f"dev.{schema}.trips"
+    table = location.table("trips")
     trips = sample_data.generate_trips(5)
     store.write(trips.assign(pickup_zip=trips["pickup_zip"].astype(str)), table)
     with pytest.raises(MlopsError, match="pickup_zip is string, not integer"):

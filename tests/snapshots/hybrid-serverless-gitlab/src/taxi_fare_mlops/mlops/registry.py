@@ -37,9 +37,11 @@ def configure_mlflow() -> None:
     root = runtime.local_dir()
     root.mkdir(parents=True, exist_ok=True)
     # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
-    # MLflow creates it on first use (replaying its schema migrations, about a second); it all
+    # Built here on first use (replaying MLflow's schema migrations, about a second); it all
     # stays in the local dir: nothing is written to the user's home or cache folders.
     database = root / "mlflow.db"
+    if not database.exists():
+        _create_database(database)
     if database.exists() and database.stat().st_size == 0:
         # SQLite would take an empty file for a new database and MLflow would quietly start an
         # empty registry over it: every model, alias and run would be gone without a word.
@@ -54,6 +56,28 @@ def configure_mlflow() -> None:
     uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+def _create_database(database: Path) -> None:
+    """Build a new, fully migrated registry database through MLflow's tracking store.
+
+    Left to MLflow, whichever store opens the file first creates it, and at some MLflow versions
+    (the lowest this project allows) the registry store leaves the schema behind what the
+    tracking store expects, so a first `deploy` in a new folder would break every later run.
+    Built under a name of its own and linked into place: two processes starting at once both
+    build, one link wins, and neither ever sees a half-built file.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    partial = database.with_name(f"{database.name}.{os.getpid()}.new")
+    try:
+        store = SqlAlchemyStore(f"sqlite:///{partial}", (database.parent / "mlartifacts").as_uri())
+        store.engine.dispose()
+        os.link(partial, database)
+    except FileExistsError:
+        pass  # another process got there first: its database is as good
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @cache
