@@ -13,6 +13,7 @@ a copy of it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import time
@@ -55,9 +56,10 @@ def source_environment() -> dict[str, str]:
 def empty_registry(shared_dir: Path) -> Path:
     """An empty, migrated MLflow database in `shared_dir`, built by the first worker that needs
     it; the others wait for it rather than build their own (a second of CPU each)."""
-    database = shared_dir / "mlflow-empty.db"
+    # One per MLflow version: a database migrated by another version is refused.
+    database = shared_dir / f"mlflow-{importlib.metadata.version('mlflow')}-empty.db"
     try:
-        os.close(os.open(shared_dir / "mlflow-empty.lock", os.O_CREAT | os.O_EXCL))
+        os.close(os.open(database.with_suffix(".lock"), os.O_CREAT | os.O_EXCL))
     except FileExistsError:  # another worker builds it
         waited = 0.0
         while not database.exists() and waited < 120:
@@ -84,10 +86,13 @@ def start_local_dir(path: Path, empty_database: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def empty_database(tmp_path_factory) -> Path:
+def empty_database(tmp_path_factory, request) -> Path:
     base = tmp_path_factory.getbasetemp()
     # Under xdist each worker has a base dir of its own inside one folder per run: share that.
-    return empty_registry(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+    # Asked of pytest, not of PYTEST_XDIST_WORKER: a suite started from inside another xdist
+    # worker inherits that variable, and its base dir's parent is shared by every run.
+    in_worker = hasattr(request.config, "workerinput")
+    return empty_registry(base.parent if in_worker else base)
 
 
 def _point_local_state(monkeypatch: pytest.MonkeyPatch, path) -> None:

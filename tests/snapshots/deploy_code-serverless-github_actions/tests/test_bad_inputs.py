@@ -62,9 +62,16 @@ def bad_trips(draw, min_rows=1, max_rows=40) -> pd.DataFrame:
         column = draw(st.sampled_from(sorted(BAD_VALUES)))
         trips.at[draw(st.integers(0, rows - 1)), column] = draw(st.sampled_from(BAD_VALUES[column]))
     for column in ("tpep_pickup_datetime", "tpep_dropoff_datetime"):
+        # Through numpy: pandas < 2.2 cannot make a Timestamp of year 1 (nanoseconds overflow).
         trips[column] = pd.Series(
-            [None if pd.isna(value) else pd.Timestamp(value) for value in trips[column]],
-            dtype="datetime64[us]",
+            np.array(
+                [
+                    np.datetime64("NaT") if pd.isna(v) else np.datetime64(v, "us")
+                    for v in trips[column]
+                ],
+                dtype="datetime64[us]",
+            ),
+            index=trips.index,
         )
     damage = draw(st.sampled_from(["none"] * 6 + ["drop column", "as text"]))
     if damage != "none":

@@ -208,7 +208,8 @@ def _model_files(error: BaseException) -> MlopsError | None:
     text = str(error)
     artifacts = _local_dir() / "mlartifacts"
     filename = str(getattr(error, "filename", "") or "")
-    missing_file = isinstance(error, FileNotFoundError) and str(artifacts) in (filename or text)
+    # FileNotFoundError from recent MLflow; a bare OSError naming the file from older ones.
+    missing_file = isinstance(error, OSError) and str(artifacts) in (filename or text)
     missing_artifact = type(error).__name__ == "MlflowException" and (
         "No such artifact" in text or "No such file or directory" in text
     )

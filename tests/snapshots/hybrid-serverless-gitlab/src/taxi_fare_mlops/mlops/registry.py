@@ -61,11 +61,8 @@ def configure_mlflow() -> None:
 def _create_database(database: Path) -> None:
     """Build a new, fully migrated registry database through MLflow's tracking store.
 
-    Left to MLflow, whichever store opens the file first creates it, and at some MLflow versions
-    (the lowest this project allows) the registry store leaves the schema behind what the
-    tracking store expects, so a first `deploy` in a new folder would break every later run.
-    Built under a name of its own and linked into place: two processes starting at once both
-    build, one link wins, and neither ever sees a half-built file.
+    Built under a name of its own and linked into place: two first runs in a new folder never
+    migrate the same file together (both build, one link wins), and none sees a half-built file.
     """
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
