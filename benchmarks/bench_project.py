@@ -11,8 +11,9 @@ into a temporary folder and measures, with the interpreter that runs this script
 - where a first `lifecycle` run spends its CPU (default pattern): the imports, the new local
   MLflow database, and each stage function it calls (promote includes its validate and deploy;
   monitor its plots);
-- wall time of the project's `make test` (the tests without Spark, on parallel workers; default
-  pattern, or every pattern with --tests-all-patterns);
+- wall time of the project's `make test` (the fast suite: no Spark, no slow tests, on parallel
+  workers) and `make test-all` (with the slow tests); default pattern, or every pattern with
+  --tests-all-patterns;
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
   bare minimum on the same rows: read the table, build features, `model.predict`, write the
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
@@ -440,11 +441,15 @@ def main() -> int:
     )
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
-        env = project_env(project, work / f"{pattern}-tests-local", bundle_schema)
-        # Exactly the project's `make test`, with this interpreter's environment.
-        command = ["make", "--no-print-directory", "test", f"BIN={Path(sys.executable).parent}"]
-        seconds, cpu, summary = timed_run(command, project, env)
-        rows.append((f"make test ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}"))
+        # Exactly the project's `make test` (the fast suite) and `make test-all` (with the slow
+        # tests its CI runs), with this interpreter's environment.
+        for target in ("test", "test-all"):
+            env = project_env(project, work / f"{pattern}-{target}-local", bundle_schema)
+            command = ["make", "--no-print-directory", target, f"BIN={Path(sys.executable).parent}"]
+            seconds, cpu, summary = timed_run(command, project, env)
+            rows.append(
+                (f"make {target} ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}")
+            )
 
     if args.no_scoring:
         print_table(rows)

@@ -84,7 +84,7 @@ def print_next_steps() -> None:
         f"\nCreated {project} ({ANSWERS['deployment_pattern']} pattern). Next steps:\n"
         f"  cd {project}\n"
         "  make install                      # .venv with the package and its dev tools\n"
-        "  make test                         # unit tests, notebooks and bundle checks\n"
+        "  make test                         # the fast suite: stages, notebooks, bundle checks\n"
         "  make lifecycle                    # the whole pipeline on this machine\n"
         "  databricks bundle deploy -t dev   # then deploy to your dev workspace\n"
     )

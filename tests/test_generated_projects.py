@@ -132,7 +132,7 @@ def test_baked_projects_ci_checks_pass_on_a_clean_runner(tmp_path):
     project = bake(output_dir=tmp_path, **answers)
     checks = project.yaml(".github/workflows/ci.yml")["jobs"]["checks"]
     commands = [step["run"] for step in checks["steps"] if "run" in step]
-    assert commands == ["make install", "make check", "make test", "make lifecycle"]
+    assert commands == ["make install", "make check", "make test-all", "make lifecycle"]
     # The runner's own Python: the shared venv's bin leaves the PATH, so `make` builds anew.
     shared_bin = os.path.dirname(sys.executable)
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != shared_bin)

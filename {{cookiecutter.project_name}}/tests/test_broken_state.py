@@ -21,6 +21,9 @@ from {{ cookiecutter.__package_name }}.mlops.score import score
 from {{ cookiecutter.__package_name }}.mlops.train import train
 from {{ cookiecutter.__package_name }}.mlops.validate import validate
 
+# The platform's robustness, not a data scientist's edit: `make test-all` and CI run it.
+pytestmark = pytest.mark.slow
+
 ROWS = 2_000
 DEV = Location(config.DEV_CATALOG)
 STAGING = config.STAGING_CATALOG

@@ -95,6 +95,7 @@ def test_model_commands_are_commands():
     assert cli.MODEL_COMMANDS <= {command.name for command in cli.COMMANDS}
 
 
+@pytest.mark.slow  # a child process: its own imports of MLflow and scikit-learn
 def test_python_dash_m_prints_no_traceback(fresh_local_dir):
     # Works whether or not the package is installed (pytest itself imports it from src/).
     src = str(Path(__file__).resolve().parent.parent / "src")

@@ -21,6 +21,9 @@ from taxi_fare_mlops.mlops.score import score
 from taxi_fare_mlops.mlops.train import train
 from taxi_fare_mlops.mlops.validate import validate
 
+# The platform's robustness, not a data scientist's edit: `make test-all` and CI run it.
+pytestmark = pytest.mark.slow
+
 ROWS = 2_000
 DEV = Location(config.DEV_CATALOG)
 STAGING = config.STAGING_CATALOG

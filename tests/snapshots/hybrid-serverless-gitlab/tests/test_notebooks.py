@@ -192,6 +192,7 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     assert len(bars) == len(comparison) == 4
 
 
+@pytest.mark.slow  # a child process: its own imports of MLflow and scikit-learn
 def test_make_explore_runs_it_in_a_terminal_without_a_champion(
     input_table, schema, session_local_dir, capsys
 ):

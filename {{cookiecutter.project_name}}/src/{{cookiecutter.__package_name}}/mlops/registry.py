@@ -40,6 +40,8 @@ def configure_mlflow() -> None:
     # Built here on first use (replaying MLflow's schema migrations, about a second); it all
     # stays in the local dir: nothing is written to the user's home or cache folders.
     database = root / "mlflow.db"
+    # Before a new database is built too: its dozens of migrations each commit.
+    _skip_disk_syncs()
     if not database.exists():
         _create_database(database)
     if database.exists() and database.stat().st_size == 0:
@@ -52,7 +54,6 @@ def configure_mlflow() -> None:
     if database.exists():
         stat = database.stat()
         _check_database(database, stat.st_size, stat.st_mtime_ns)
-    _skip_disk_syncs()
     uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
