@@ -115,35 +115,39 @@ def package_name(project: Path) -> str:
     return next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists())
 
 
-def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
-    """Scoring throughput in this process, against the baked package."""
-    os.environ["MLOPS_LOCAL_DIR"] = str(work / "scoring-local")
+def prod_champion(project: Path, local_dir: Path):
+    """Import the baked package (in this process) and give its local prod catalog a champion
+    trained on the sample data: (the package's modules by short name, prod, the version)."""
+    os.environ["MLOPS_LOCAL_DIR"] = str(local_dir)
     sys.path.insert(0, str(project / "src"))
     package = package_name(project)
-    config = importlib.import_module(f"{package}.config")
-    features = importlib.import_module(f"{package}.features")
-    model_module = importlib.import_module(f"{package}.model")
-    sample_data = importlib.import_module(f"{package}.sample_data")
-    tables = importlib.import_module(f"{package}.mlops.tables")
-    registry = importlib.import_module(f"{package}.mlops.registry")
-    location_module = importlib.import_module(f"{package}.mlops.location")
-    train = importlib.import_module(f"{package}.mlops.train")
-    score = importlib.import_module(f"{package}.mlops.score")
-    validate = importlib.import_module(f"{package}.mlops.validate")
-    deploy = importlib.import_module(f"{package}.mlops.deploy")
-
-    import mlflow
-    from deltalake import DeltaTable, write_deltalake
-
+    names = ["config", "features", "model", "sample_data"]
+    names += [f"mlops.{name}" for name in ("tables", "registry", "location", "train")]
+    names += [f"mlops.{name}" for name in ("score", "validate", "deploy")]
+    modules = {
+        name.rsplit(".", 1)[-1]: importlib.import_module(f"{package}.{name}") for name in names
+    }
     # Keep the figures readable: MLflow's hints and registration notices are not news here.
     warnings.filterwarnings("ignore", module="mlflow")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
 
-    prod = location_module.Location(config.PROD_CATALOG)
-    sample_data.write_sample_data(config.INPUT_TABLE)
-    trained = train.train(location=prod)
-    validate.validate(location=prod, model_version=trained.version)
-    deploy.deploy(location=prod, model_version=trained.version)
+    prod = modules["location"].Location(modules["config"].PROD_CATALOG)
+    modules["sample_data"].write_sample_data(modules["config"].INPUT_TABLE)
+    trained = modules["train"].train(location=prod)
+    modules["validate"].validate(location=prod, model_version=trained.version)
+    modules["deploy"].deploy(location=prod, model_version=trained.version)
+    return modules, prod, trained.version
+
+
+def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
+    """Scoring throughput in this process, against the baked package."""
+    import mlflow
+    from deltalake import DeltaTable, write_deltalake
+
+    modules, prod, version = prod_champion(project, work / "scoring-local")
+    features, model_module, registry = modules["features"], modules["model"], modules["registry"]
+    sample_data, tables, score = modules["sample_data"], modules["tables"], modules["score"]
+    train = modules["train"]
     big = prod.table("bench_trips")
     sample_data.write_sample_data(big, n_rows=rows, seed=7, start="2016-03-01", days=30)
 
@@ -153,7 +157,7 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     assert result.rows == rows
 
     # The bare minimum on the same rows, each step timed.
-    model = mlflow.sklearn.load_model(prod.model_uri(trained.version))
+    model = mlflow.sklearn.load_model(prod.model_uri(version))
     steps = {}
     started = time.perf_counter()
     trips = DeltaTable(str(tables.LocalTables.path(big))).to_pandas()
@@ -268,27 +272,10 @@ def bench_serving(
     import http.client
     import json
 
-    os.environ["MLOPS_LOCAL_DIR"] = str(work / "serving-local")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the CLI sets it locally
-    sys.path.insert(0, str(project / "src"))
-    package = package_name(project)
-    config = importlib.import_module(f"{package}.config")
-    features = importlib.import_module(f"{package}.features")
-    sample_data = importlib.import_module(f"{package}.sample_data")
-    tables = importlib.import_module(f"{package}.mlops.tables")
-    location_module = importlib.import_module(f"{package}.mlops.location")
-    train = importlib.import_module(f"{package}.mlops.train")
-    validate = importlib.import_module(f"{package}.mlops.validate")
-    deploy = importlib.import_module(f"{package}.mlops.deploy")
-    server = importlib.import_module(f"{package}.mlops.server")
-    warnings.filterwarnings("ignore", module="mlflow")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-
-    prod = location_module.Location(config.PROD_CATALOG)
-    sample_data.write_sample_data(config.INPUT_TABLE)
-    trained = train.train(location=prod)
-    validate.validate(location=prod, model_version=trained.version)
-    deploy.deploy(location=prod, model_version=trained.version)
+    modules, prod, _ = prod_champion(project, work / "serving-local")
+    config, features, tables = modules["config"], modules["features"], modules["tables"]
+    server = importlib.import_module(f"{package_name(project)}.mlops.server")
     rows = features.add_features(tables.for_runtime().read(config.INPUT_TABLE))
     rows = rows[features.MODEL_FEATURES].reset_index(drop=True)
     served = server.load_champion(prod)
