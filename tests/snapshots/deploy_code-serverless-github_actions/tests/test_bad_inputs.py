@@ -18,8 +18,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from taxi_fare_mlops import features, sample_data
 from taxi_fare_mlops.mlops import cli, tables
@@ -27,13 +25,6 @@ from taxi_fare_mlops.mlops import cli, tables
 # Each case is a CLI run (a model load, a Delta write, an MLflow run): seconds, not millis.
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "8"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 BAD_NUMBERS = [None, np.nan, np.inf, -np.inf, -1.0, -1e9, 1e15]
 BAD_INTEGERS = [None, -1, 100_000, 2**62]
@@ -48,68 +39,87 @@ BAD_VALUES = {
 }
 
 
-@st.composite
-def bad_trips(draw, min_rows=1, max_rows=40) -> pd.DataFrame:
-    """Valid sample trips, then bad values in some cells, sometimes a column dropped or
-    stored as text."""
-    rows = draw(st.integers(min_rows, max_rows))
-    trips = sample_data.generate_trips(rows, seed=draw(st.integers(0, 1000)))
-    # Nullable types, as a table column with nulls is (pandas would turn ints into floats).
-    trips = trips.astype({"pickup_zip": "Int64", "dropoff_zip": "Int64"}).astype(
-        {"tpep_pickup_datetime": "object", "tpep_dropoff_datetime": "object"}
-    )
-    for _ in range(draw(st.integers(0, 6))):
-        column = draw(st.sampled_from(sorted(BAD_VALUES)))
-        trips.at[draw(st.integers(0, rows - 1)), column] = draw(st.sampled_from(BAD_VALUES[column]))
-    for column in ("tpep_pickup_datetime", "tpep_dropoff_datetime"):
-        # Through numpy: pandas < 2.2 cannot make a Timestamp of year 1 (nanoseconds overflow).
-        trips[column] = pd.Series(
-            np.array(
-                [
-                    np.datetime64("NaT") if pd.isna(v) else np.datetime64(v, "us")
-                    for v in trips[column]
-                ],
-                dtype="datetime64[us]",
-            ),
-            index=trips.index,
-        )
-    damage = draw(st.sampled_from(["none"] * 6 + ["drop column", "as text"]))
-    if damage != "none":
-        column = draw(st.sampled_from(sorted(BAD_VALUES)))
-        if damage == "drop column":
-            trips = trips.drop(columns=column)
-        else:
-            trips[column] = trips[column].astype(str)
-    return trips
+def hypothesis_tools(max_examples: int = EXAMPLES):
+    """hypothesis's `given`, this file's settings and its two strategies of bad tables.
 
+    Imported when a test here runs, not when the file is collected: `make test` collects it
+    and skips it (slow), and importing hypothesis costs each test worker about a second.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
-@st.composite
-def bad_labels(draw) -> pd.DataFrame:
-    """A labels source: trip ids and fares with bad values, or raw trips with their fares."""
-    if draw(st.booleans()):
-        return draw(bad_trips())
-    rows = draw(st.integers(1, 30))
-    ids = draw(
-        st.lists(
-            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=rows, max_size=rows
+    @st.composite
+    def bad_trips(draw, min_rows=1, max_rows=40) -> pd.DataFrame:
+        """Valid sample trips, then bad values in some cells, sometimes a column dropped or
+        stored as text."""
+        rows = draw(st.integers(min_rows, max_rows))
+        trips = sample_data.generate_trips(rows, seed=draw(st.integers(0, 1000)))
+        # Nullable types, as a table column with nulls is (pandas would turn ints into floats).
+        trips = trips.astype({"pickup_zip": "Int64", "dropoff_zip": "Int64"}).astype(
+            {"tpep_pickup_datetime": "object", "tpep_dropoff_datetime": "object"}
         )
-    )
-    fares = draw(
-        st.lists(
-            st.one_of(st.sampled_from(BAD_NUMBERS), st.floats(0, 200)),
-            min_size=rows,
-            max_size=rows,
+        for _ in range(draw(st.integers(0, 6))):
+            column = draw(st.sampled_from(sorted(BAD_VALUES)))
+            row = draw(st.integers(0, rows - 1))
+            trips.at[row, column] = draw(st.sampled_from(BAD_VALUES[column]))
+        for column in ("tpep_pickup_datetime", "tpep_dropoff_datetime"):
+            # Through numpy: pandas < 2.2 cannot make a Timestamp of year 1 (nanoseconds overflow).
+            trips[column] = pd.Series(
+                np.array(
+                    [
+                        np.datetime64("NaT") if pd.isna(v) else np.datetime64(v, "us")
+                        for v in trips[column]
+                    ],
+                    dtype="datetime64[us]",
+                ),
+                index=trips.index,
+            )
+        damage = draw(st.sampled_from(["none"] * 6 + ["drop column", "as text"]))
+        if damage != "none":
+            column = draw(st.sampled_from(sorted(BAD_VALUES)))
+            if damage == "drop column":
+                trips = trips.drop(columns=column)
+            else:
+                trips[column] = trips[column].astype(str)
+        return trips
+
+    @st.composite
+    def bad_labels(draw) -> pd.DataFrame:
+        """A labels source: trip ids and fares with bad values, or raw trips with their fares."""
+        if draw(st.booleans()):
+            return draw(bad_trips())
+        rows = draw(st.integers(1, 30))
+        ids = draw(
+            st.lists(
+                st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=rows, max_size=rows
+            )
         )
+        fares = draw(
+            st.lists(
+                st.one_of(st.sampled_from(BAD_NUMBERS), st.floats(0, 200)),
+                min_size=rows,
+                max_size=rows,
+            )
+        )
+        frame = pd.DataFrame(
+            {
+                features.ID: pd.array(ids, dtype="Int64"),
+                features.LABEL: pd.array(fares, dtype="float64"),
+            }
+        )
+        if draw(st.integers(0, 5)) == 0:
+            frame[features.ID] = frame[features.ID].astype(str)
+        return frame
+
+    suppress = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    tuned = settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=suppress,
     )
-    frame = pd.DataFrame(
-        {
-            features.ID: pd.array(ids, dtype="Int64"),
-            features.LABEL: pd.array(fares, dtype="float64"),
-        }
-    )
-    if draw(st.integers(0, 5)) == 0:
-        frame[features.ID] = frame[features.ID].astype(str)
-    return frame
+    return given, tuned, bad_trips, bad_labels
 
 
 def run(capsys, *argv: str) -> tuple[int, list[str], str]:
@@ -162,7 +172,9 @@ def test_score_refuses_or_counts_bad_rows(champion, location, capsys):
     store = tables.for_runtime()
     tally: Counter = Counter()
 
-    @SETTINGS
+    given, settings, bad_trips, _ = hypothesis_tools()
+
+    @settings
     @given(trips=bad_trips())
     def check(trips):
         source = location.table(f"in_{uuid.uuid4().hex[:8]}")
@@ -194,7 +206,9 @@ def test_label_refuses_or_counts_bad_rows(location, capsys):
     store = tables.for_runtime()
     tally: Counter = Counter()
 
-    @SETTINGS
+    given, settings, _, bad_labels = hypothesis_tools()
+
+    @settings
     @given(source_rows=bad_labels())
     def check(source_rows):
         source = location.table(f"fares_{uuid.uuid4().hex[:8]}")
@@ -236,7 +250,9 @@ def test_monitor_refuses_or_copes_with_a_bad_baseline(champion, location, capsys
     assert code == 0
     tally: Counter = Counter()
 
-    @SETTINGS
+    given, settings, bad_trips, _ = hypothesis_tools()
+
+    @settings
     @given(baseline=bad_trips(min_rows=1, max_rows=60))
     def check(baseline):
         source = location.table(f"base_{uuid.uuid4().hex[:8]}")
@@ -264,7 +280,9 @@ def test_train_refuses_or_trains_on_the_valid_rows(location, capsys):
     store = tables.for_runtime()
     tally: Counter = Counter()
 
-    @settings(SETTINGS, max_examples=max(3, EXAMPLES // 2))
+    given, settings, bad_trips, _ = hypothesis_tools(max_examples=max(3, EXAMPLES // 2))
+
+    @settings
     @given(trips=bad_trips(min_rows=40, max_rows=120))
     def check(trips):
         source = location.table(f"train_{uuid.uuid4().hex[:8]}")
