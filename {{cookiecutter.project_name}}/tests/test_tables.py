@@ -166,6 +166,38 @@ def test_a_fill_stopped_between_chunks_is_completed_by_a_rerun(store, schema, mo
     assert store.fill_missing(target, source, key="k", column="v") == 0
 
 
+def test_an_upsert_stopped_between_chunks_is_completed_by_a_rerun(store, schema, monkeypatch):
+    keys = np.arange(1_000) * 7919 - 3_000_000
+    source, target = f"{DEV}.{schema}.raw", f"{DEV}.{schema}.labels"
+    store.write(_keyed(keys, keys / 1000.0), source)
+    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", 250)
+    real_write = store.write
+    writes = []
+
+    def write_then_crash(*args, **kwargs):
+        if len(writes) == 2:
+            raise RuntimeError("killed between chunks")
+        writes.append(args[1])
+        return real_write(*args, **kwargs)
+
+    def upsert():
+        return store.upsert_from(
+            source, target, columns=["k", "v"], prepare=lambda f: f, key="k", schema=KEYED
+        )
+
+    with monkeypatch.context() as patch:
+        # A new table gets its ranges appended one by one: stop after the second.
+        patch.setattr(store, "write", write_then_crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            upsert()
+    assert 0 < store.count(target) < len(keys)
+    # The rerun finds the table and merges every range: one row per key, none lost.
+    assert upsert() == len(keys)
+    done = store.read(target).sort_values("k")
+    assert done["k"].tolist() == sorted(keys.tolist())
+    assert (done["v"].to_numpy() == done["k"].to_numpy() / 1000.0).all()
+
+
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
     store.write(sample_data.generate_trips(1_000), table)

@@ -306,7 +306,9 @@ class Tables:
     ) -> int:
         """MERGE `prepare(columns of source)` into `target` on `key`, table to table (rows of
         a trip already there are replaced, others inserted); a source that lists a key twice
-        contributes one of those rows. Returns how many rows were merged."""
+        contributes one of those rows. Returns how many rows were merged. Locally a large
+        source is merged in key ranges, a commit each (see `key_ranges`): a rerun after a stop
+        between two of them replaces the ranges done and merges the rest."""
         raise NotImplementedError
 
     def newest(self, name: str, *, column: str, order_by: str) -> object:
@@ -347,7 +349,8 @@ class Tables:
 
     def fill_missing(self, target: str, source: str, *, key: str, column: str) -> int:
         """Set `target.column` from `source` (joined on `key`) where it is still null; returns
-        how many rows were filled. Rows that already have a value are left alone."""
+        how many rows were filled. Rows that already have a value are left alone, so a rerun
+        after a stop between two key ranges (locally, a commit each) fills only the rest."""
         raise NotImplementedError
 
     def score(
