@@ -198,6 +198,20 @@ def test_an_upsert_stopped_between_chunks_is_completed_by_a_rerun(store, schema,
     assert (done["v"].to_numpy() == done["k"].to_numpy() / 1000.0).all()
 
 
+def test_a_stream_sample_keeps_exactly_the_rows_with_the_smallest_keys():
+    """Rows are dropped as soon as their key cannot make the sample, and none too many."""
+    sample = tables._StreamSample(sample_fraction=0.8, max_rows=500, seed=11)
+    for start in range(0, 50_000, 1_000):
+        sample.add(pa.record_batch([pa.array(np.arange(start, start + 1_000))], names=["row"]))
+        assert sample.kept_rows <= 2 * 500 + 1_000
+    kept = sample.result(pa.schema([pa.field("row", pa.int64())]), None)["row"].to_numpy()
+    # The same draws by hand: one key per row, below the fraction, the 500 smallest, in order.
+    keys = np.random.default_rng(11).random(50_000)
+    eligible = np.flatnonzero(keys < 0.8)
+    expected = np.sort(eligible[np.argsort(keys[eligible])[:500]])
+    assert kept.tolist() == expected.tolist()
+
+
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
     store.write(sample_data.generate_trips(1_000), table)

@@ -115,6 +115,9 @@ class _StreamSample:
         self.kept: list[pa.Table] = []
         self.kept_rows = 0
         self.offset = 0
+        # Rows whose key is not below this cannot be in the result: the fraction, lowered to
+        # the largest key kept once `max_rows` rows with smaller keys are known.
+        self.below = sample_fraction
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = batch.num_rows
@@ -127,8 +130,9 @@ class _StreamSample:
             table = table.append_column(
                 "__order", pa.array(np.arange(self.offset, self.offset + rows))
             )
-            if self.fraction < 1:
-                table = table.filter(pa.array(keys < self.fraction))
+            # Filtered even when every row passes: the filter copies the rows, so what is
+            # kept never pins the whole row group the reader decoded it from.
+            table = table.filter(pa.array(keys < self.below))
         self.offset += rows
         self.kept.append(table)
         self.kept_rows += table.num_rows
@@ -140,6 +144,8 @@ class _StreamSample:
         smallest = pc.sort_indices(table, sort_keys=[("__key", "ascending")])[: self.max_rows]
         self.kept = [table.take(smallest)]
         self.kept_rows = self.kept[0].num_rows
+        if self.kept_rows == self.max_rows:
+            self.below = min(self.below, pc.max(self.kept[0].column("__key")).as_py())
 
     def result(self, schema: pa.Schema, columns: list[str] | None) -> pa.Table:
         if columns:
