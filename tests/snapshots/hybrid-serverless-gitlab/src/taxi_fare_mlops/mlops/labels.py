@@ -9,7 +9,7 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
   monitoring check calls it first, and the Databricks quality monitor reads its label column from
   the predictions table, so both report error metrics as soon as labels exist.
 
-Locally a large load is merged in key ranges of `tables.MERGE_CHUNK_ROWS` source rows, one
+Locally a large load is merged in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows, one
 deltalake MERGE (one commit) each, so the MERGE's memory follows the range, not the load. A run
 stopped between two ranges leaves the ranges before it committed and the others untouched, and a
 rerun completes it: the upsert replaces by key (a trip recorded again gets the same fare and a
