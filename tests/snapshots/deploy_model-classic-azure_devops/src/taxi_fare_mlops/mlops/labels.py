@@ -10,8 +10,9 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
   the predictions table, so both report error metrics as soon as labels exist.
 
 Locally a large load is merged in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows, one
-deltalake MERGE (one commit) each, so the MERGE's memory follows the range, not the load. A run
-stopped between two ranges leaves the ranges before it committed and the others untouched, and a
+deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows the
+range, not the load (it still rewrites every target file it scans, see README). A run stopped
+between two ranges leaves the ranges before it committed and the others untouched, and a
 rerun completes it: the upsert replaces by key (a trip recorded again gets the same fare and a
 newer `labelled_at`, never a second row), and the attach fills only labels that are still empty.
 On Databricks each step is one MERGE on the cluster.
