@@ -79,7 +79,8 @@ def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
 
 def measure(project: Path, work: Path, rows: int) -> dict[str, tuple[float, float]]:
     package = package_name(project)
-    env = project_env(project, work / f"local-{rows}")
+    # No bundle schema: the stages run here, not the bundle checks.
+    env = project_env(project, work / f"local-{rows}", None)
     _, setup_seconds, output = run_child(
         [sys.executable, "-c", SETUP.format(package=package), str(rows)], project, env
     )

@@ -75,6 +75,143 @@ def test_upsert_and_fill_missing(store, schema):
     assert filled[:2] == [5.0, 9.0] and pd.isna(filled[2])
 
 
+def _keyed(keys, values):
+    return pd.DataFrame({"k": np.asarray(keys, dtype="int64"), "v": values})
+
+
+KEYED = tables.arrow_schema({"k": "long", "v": "double"})
+
+
+def test_key_ranges_split_the_keys_evenly_and_cover_every_key():
+    keys = np.random.default_rng(3).integers(-(2**62), 2**62, 10_000)
+    # A small table is one open range, and its keys are never read.
+    assert tables.key_ranges(10_000, lambda: iter(()), chunk_rows=10_000) == [(None, None)]
+    ranges = tables.key_ranges(10_000, lambda: iter(np.array_split(keys, 7)), chunk_rows=2_500)
+    assert len(ranges) == 4
+    assert ranges[0][0] is None and ranges[-1][1] is None
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
+    sizes = [int(tables._in_range(keys, low, high).sum()) for low, high in ranges]
+    assert sum(sizes) == len(keys)
+    # Boundaries from a random sample of the keys: about a quarter each.
+    assert all(2_000 <= size <= 3_000 for size in sizes), sizes
+
+
+def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatch):
+    rng = np.random.default_rng(5)
+    keys = rng.choice(np.arange(-5_000, 5_000), size=2_000, replace=False)
+    labels = _keyed(keys, rng.uniform(3, 60, len(keys)))
+    # Some trips labelled before (one of them with an older fare), some never labelled.
+    earlier = _keyed(np.concatenate([keys[:300], [99_999]]), np.full(301, 1.0))
+    target = _keyed(np.concatenate([keys[::2], [77_777]]), None).astype({"v": "float64"})
+    target.loc[:9, "v"] = 2.0  # already labelled: the fill leaves them alone
+
+    def run(prefix, chunk_rows):
+        monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", chunk_rows)
+        names = {part: f"{DEV}.{schema}.{prefix}_{part}" for part in ("raw", "labels", "preds")}
+        store.write(labels, names["raw"])
+        store.upsert(earlier, names["labels"], key="k", schema=KEYED)
+        merged = store.upsert_from(
+            names["raw"],
+            names["labels"],
+            columns=["k", "v"],
+            prepare=lambda f: f,
+            key="k",
+            schema=KEYED,
+        )
+        store.write(tables.to_arrow(target), names["preds"])
+        filled = store.fill_missing(names["preds"], names["labels"], key="k", column="v")
+        return (
+            merged,
+            filled,
+            store.read(names["labels"]).sort_values("k").reset_index(drop=True),
+            store.read(names["preds"]).sort_values("k").reset_index(drop=True),
+            store._delta(names["preds"]).version(),
+        )
+
+    one = run("one", 1_000_000)
+    chunked = run("chunked", 300)
+    assert one[:2] == chunked[:2] == (2_000, 990)
+    pd.testing.assert_frame_equal(one[2], chunked[2])
+    pd.testing.assert_frame_equal(one[3], chunked[3])
+    assert len(one[2]) == 2_001 and one[3]["v"].isna().sum() == 1
+    # Several commits, not one: each range is a MERGE of its own.
+    assert chunked[4] > one[4] + 1
+
+
+def test_a_fill_stopped_between_chunks_is_completed_by_a_rerun(store, schema, monkeypatch):
+    keys = np.arange(1_000) * 7919 - 3_000_000
+    source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
+    store.write(_keyed(keys, keys / 1000.0), source)
+    store.write(tables.to_arrow(_keyed(keys, None).astype({"v": "float64"})), target)
+    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", 250)
+    real_merge = type(store._delta(target)).merge
+    merges = []
+
+    def merge_then_crash(self, *args, **kwargs):
+        if len(merges) == 2:
+            raise RuntimeError("killed between chunks")
+        merges.append(kwargs["predicate"])
+        return real_merge(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(store._delta(target)), "merge", merge_then_crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            store.fill_missing(target, source, key="k", column="v")
+    half = store.read(target)
+    assert 0 < half["v"].notna().sum() < len(keys)
+    # The rerun fills only what is still empty, and every row ends with its own label.
+    assert store.fill_missing(target, source, key="k", column="v") == half["v"].isna().sum()
+    done = store.read(target).sort_values("k")
+    assert (done["v"].to_numpy() == done["k"].to_numpy() / 1000.0).all()
+    assert store.fill_missing(target, source, key="k", column="v") == 0
+
+
+def test_an_upsert_stopped_between_chunks_is_completed_by_a_rerun(store, schema, monkeypatch):
+    keys = np.arange(1_000) * 7919 - 3_000_000
+    source, target = f"{DEV}.{schema}.raw", f"{DEV}.{schema}.labels"
+    store.write(_keyed(keys, keys / 1000.0), source)
+    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", 250)
+    real_write = store.write
+    writes = []
+
+    def write_then_crash(*args, **kwargs):
+        if len(writes) == 2:
+            raise RuntimeError("killed between chunks")
+        writes.append(args[1])
+        return real_write(*args, **kwargs)
+
+    def upsert():
+        return store.upsert_from(
+            source, target, columns=["k", "v"], prepare=lambda f: f, key="k", schema=KEYED
+        )
+
+    with monkeypatch.context() as patch:
+        # A new table gets its ranges appended one by one: stop after the second.
+        patch.setattr(store, "write", write_then_crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            upsert()
+    assert 0 < store.count(target) < len(keys)
+    # The rerun finds the table and merges every range: one row per key, none lost.
+    assert upsert() == len(keys)
+    done = store.read(target).sort_values("k")
+    assert done["k"].tolist() == sorted(keys.tolist())
+    assert (done["v"].to_numpy() == done["k"].to_numpy() / 1000.0).all()
+
+
+def test_a_stream_sample_keeps_exactly_the_rows_with_the_smallest_keys():
+    """Rows are dropped as soon as their key cannot make the sample, and none too many."""
+    sample = tables._StreamSample(sample_fraction=0.8, max_rows=500, seed=11)
+    for start in range(0, 50_000, 1_000):
+        sample.add(pa.record_batch([pa.array(np.arange(start, start + 1_000))], names=["row"]))
+        assert sample.kept_rows <= 2 * 500 + 1_000
+    kept = sample.result(pa.schema([pa.field("row", pa.int64())]), None)["row"].to_numpy()
+    # The same draws by hand: one key per row, below the fraction, the 500 smallest, in order.
+    keys = np.random.default_rng(11).random(50_000)
+    eligible = np.flatnonzero(keys < 0.8)
+    expected = np.sort(eligible[np.argsort(keys[eligible])[:500]])
+    assert kept.tolist() == expected.tolist()
+
+
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
     store.write(sample_data.generate_trips(1_000), table)

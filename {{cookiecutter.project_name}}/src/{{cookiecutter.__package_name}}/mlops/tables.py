@@ -115,6 +115,9 @@ class _StreamSample:
         self.kept: list[pa.Table] = []
         self.kept_rows = 0
         self.offset = 0
+        # Rows whose key is not below this cannot be in the result: the fraction, lowered to
+        # the largest key kept once `max_rows` rows with smaller keys are known.
+        self.below = sample_fraction
 
     def add(self, batch: pa.RecordBatch) -> None:
         rows = batch.num_rows
@@ -127,8 +130,9 @@ class _StreamSample:
             table = table.append_column(
                 "__order", pa.array(np.arange(self.offset, self.offset + rows))
             )
-            if self.fraction < 1:
-                table = table.filter(pa.array(keys < self.fraction))
+            # Filtered even when every row passes: the filter copies the rows, so what is
+            # kept never pins the whole row group the reader decoded it from.
+            table = table.filter(pa.array(keys < self.below))
         self.offset += rows
         self.kept.append(table)
         self.kept_rows += table.num_rows
@@ -140,6 +144,8 @@ class _StreamSample:
         smallest = pc.sort_indices(table, sort_keys=[("__key", "ascending")])[: self.max_rows]
         self.kept = [table.take(smallest)]
         self.kept_rows = self.kept[0].num_rows
+        if self.kept_rows == self.max_rows:
+            self.below = min(self.below, pc.max(self.kept[0].column("__key")).as_py())
 
     def result(self, schema: pa.Schema, columns: list[str] | None) -> pa.Table:
         if columns:
@@ -170,6 +176,79 @@ def capped_sample(frame, max_rows: int, *, seed: int = config.SEED):
         return frame
     fraction = min(1.0, (max_rows + 5 * math.sqrt(max_rows) + 10) / total)
     return frame.sample(fraction=fraction, seed=seed).orderBy(F.rand(seed)).limit(max_rows)
+
+
+# Local label MERGEs (`LocalTables.upsert_from`, `fill_missing`) run in key ranges of about
+# this many source rows, each a MERGE (a commit) of its own: deltalake builds the MERGE's hash
+# join from its source, so a range bounds that table whatever the size of the load.
+MERGE_CHUNK_ROWS = 1_000_000
+# Keys sampled to place the range boundaries (bottom-k, so the ranges hold about equal rows
+# however the keys are spread); 8 bytes each.
+KEY_SAMPLE_ROWS = 100_000
+# Row groups of the files a local MERGE rewrites: deltalake buffers a row group per file it
+# writes, and its default (about a million rows) cost a streamed write of a million 12-column
+# rows about 250 MB more peak memory than this.
+MERGE_ROW_GROUP_ROWS = 65_536
+
+# A key range [low, high): None leaves that side open. Keys are int64.
+KeyRange = tuple[int | None, int | None]
+
+
+def key_ranges(
+    rows: int, keys: Callable[[], Iterator[np.ndarray]], *, chunk_rows: int | None = None
+) -> list[KeyRange]:
+    """Split a key column of about `rows` rows into ranges of about `chunk_rows` rows each.
+
+    `rows` is an upper bound known without a pass (a table's count); only when it exceeds one
+    chunk is `keys()` read, once, for the count and a seeded random sample of the keys whose
+    quantiles are the boundaries. The ranges cover every int64 key exactly once.
+    """
+    chunk_rows = chunk_rows or MERGE_CHUNK_ROWS
+    if rows <= chunk_rows:
+        return [(None, None)]
+    sample = _StreamSample(sample_fraction=1.0, max_rows=KEY_SAMPLE_ROWS, seed=config.SEED)
+    counted = 0
+    for values in keys():
+        counted += len(values)
+        sample.add(pa.record_batch([pa.array(values, type=pa.int64())], names=["key"]))
+    chunks = math.ceil(counted / chunk_rows)
+    if chunks <= 1:
+        return [(None, None)]
+    drawn = sample.result(pa.schema([pa.field("key", pa.int64())]), None)
+    ordered = np.sort(drawn.column("key").to_numpy())
+    cuts = np.unique(ordered[(np.arange(1, chunks) * len(ordered)) // chunks]).tolist()
+    bounds: list[int | None] = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _range_filter(key: str, low: int | None, high: int | None):
+    """[low, high) as a pyarrow expression on `key` (None for the whole table)."""
+    expression = None
+    if low is not None:
+        expression = pc.field(key) >= pc.scalar(low)
+    if high is not None:
+        upper = pc.field(key) < pc.scalar(high)
+        expression = upper if expression is None else expression & upper
+    return expression
+
+
+def _range_sql(column: str, low: int | None, high: int | None) -> str:
+    """[low, high) as SQL conjuncts on `column`, each starting with AND ('' if open)."""
+    clauses = ""
+    if low is not None:
+        clauses += f" AND {column} >= {int(low)}"
+    if high is not None:
+        clauses += f" AND {column} < {int(high)}"
+    return clauses
+
+
+def _in_range(keys: np.ndarray, low: int | None, high: int | None) -> np.ndarray:
+    inside = np.ones(len(keys), dtype=bool)
+    if low is not None:
+        inside &= keys >= low
+    if high is not None:
+        inside &= keys < high
+    return inside
 
 
 # A batch-scoring step: raw rows -> rows with every output column but the prediction.
@@ -234,7 +313,9 @@ class Tables:
     ) -> int:
         """MERGE `prepare(columns of source)` into `target` on `key`, table to table (rows of
         a trip already there are replaced, others inserted); a source that lists a key twice
-        contributes one of those rows. Returns how many rows were merged."""
+        contributes one of those rows. Returns how many rows were merged. Locally a large
+        source is merged in key ranges, a commit each (see `key_ranges`): a rerun after a stop
+        between two of them replaces the ranges done and merges the rest."""
         raise NotImplementedError
 
     def newest(self, name: str, *, column: str, order_by: str) -> object:
@@ -275,7 +356,8 @@ class Tables:
 
     def fill_missing(self, target: str, source: str, *, key: str, column: str) -> int:
         """Set `target.column` from `source` (joined on `key`) where it is still null; returns
-        how many rows were filled. Rows that already have a value are left alone."""
+        how many rows were filled. Rows that already have a value are left alone, so a rerun
+        after a stop between two key ranges (locally, a commit each) fills only the rest."""
         raise NotImplementedError
 
     def score(
@@ -297,6 +379,12 @@ class Tables:
         number of rows scored. Refuses when no row passes `prepare`: replacing the slice with
         nothing would delete a batch that was there (and the labels attached to it)."""
         raise NotImplementedError
+
+
+def _merge_writer():
+    from deltalake import WriterProperties
+
+    return WriterProperties(max_row_group_size=MERGE_ROW_GROUP_ROWS)
 
 
 class LocalTables(Tables):
@@ -367,39 +455,50 @@ class LocalTables(Tables):
 
     def upsert_from(self, source, target, *, columns, prepare, key, schema):
         new_table = not self.exists(target)
-        seen = np.array([], dtype="int64")
+
+        def prepared_keys() -> Iterator[np.ndarray]:
+            for batch in self.batches(source, STREAM_BATCH_ROWS, columns=columns):
+                yield prepare(batch)[key].to_numpy(dtype="int64")
+
+        # The source's row count bounds the prepared rows, so a small load needs no extra pass.
+        ranges = key_ranges(self.count(source), prepared_keys)
         merged = 0
-        # Opened here, not in the generator: it runs inside deltalake's MERGE, which cannot
-        # re-enter deltalake's IO runtime.
-        batches = self.batches(source, STREAM_BATCH_ROWS, columns=columns)
+        for low, high in ranges:
+            # Opened here, not in the generator: it runs inside deltalake's MERGE, which cannot
+            # re-enter deltalake's IO runtime.
+            batches = self.batches(source, STREAM_BATCH_ROWS, columns=columns)
 
-        def rows() -> Iterator[pa.RecordBatch]:
-            # A key seen in an earlier batch is skipped: one MERGE may not match a target row
-            # twice. Only the keys are remembered (8 bytes a row), never the rows.
-            nonlocal seen, merged
-            for batch in batches:
-                prepared = prepare(batch).drop_duplicates(key)
-                keys = prepared[key].to_numpy(dtype="int64")
-                fresh = ~np.isin(keys, seen, assume_unique=True)
-                prepared, seen = prepared[fresh], np.union1d(seen, keys[fresh])
-                merged += len(prepared)
-                yield pa.RecordBatch.from_pandas(
-                    prepared[schema.names], schema=schema, preserve_index=False
-                )
+            def rows(batches=batches, low=low, high=high) -> Iterator[pa.RecordBatch]:
+                # A key seen in an earlier batch is skipped: one MERGE may not match a target
+                # row twice. Only the keys of this range are remembered (8 bytes a row).
+                nonlocal merged
+                seen = np.array([], dtype="int64")
+                for batch in batches:
+                    prepared = prepare(batch).drop_duplicates(key)
+                    keys = prepared[key].to_numpy(dtype="int64")
+                    fresh = _in_range(keys, low, high) & ~np.isin(keys, seen, assume_unique=True)
+                    prepared, seen = prepared[fresh], np.union1d(seen, keys[fresh])
+                    merged += len(prepared)
+                    yield pa.RecordBatch.from_pandas(
+                        prepared[schema.names], schema=schema, preserve_index=False
+                    )
 
-        stream = pa.RecordBatchReader.from_batches(schema, rows())
-        if new_table:
-            # Nothing to match yet: an append writes the stream without a MERGE.
-            self.write(stream, target, mode="append")
-            return merged
-        # One MERGE fed by a stream: one transaction, and the source never sits in memory.
-        self._delta(target).merge(
-            stream,
-            predicate=f"t.{key} = s.{key}",
-            source_alias="s",
-            target_alias="t",
-            streamed_exec=True,
-        ).when_matched_update_all().when_not_matched_insert_all().execute()
+            stream = pa.RecordBatchReader.from_batches(schema, rows())
+            if new_table:
+                # Nothing to match yet: an append writes the stream without a MERGE (the
+                # ranges are disjoint, so appending them one by one never duplicates a key).
+                self.write(stream, target, mode="append")
+                continue
+            # One MERGE per range fed by a stream: the source never sits in memory, and the
+            # range on the target side keeps the MERGE to the keys of this chunk.
+            self._delta(target).merge(
+                stream,
+                predicate=f"t.{key} = s.{key}" + _range_sql(f"t.{key}", low, high),
+                source_alias="s",
+                target_alias="t",
+                streamed_exec=True,
+                writer_properties=_merge_writer(),
+            ).when_matched_update_all().when_not_matched_insert_all().execute()
         return merged
 
     def newest(self, name, *, column, order_by):
@@ -454,33 +553,48 @@ class LocalTables(Tables):
         ).when_matched_update_all().when_not_matched_insert_all().execute()
 
     def fill_missing(self, target, source, *, key, column):
-        # deltalake's MERGE holds the target files it scans in memory, so it runs only when some
-        # row still needs a value (a streamed count of one column, filter pushed down): checking
+        # deltalake's MERGE rewrites every target file it scans, so it runs only when some row
+        # still needs a value (a streamed count of one column, filter pushed down): checking
         # a fully labelled table again costs a scan, not a MERGE.
         still_missing = self._dataset(target).to_batches(
             columns=[key], filter=pc.field(column).is_null()
         )
         if not any(batch.num_rows for batch in still_missing):
             return 0
-        # The source is streamed into the MERGE, not loaded.
         dataset = self._dataset(source)
-        values = pa.RecordBatchReader.from_batches(
-            pa.schema([dataset.schema.field(key), dataset.schema.field(column)]),
-            dataset.to_batches(columns=[key, column], batch_size=STREAM_BATCH_ROWS),
-        )
-        metrics = (
-            self._delta(target)
-            .merge(
-                values,
-                predicate=f"t.{key} = s.{key}",
-                source_alias="s",
-                target_alias="t",
-                streamed_exec=True,
+
+        def source_keys() -> Iterator[np.ndarray]:
+            for batch in dataset.to_batches(columns=[key], batch_size=STREAM_BATCH_ROWS):
+                yield batch.column(0).to_numpy(zero_copy_only=False)
+
+        filled = 0
+        for low, high in key_ranges(self.count(source), source_keys):
+            # The source is streamed into the MERGE, not loaded: only the keys of this range.
+            values = pa.RecordBatchReader.from_batches(
+                pa.schema([dataset.schema.field(key), dataset.schema.field(column)]),
+                dataset.to_batches(
+                    columns=[key, column],
+                    filter=_range_filter(key, low, high),
+                    batch_size=STREAM_BATCH_ROWS,
+                    fragment_readahead=1,
+                    batch_readahead=1,
+                ),
             )
-            .when_matched_update({column: f"s.{column}"}, predicate=f"t.{column} IS NULL")
-            .execute()
-        )
-        return int(metrics.get("num_target_rows_updated", 0))
+            metrics = (
+                self._delta(target)
+                .merge(
+                    values,
+                    predicate=f"t.{key} = s.{key}" + _range_sql(f"t.{key}", low, high),
+                    source_alias="s",
+                    target_alias="t",
+                    streamed_exec=True,
+                    writer_properties=_merge_writer(),
+                )
+                .when_matched_update({column: f"s.{column}"}, predicate=f"t.{column} IS NULL")
+                .execute()
+            )
+            filled += int(metrics.get("num_target_rows_updated", 0))
+        return filled
 
     def batches(self, name: str, batch_size: int, columns=None) -> Iterator[pd.DataFrame]:
         """A table in pandas chunks of at most `batch_size` rows, so memory stays bounded."""

@@ -8,6 +8,14 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
 - `attach_labels` copies each known fare into the predictions that have no label yet. The
   monitoring check calls it first, and the Databricks quality monitor reads its label column from
   the predictions table, so both report error metrics as soon as labels exist.
+
+Locally a large load is merged in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows, one
+deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows the
+range, not the load (it still rewrites every target file it scans, see README). A run stopped
+between two ranges leaves the ranges before it committed and the others untouched, and a
+rerun completes it: the upsert replaces by key (a trip recorded again gets the same fare and a
+newer `labelled_at`, never a second row), and the attach fills only labels that are still empty.
+On Databricks each step is one MERGE on the cluster.
 """
 
 from __future__ import annotations
