@@ -151,6 +151,19 @@ def test_baked_projects_ci_checks_pass_on_a_clean_runner(tmp_path):
             f"{command} failed (answers {answers}):\n"
             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
+    # pyspark is the `spark` extra, not in this venv: `make test-spark` says so rather than pass
+    # with every Spark test skipped.
+    result = subprocess.run(
+        ["make", "test-spark"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment | {"PATH": path},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "error: pyspark is not installed in .venv: run make install-spark first" in result.stderr
 
 
 def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
@@ -167,3 +180,10 @@ def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
     run([str(venv_python), "-c", f"import {project.package}, deltalake, pytest"], project.path)
     # The bundle's artifact build (`python3 -m pip wheel`) works with this venv activated.
     run([str(venv_python), "-m", "pip", "--version"], project.path)
+    # pyspark comes only with `make install-spark` (the `spark` extra), into the same venv.
+    run([str(venv_python), "-c", "import importlib.util as u; assert not u.find_spec('pyspark')"],
+        project.path)  # fmt: skip
+    result = subprocess.run(["make", "install-spark"], cwd=project.path, env=env,
+                            capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run([str(venv_python), "-c", f"import {project.package}, pyspark, deltalake"], project.path)
