@@ -70,3 +70,30 @@ def test_copies_are_found_by_their_source(location, champion):
     registry.set_tags(staging.model, copied, {"source_model_uri": source_uri})
     assert registry.find_copy(staging.model, source_uri) == copied
     assert registry.latest_version(staging.model) == copied
+
+
+def test_a_tag_another_process_inserted_first_is_set_again(location, champion, monkeypatch):
+    # Two promotions validating one copy both insert the same new tag; SQLite refuses the
+    # second insert. Here the first call loses that race the way MLflow reports it.
+    mlflow_client = registry.client()
+    real_set = mlflow_client.set_model_version_tag
+    calls = []
+
+    def lose_the_first_insert(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            real_set(*args)  # the other process's insert
+            raise RuntimeError(
+                "UNIQUE constraint failed: model_version_tags.key, model_version_tags.name"
+            )
+        return real_set(*args)
+
+    monkeypatch.setattr(mlflow_client, "set_model_version_tag", lose_the_first_insert)
+    monkeypatch.setattr(registry, "client", lambda: mlflow_client)
+    registry.set_tags(location.model, champion, {"validation_status": "passed"})
+    assert len(calls) == 2
+    assert registry.tags(location.model, champion)["validation_status"] == "passed"
+
+    monkeypatch.setattr(mlflow_client, "set_model_version_tag", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        registry.set_tags(location.model, champion, {"other": "x"})
