@@ -33,6 +33,57 @@ def test_a_new_registry_is_made_in_the_local_dir_and_nowhere_else(tmp_path, monk
     assert list(home.iterdir()) == []
 
 
+def _new_local_dir(tmp_path, monkeypatch) -> Path:
+    local_dir = tmp_path / "new" / ".local"
+    monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(local_dir))
+    return local_dir
+
+
+def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it(
+    tmp_path, monkeypatch
+):
+    local_dir = _new_local_dir(tmp_path, monkeypatch)
+    registry.start_building_database()
+    (database, build), *others = registry._BUILDS.items()
+    assert database == local_dir / "mlflow.db" and others == []
+    registry.start_building_database()  # already under way: no second child
+    assert list(registry._BUILDS.values()) == [build]
+
+    assert registry.versions(NOTHING) == []
+    assert build.returncode == 0  # waited for and reaped, not left to the end
+    assert registry._BUILDS == {}
+    assert database.is_file()
+    assert sorted(path.name for path in local_dir.iterdir()) == ["mlflow.db"]
+    registry.start_building_database()  # the database exists: nothing to do
+    assert registry._BUILDS == {}
+
+
+def test_a_failed_child_build_is_done_again_in_the_process(tmp_path, monkeypatch):
+    local_dir = _new_local_dir(tmp_path, monkeypatch)
+    monkeypatch.setattr(registry.sys, "executable", str(tmp_path / "no-such-python"))
+    with pytest.raises(OSError):
+        registry.start_building_database()
+    monkeypatch.setattr(registry.sys, "executable", "false")
+    registry.start_building_database()
+    assert registry.versions(NOTHING) == []
+    assert (local_dir / "mlflow.db").is_file()
+
+
+def test_the_cli_builds_a_new_registry_on_the_side_for_the_commands_that_need_it(
+    tmp_path, monkeypatch
+):
+    from taxi_fare_mlops.mlops import cli
+
+    started = []
+    monkeypatch.setattr(registry, "start_building_database", lambda: started.append(True))
+    _new_local_dir(tmp_path, monkeypatch)
+    # Fails at once on the missing table; the build starts before anything is imported.
+    assert cli.main(["train", "--input-table", NOTHING]) == 1
+    assert started == [True]
+    assert cli.main(["sample-data", "--rows", "60", "--table", f"{NOTHING}_trips"]) == 0
+    assert started == [True]
+
+
 def test_experiments_keep_artifacts_under_the_local_dir(fresh_local_dir):
     import mlflow
 

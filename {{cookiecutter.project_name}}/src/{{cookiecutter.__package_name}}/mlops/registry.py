@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from functools import cache
@@ -37,11 +38,13 @@ def configure_mlflow() -> None:
     root = runtime.local_dir()
     root.mkdir(parents=True, exist_ok=True)
     # SQLite, not a file store: the model registry (aliases, copy_model_version) needs a database.
-    # Built here on first use (replaying MLflow's schema migrations, about a second); it all
-    # stays in the local dir: nothing is written to the user's home or cache folders.
+    # Built on first use (replaying MLflow's schema migrations, about a second), here or by the
+    # CLI's child (start_building_database); it all stays in the local dir: nothing is written
+    # to the user's home or cache folders.
     database = root / "mlflow.db"
     # Before a new database is built too: its dozens of migrations each commit.
     _skip_disk_syncs()
+    _wait_for_build(database)
     if not database.exists():
         _create_database(database)
     if database.exists() and database.stat().st_size == 0:
@@ -76,6 +79,45 @@ def _create_database(database: Path) -> None:
         pass  # another process got there first: its database is as good
     finally:
         partial.unlink(missing_ok=True)
+
+
+# Child processes building a new local database (start_building_database), by its path.
+_BUILDS: dict[Path, subprocess.Popen] = {}
+
+
+def start_building_database() -> None:
+    """Build a missing local registry database in a child process, while this one goes on.
+
+    A new database costs about two seconds of one core (MLflow's imports and its schema
+    migrations). The CLI starts the build before its own imports (scikit-learn, skops, MLflow:
+    about three seconds), so on a second core the two overlap; the first registry access
+    waits for the child. The child builds the database as `_create_database` does, so no one
+    meets a half-built file, and if it fails for any reason the waiting process builds the
+    database itself and reports the real error. A command that stops before it needs the
+    registry leaves the child to finish: the database is there for the next one.
+    """
+    if runtime.uses_workspace():
+        return
+    database = runtime.local_dir() / "mlflow.db"
+    if database.exists() or database in _BUILDS:
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    _BUILDS[database] = subprocess.Popen(
+        [sys.executable, "-c", f"from {__name__} import configure_mlflow; configure_mlflow()"],
+        # The same local dir whatever the child's working directory; MLflow narrates the
+        # migrations on stderr, and a failure is reported by the parent's own attempt.
+        env={**os.environ, runtime.LOCAL_DIR_VARIABLES[0]: str(database.parent)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for_build(database: Path) -> None:
+    """Wait for a child building `database`, if one was started (and reap it)."""
+    build = _BUILDS.pop(database, None)
+    if build is not None:
+        build.wait()
 
 
 @cache

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import config
-from . import errors, runtime
+from . import errors, registry, runtime
 from .errors import MlopsError
 from .location import Location
 
@@ -452,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
         # Set before scikit-learn loads its OpenMP runtime, which reads it once.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
+    if args.command in MODEL_COMMANDS:
+        # A new local registry is built on the other core while this process imports.
+        registry.start_building_database()
     _configure_logging(args.command, args.verbose)
     try:
         result = args.handler(args)
