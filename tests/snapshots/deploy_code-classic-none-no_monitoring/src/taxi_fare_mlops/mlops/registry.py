@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import config
 from . import runtime
-from .errors import BrokenStateError, MlopsError, explain
+from .errors import BrokenStateError, MlopsError, chain, explain
 
 
 def configure_mlflow() -> None:
@@ -285,16 +285,9 @@ def set_tags(model_name: str, version: str, values: Mapping[str, object]) -> Non
             # Two processes setting the same new tag at once (two promotions validating one
             # copy) both insert it, and SQLite refuses the second. The tag exists now, and
             # setting it again updates it: a tag write is safe to repeat.
-            if not any("UNIQUE constraint failed" in str(e) for e in _causes(error)):
+            if not any("UNIQUE constraint failed" in str(e) for e in chain(error)):
                 raise
             registry.set_model_version_tag(model_name, version, key, str(value))
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    seen: BaseException | None = error
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__ or seen.__context__
 
 
 def find_copy(model_name: str, source_uri: str) -> str | None:

@@ -66,7 +66,7 @@ def explain(error: BaseException) -> MlopsError | None:
     """`error` as an `MlopsError` the user can act on, or None when it is none of the known
     kinds (a bug: the CLI then names the type and points at `--debug`)."""
     # The error itself first, then what caused it: the outermost error we know wins.
-    for cause in _chain(error):
+    for cause in chain(error):
         if isinstance(cause, MlopsError):
             return cause
         known = (
@@ -94,7 +94,7 @@ def retry_conflicts(write: Callable[[], T], *, attempts: int = CONFLICT_ATTEMPTS
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def chain(error: BaseException) -> list[BaseException]:
     """The error and what caused it (libraries wrap each other's errors)."""
     seen: list[BaseException] = []
     current: BaseException | None = error
