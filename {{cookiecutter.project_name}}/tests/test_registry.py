@@ -39,6 +39,7 @@ def _new_local_dir(tmp_path, monkeypatch) -> Path:
     return local_dir
 
 
+@pytest.mark.slow  # a child process: its own imports of MLflow and the migrations
 def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it(
     tmp_path, monkeypatch
 ):
