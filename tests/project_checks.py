@@ -79,15 +79,20 @@ def bundle_validation_module(project: Path):
     return module
 
 
-def run(args, cwd, timeout=900, **env):
-    """Run a command in a baked project; fail with the tail of its output unless it succeeds."""
+def run(args, cwd=None, timeout=900, unset=(), **env):
+    """Run a command (in a baked project); fail with the tail of its output unless it succeeds.
+
+    `env` adds variables to this process's environment; `unset` names ones to leave out (the
+    template's own virtual environment, when the command runs in another).
+    """
+    environment = {name: value for name, value in os.environ.items() if name not in unset}
     result = subprocess.run(
         args,
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **env},
+        env={**environment, **env},
         check=False,
     )
     assert result.returncode == 0, (

@@ -9,15 +9,14 @@ too little (`mlflow>=3.1` while skops serialisation needs 3.9) fails here.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import tomllib
 import venv
 
 import pytest
 
 from baking import bake
+from project_checks import run
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +60,6 @@ def dev_tools(pyproject: dict) -> list[str]:
     return found
 
 
-def run(args, cwd=None, timeout=1200, env=None):
-    result = subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
-    assert result.returncode == 0, f"{args}:\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-    return result
-
-
 def test_project_suite_passes_on_the_lowest_allowed_versions(tmp_path):
     project = bake(project_name="lower-bounds", include_monitoring=True)
     pyproject = tomllib.loads(project.read("pyproject.toml"))
@@ -76,9 +67,8 @@ def test_project_suite_passes_on_the_lowest_allowed_versions(tmp_path):
     venv.EnvBuilder(with_pip=True).create(environment)
     python = str(environment / "bin" / "python")
     pins = lowest_versions(pyproject)
-    run([python, "-m", "pip", "install", "--quiet", *pins, *dev_tools(pyproject)])
+    run([python, "-m", "pip", "install", "--quiet", *pins, *dev_tools(pyproject)], timeout=1200)
     run([python, "-m", "pip", "install", "--quiet", "--no-deps", str(project.path)])
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark", "-x"]
-    result = run(args, cwd=project.path, env=env, timeout=1800)
+    result = run(args, project.path, timeout=1800, unset=("VIRTUAL_ENV", "PYTHONPATH"))
     assert " passed" in result.stdout, result.stdout[-2000:]
