@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,21 @@ def test_a_failed_child_build_is_done_again_in_the_process(tmp_path, monkeypatch
     monkeypatch.setattr(registry.sys, "executable", "false")
     registry.start_building_database()
     assert registry.versions(NOTHING) == []
+    assert (local_dir / "mlflow.db").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for Python")
+def test_a_stuck_child_build_is_stopped_and_done_again_in_the_process(tmp_path, monkeypatch):
+    local_dir = _new_local_dir(tmp_path, monkeypatch)
+    stuck = tmp_path / "stuck-python"
+    stuck.write_text("#!/bin/sh\nexec sleep 60\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(registry.sys, "executable", str(stuck))
+    monkeypatch.setattr(registry, "_BUILD_SECONDS", 0.5)
+    registry.start_building_database()
+    (build,) = registry._BUILDS.values()
+    assert registry.versions(NOTHING) == []
+    assert build.returncode is not None and build.returncode < 0  # killed
     assert (local_dir / "mlflow.db").is_file()
 
 

@@ -83,6 +83,7 @@ def _create_database(database: Path) -> None:
 
 # Child processes building a new local database (start_building_database), by its path.
 _BUILDS: dict[Path, subprocess.Popen] = {}
+_BUILD_SECONDS = 120
 
 
 def start_building_database() -> None:
@@ -116,7 +117,13 @@ def start_building_database() -> None:
 def _wait_for_build(database: Path) -> None:
     """Wait for a child building `database`, if one was started (and reap it)."""
     build = _BUILDS.pop(database, None)
-    if build is not None:
+    if build is None:
+        return
+    try:
+        build.wait(timeout=_BUILD_SECONDS)
+    except subprocess.TimeoutExpired:
+        # Stuck (it takes seconds): this process builds the database and says what is wrong.
+        build.kill()
         build.wait()
 
 
