@@ -35,8 +35,10 @@ def test_a_new_registry_is_made_in_the_local_dir_and_nowhere_else(tmp_path, monk
 
 
 def _new_local_dir(tmp_path, monkeypatch) -> Path:
+    """A local dir with no registry yet, on a machine with a core to spare for building one."""
     local_dir = tmp_path / "new" / ".local"
     monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(local_dir))
+    monkeypatch.setattr(registry, "_cores", lambda: 2)
     return local_dir
 
 
@@ -58,6 +60,15 @@ def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it
     assert sorted(path.name for path in local_dir.iterdir()) == ["mlflow.db"]
     registry.start_building_database()  # the database exists: nothing to do
     assert registry._BUILDS == {}
+
+
+def test_on_one_core_the_process_builds_a_new_registry_itself(tmp_path, monkeypatch):
+    local_dir = _new_local_dir(tmp_path, monkeypatch)
+    monkeypatch.setattr(registry, "_cores", lambda: 1)
+    registry.start_building_database()
+    assert registry._BUILDS == {}
+    assert registry.versions(NOTHING) == []
+    assert (local_dir / "mlflow.db").is_file()
 
 
 def test_a_failed_child_build_is_done_again_in_the_process(tmp_path, monkeypatch):

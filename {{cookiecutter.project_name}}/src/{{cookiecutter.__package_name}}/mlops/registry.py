@@ -97,8 +97,8 @@ def start_building_database() -> None:
     database itself and reports the real error. A command that stops before it needs the
     registry leaves the child to finish: the database is there for the next one.
     """
-    if runtime.uses_workspace():
-        return
+    if runtime.uses_workspace() or _cores() < 2:
+        return  # on one core the child would only take turns with this process
     database = runtime.local_dir() / "mlflow.db"
     if database.exists() or database in _BUILDS:
         return
@@ -112,6 +112,13 @@ def start_building_database() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _cores() -> int:
+    """Cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _wait_for_build(database: Path) -> None:
