@@ -1,3 +1,4 @@
+import shutil
 import sys
 from pathlib import Path
 
@@ -62,28 +63,46 @@ def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it
     assert registry._BUILDS == {}
 
 
-def test_on_one_core_the_process_builds_a_new_registry_itself(tmp_path, monkeypatch):
+@pytest.fixture
+def builds_here(monkeypatch, empty_database) -> list[Path]:
+    """The databases this process builds itself, each a copy of the session's empty one (the
+    real build is tested above; here it would cost a second each)."""
+    built = []
+
+    def copy_empty(database: Path) -> None:
+        built.append(database)
+        shutil.copyfile(empty_database, database)
+
+    monkeypatch.setattr(registry, "_create_database", copy_empty)
+    return built
+
+
+def test_on_one_core_the_process_builds_a_new_registry_itself(tmp_path, monkeypatch, builds_here):
     local_dir = _new_local_dir(tmp_path, monkeypatch)
     monkeypatch.setattr(registry, "_cores", lambda: 1)
     registry.start_building_database()
     assert registry._BUILDS == {}
     assert registry.versions(NOTHING) == []
-    assert (local_dir / "mlflow.db").is_file()
+    assert builds_here == [local_dir / "mlflow.db"]
 
 
-def test_a_failed_child_build_is_done_again_in_the_process(tmp_path, monkeypatch):
+def test_a_failed_child_build_is_done_again_in_the_process(tmp_path, monkeypatch, builds_here):
     local_dir = _new_local_dir(tmp_path, monkeypatch)
     monkeypatch.setattr(registry.sys, "executable", str(tmp_path / "no-such-python"))
     with pytest.raises(OSError):
         registry.start_building_database()
     monkeypatch.setattr(registry.sys, "executable", "false")
     registry.start_building_database()
+    (build,) = registry._BUILDS.values()
     assert registry.versions(NOTHING) == []
-    assert (local_dir / "mlflow.db").is_file()
+    assert build.returncode == 1
+    assert builds_here == [local_dir / "mlflow.db"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for Python")
-def test_a_stuck_child_build_is_stopped_and_done_again_in_the_process(tmp_path, monkeypatch):
+def test_a_stuck_child_build_is_stopped_and_done_again_in_the_process(
+    tmp_path, monkeypatch, builds_here
+):
     local_dir = _new_local_dir(tmp_path, monkeypatch)
     stuck = tmp_path / "stuck-python"
     stuck.write_text("#!/bin/sh\nexec sleep 60\n")
@@ -94,7 +113,7 @@ def test_a_stuck_child_build_is_stopped_and_done_again_in_the_process(tmp_path, 
     (build,) = registry._BUILDS.values()
     assert registry.versions(NOTHING) == []
     assert build.returncode is not None and build.returncode < 0  # killed
-    assert (local_dir / "mlflow.db").is_file()
+    assert builds_here == [local_dir / "mlflow.db"]
 
 
 def test_the_cli_builds_a_new_registry_on_the_side_for_the_commands_that_need_it(
