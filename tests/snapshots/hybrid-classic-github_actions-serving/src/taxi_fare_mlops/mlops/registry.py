@@ -84,6 +84,8 @@ def _create_database(database: Path) -> None:
 # Child processes building a new local database (start_building_database), by its path.
 _BUILDS: dict[Path, subprocess.Popen] = {}
 _BUILD_SECONDS = 120
+# The folder this package was imported from (src/ or site-packages).
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_building_database() -> None:
@@ -105,9 +107,16 @@ def start_building_database() -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     _BUILDS[database] = subprocess.Popen(
         [sys.executable, "-c", f"from {__name__} import configure_mlflow; configure_mlflow()"],
-        # The same local dir whatever the child's working directory; MLflow narrates the
-        # migrations on stderr, and a failure is reported by the parent's own attempt.
-        env={**os.environ, runtime.LOCAL_DIR_VARIABLES[0]: str(database.parent)},
+        # The same local dir and the same package as this process, however it was found
+        # (installed, or a test runner's path); MLflow narrates the migrations on stderr, and
+        # a failure is reported by the parent's own attempt.
+        env={
+            **os.environ,
+            runtime.LOCAL_DIR_VARIABLES[0]: str(database.parent),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")])
+            ),
+        },
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
