@@ -110,7 +110,9 @@ def measure(
         shutil.copytree(start, local, symlinks=True)
         print(f"  {rows:,} rows: starting from {start}", flush=True)
     elif first:
-        raise SystemExit(f"no saved state {start}: run the stages before {stages[0]} first")
+        raise SystemExit(
+            f"error: no saved state {start}: run the stages before {stages[0]} with --work first"
+        )
     else:
         _, setup_seconds, output = run_child(
             [sys.executable, "-c", SETUP.format(package=package), str(rows)], project, env
