@@ -1,6 +1,6 @@
 """Peak memory of the generated project's `score`, `label` and `monitor` as the table grows.
 
-    python benchmarks/bench_memory.py [--rows 1000000 5000000]
+    python benchmarks/bench_memory.py [--rows 1000000 5000000] [--stages label] [--work DIR]
 
 Bakes the default project into a temporary folder and, for each row count, with the interpreter
 that runs this script:
@@ -16,12 +16,19 @@ that runs this script:
 It prints the peaks per row count and the ratio of the largest to the smallest row count: local
 reads stream record batches, so the goal is at most 1.3x. This is a benchmark, not a test: it
 asserts nothing and its figures depend on the machine.
+
+--stages runs some of the stages (in their order above). --work keeps the work folder, and
+with it a copy of the local state after the set-up and after each stage: a later run with the
+same --work bakes the project again (so it measures the template as it is now) but starts from
+the copy the first stage needs (`label` alone starts from the state `score` left), instead of
+setting up and scoring again.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,17 +84,47 @@ def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
     return usage.ru_maxrss / 1024, seconds, stdout.strip()
 
 
-def measure(project: Path, work: Path, rows: int) -> dict[str, tuple[float, float]]:
+def saved_state(work: Path, rows: int, after: str) -> Path:
+    """Where the local state of `rows` rows is kept after `after` (`setup` or a stage)."""
+    return work / "saved" / f"{rows}-after-{after}"
+
+
+def save_state(local: Path, work: Path, rows: int, after: str) -> None:
+    saved = saved_state(work, rows, after)
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(local, saved, symlinks=True)
+
+
+def measure(
+    project: Path, work: Path, rows: int, stages: list[str]
+) -> dict[str, tuple[float, float]]:
     package = package_name(project)
+    local = work / f"local-{rows}"
     # No bundle schema: the stages run here, not the bundle checks.
-    env = project_env(project, work / f"local-{rows}", None)
-    _, setup_seconds, output = run_child(
-        [sys.executable, "-c", SETUP.format(package=package), str(rows)], project, env
-    )
-    written, new_trips = output.splitlines()[-1].split()
-    print(
-        f"  {rows:,} rows: set up {int(written):,} new trips in {setup_seconds:.0f} s", flush=True
-    )
+    env = project_env(project, local, None)
+    # The state the first stage starts from: what the stage before it (or the set-up) left.
+    first = STAGES.index(stages[0])
+    start = saved_state(work, rows, STAGES[first - 1] if first else "setup")
+    shutil.rmtree(local, ignore_errors=True)
+    if start.exists():
+        shutil.copytree(start, local, symlinks=True)
+        print(f"  {rows:,} rows: starting from {start}", flush=True)
+    elif first:
+        raise SystemExit(
+            f"error: no saved state {start}: run the stages before {stages[0]} with --work first"
+        )
+    else:
+        _, setup_seconds, output = run_child(
+            [sys.executable, "-c", SETUP.format(package=package), str(rows)], project, env
+        )
+        written, new_trips = output.splitlines()[-1].split()
+        print(
+            f"  {rows:,} rows: set up {int(written):,} new trips in {setup_seconds:.0f} s",
+            flush=True,
+        )
+        save_state(local, work, rows, "setup")
+        (work / "saved" / f"{rows}-new-trips").write_text(new_trips)
+    new_trips = (work / "saved" / f"{rows}-new-trips").read_text()
     catalog = ["--catalog", "prod"]
     commands = {
         "score": ["score", *catalog, "--input-table", new_trips, "--batch-id", "bench"],
@@ -95,30 +132,40 @@ def measure(project: Path, work: Path, rows: int) -> dict[str, tuple[float, floa
         "monitor": ["monitor", *catalog, "--batch-id", "bench"],
     }
     peaks = {}
-    for stage in STAGES:
+    for stage in stages:
         peak, seconds, output = run_child(
             [sys.executable, "-m", package, *commands[stage]], project, env
         )
         peaks[stage] = (peak, seconds)
         print(f"  {rows:,} rows: {stage} peak {peak:,.0f} MB in {seconds:.1f} s", flush=True)
         print("    " + output.splitlines()[0], flush=True)
+        save_state(local, work, rows, stage)
     return peaks
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument(
+        "--stages", nargs="+", choices=STAGES, default=STAGES, help="default: all three"
+    )
+    parser.add_argument(
+        "--work", type=Path, help="a work folder to keep and reuse (default: a new one)"
+    )
     args = parser.parse_args()
+    stages = [stage for stage in STAGES if stage in args.stages]
 
-    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    work.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+    shutil.rmtree(work / "project", ignore_errors=True)
     project = bake("hybrid", work / "project")
-    figures = {rows: measure(project, work, rows) for rows in args.rows}
+    figures = {rows: measure(project, work, rows, stages) for rows in args.rows}
 
     small, large = min(args.rows), max(args.rows)
     header = ["stage", *(f"{rows:,} rows" for rows in args.rows), f"ratio {large:,}/{small:,}"]
     table = []
-    for stage in STAGES:
+    for stage in stages:
         peaks = [figures[rows][stage][0] for rows in args.rows]
         ratio = figures[large][stage][0] / figures[small][stage][0]
         verdict = "ok" if ratio <= GOAL else f"above the {GOAL}x goal"
