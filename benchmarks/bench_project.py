@@ -3,7 +3,9 @@
     python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns] [--no-scoring]
 
 Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
-into a temporary folder and measures, with the interpreter that runs this script:
+into a temporary folder, builds the default project's own environment with its `make install`
+(the one `make lifecycle` and `make test` use: the template's environment has more packages,
+pyspark among them, which MLflow imports when they are there) and measures, with it:
 
 - wall time of `python -m <package> lifecycle` for each pattern: the median of three first
   runs, each in a new local folder (which also builds the local MLflow database), and one more
@@ -15,7 +17,10 @@ into a temporary folder and measures, with the interpreter that runs this script
   monitor its plots);
 - wall time of the project's `make test` (the fast suite: no Spark, no slow tests, on parallel
   workers) and `make test-all` (with the slow tests); default pattern, or every pattern with
-  --tests-all-patterns;
+  --tests-all-patterns.
+
+With the interpreter that runs this script, in this process or a child of it:
+
 - local batch scoring of --rows rows (`score.score`: chunked, streamed into Delta) next to the
   bare minimum on the same rows: read the table, build features, `model.predict`, write the
   table; the ratio is the price of chunking, pyfunc and the bookkeeping columns;
@@ -103,7 +108,23 @@ def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
     return seconds, cpu, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
 
 
-def import_only_command(package: str) -> list[str]:
+def project_python(project: Path) -> Path:
+    """The project's own interpreter, after its `make install` (with uv, as the template's
+    environment carries it)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    result = subprocess.run(
+        ["make", "--no-print-directory", "install"],
+        cwd=project,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit("make install failed:\n" + (result.stdout + result.stderr)[-2000:])
+    return project / ".venv" / "bin" / "python"
+
+
+def import_only_command(python: Path, package: str) -> list[str]:
     """A process that imports what `lifecycle` imports (the CLI, every stage, MLflow with its
     SQLite store, skops, matplotlib) and stops: the floor under any lifecycle time."""
     modules = [
@@ -111,7 +132,7 @@ def import_only_command(package: str) -> list[str]:
         for name in ("cli", "lifecycle", "monitor", "reports", "train", "validate", "score")
     ]
     modules += ["mlflow.sklearn", "mlflow.store.tracking.sqlalchemy_store", "skops.io"]
-    return [sys.executable, "-c", "import " + ", ".join(modules)]
+    return [str(python), "-c", "import " + ", ".join(modules)]
 
 
 def package_name(project: Path) -> str:
@@ -210,14 +231,13 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
 # Runs in the baked project: times the CLI's imports, the new MLflow database and each stage that
 # `lifecycle.run` calls (wrapped where lifecycle looks them up), then prints one JSON line.
 BREAKDOWN_SCRIPT = """
-import gc, json, sys, time
+import json, sys, time
 from collections import defaultdict
 package = sys.argv[1]
 spent = defaultdict(float)
-young, middle, _ = gc.get_threshold()
-gc.set_threshold(young, middle, 100)  # as the package's __main__ sets it
 clock = time.process_time()
 cli = __import__(package + ".mlops.cli", fromlist=["_"])
+cli.collect_less()  # as the package's __main__ does
 cli.registry.start_building_database()  # as `main` does, in a child process (not counted)
 cli._configure_logging("lifecycle", False)  # what `python -m <package> lifecycle` imports first
 lifecycle = __import__(package + ".mlops.lifecycle", fromlist=["_"])
@@ -252,9 +272,9 @@ print(json.dumps(spent))
 """
 
 
-def lifecycle_breakdown(project: Path, package: str, env: dict[str, str]) -> str:
+def lifecycle_breakdown(python: Path, project: Path, package: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", BREAKDOWN_SCRIPT, package],
+        [str(python), "-c", BREAKDOWN_SCRIPT, package],
         cwd=project,
         env={**env, "OMP_NUM_THREADS": "1"},  # as the CLI sets it
         capture_output=True,
@@ -406,22 +426,22 @@ def main() -> int:
         return 0
     projects = {pattern: bake(pattern, work / pattern) for pattern in PATTERNS}
     package = package_name(projects[PATTERNS[0]])
+    # One environment for every pattern: each run puts its own project's src/ first.
+    python = project_python(projects[PATTERNS[0]])
+    print(f"project environment: {python}\n")
 
     rows = []
     for pattern, project in projects.items():
-        lifecycle = [sys.executable, "-m", package, "lifecycle"]
+        lifecycle = [str(python), "-m", package, "lifecycle"]
         # Several first runs, each in a new local folder: on a shared machine one run's wall
         # time moves by a second or more.
-        runs = [
-            timed_run(
-                lifecycle, project, project_env(project, work / f"{pattern}-{n}", bundle_schema)
-            )
+        envs = [
+            project_env(project, work / f"{pattern}-{n}", bundle_schema)
             for n in range(LIFECYCLE_RUNS)
         ]
+        runs = [timed_run(lifecycle, project, env) for env in envs]
         walls = sorted(seconds for seconds, _, _ in runs)
-        again, again_cpu, _ = timed_run(
-            lifecycle, project, project_env(project, work / f"{pattern}-0", bundle_schema)
-        )
+        again, again_cpu, _ = timed_run(lifecycle, project, envs[0])
         rows.append(
             (
                 f"lifecycle ({pattern})",
@@ -433,23 +453,23 @@ def main() -> int:
         )
     project = projects[PATTERNS[0]]
     env = project_env(project, work / "imports-local", bundle_schema)
-    seconds, cpu, _ = timed_run(import_only_command(package), project, env)
+    seconds, cpu, _ = timed_run(import_only_command(python, package), project, env)
     rows.append(("imports alone (lifecycle's modules)", f"{seconds:.1f} s", f"cpu {cpu:.1f} s"))
     env = project_env(project, work / "breakdown-local", bundle_schema)
     rows.append(
         (
             f"lifecycle cpu by step ({PATTERNS[0]})",
             "",
-            lifecycle_breakdown(project, package, env) + " (cpu s)",
+            lifecycle_breakdown(python, project, package, env) + " (cpu s)",
         )
     )
     for pattern in PATTERNS if args.tests_all_patterns else PATTERNS[:1]:
         project = projects[pattern]
         # Exactly the project's `make test` (the fast suite) and `make test-all` (with the slow
-        # tests its CI runs), with this interpreter's environment.
+        # tests its CI runs), in the project's environment.
         for target in ("test", "test-all"):
             env = project_env(project, work / f"{pattern}-{target}-local", bundle_schema)
-            command = ["make", "--no-print-directory", target, f"BIN={Path(sys.executable).parent}"]
+            command = ["make", "--no-print-directory", target, f"BIN={python.parent}"]
             seconds, cpu, summary = timed_run(command, project, env)
             rows.append(
                 (f"make {target} ({pattern})", f"{seconds:.1f} s", f"cpu {cpu:.1f} s; {summary}")

@@ -171,10 +171,8 @@ def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
     same environment with uv (the `checks` job above runs without it, so with pip)."""
     project = bake(output_dir=tmp_path, **random_answers(random.Random(f"{answers_seed()}-uv")))
     uv_bin = os.path.dirname(sys.executable)  # the shared venv carries uv (requirements-dev)
-    env = {**os.environ, "PATH": os.pathsep.join([uv_bin, os.environ["PATH"]])}
-    result = subprocess.run(["make", "install"], cwd=project.path, env=env, capture_output=True,
-                            text=True, timeout=1800, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    path = os.pathsep.join([uv_bin, os.environ["PATH"]])
+    result = run(["make", "install"], project.path, timeout=1800, PATH=path)
     assert "uv pip install" in result.stdout
     venv_python = project.path / ".venv" / "bin" / "python"
     run([str(venv_python), "-c", f"import {project.package}, deltalake, pytest"], project.path)
@@ -183,7 +181,5 @@ def test_make_install_uses_uv_when_it_is_on_the_path(tmp_path):
     # pyspark comes only with `make install-spark` (the `spark` extra), into the same venv.
     run([str(venv_python), "-c", "import importlib.util as u; assert not u.find_spec('pyspark')"],
         project.path)  # fmt: skip
-    result = subprocess.run(["make", "install-spark"], cwd=project.path, env=env,
-                            capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run(["make", "install-spark"], project.path, timeout=1800, PATH=path)
     run([str(venv_python), "-c", f"import {project.package}, pyspark, deltalake"], project.path)

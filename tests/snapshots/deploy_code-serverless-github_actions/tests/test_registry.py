@@ -1,12 +1,15 @@
-import shutil
+import os
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 from taxi_fare_mlops import config
 from taxi_fare_mlops.mlops import registry, runtime
 from taxi_fare_mlops.mlops.errors import MlopsError
+
+from conftest import start_local_dir
 
 NOTHING = f"{config.DEV_CATALOG}.nothing.here"
 
@@ -71,7 +74,7 @@ def builds_here(monkeypatch, empty_database) -> list[Path]:
 
     def copy_empty(database: Path) -> None:
         built.append(database)
-        shutil.copyfile(empty_database, database)
+        start_local_dir(database.parent, empty_database)
 
     monkeypatch.setattr(registry, "_create_database", copy_empty)
     return built
@@ -195,3 +198,41 @@ def test_a_tag_another_process_inserted_first_is_set_again(location, champion, m
     monkeypatch.setattr(mlflow_client, "set_model_version_tag", lambda *args: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         registry.set_tags(location.model, champion, {"other": "x"})
+
+
+def test_a_model_is_loaded_once_while_its_files_stay_the_same(
+    trained_model, location, champion, monkeypatch
+):
+    import mlflow
+
+    loads = []
+    real_load = mlflow.pyfunc.load_model
+
+    def counted(model_uri):
+        loads.append(model_uri)
+        return real_load(model_uri)
+
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", counted)
+    monkeypatch.setattr(registry, "_LOADED", {})
+    copy = location.model_uri(champion)
+    first = registry.load_model(copy)
+    assert registry.load_model(copy) is first
+    assert registry.load_model(trained_model) is not first  # another version
+    assert registry.load_model(copy) is not first  # only the last model is kept
+    assert loads == [copy, trained_model, copy]
+
+    # A file of the version changed: the next load reads the files again.
+    download_uri = registry.client().get_model_version_download_uri(location.model, champion)
+    changed = Path(unquote(urlparse(download_uri).path)) / "MLmodel"
+    before = changed.stat()
+    try:
+        os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+        registry.load_model(copy)
+    finally:
+        os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert loads == [copy, trained_model, copy, copy]
+
+
+def test_only_numbered_versions_of_the_local_registry_are_reused():
+    assert registry._local_files_key(f"models:/{NOTHING}@champion") is None
+    assert registry._local_files_key("runs:/0123abcd/model") is None

@@ -134,15 +134,10 @@ class ServedModel:
 
 def load_champion(location: Location) -> ServedModel:
     """The champion of `location.model`, loaded as batch scoring loads it."""
-    import mlflow
-
     version = registry.require_alias(
         location.model, config.CHAMPION, ": train, validate and deploy (or promote) a version first"
     )
-    registry.configure_mlflow()
-    return ServedModel(
-        location.model, version, mlflow.pyfunc.load_model(location.model_uri(version))
-    )
+    return ServedModel(location.model, version, registry.load_model(location.model_uri(version)))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -617,9 +617,9 @@ class LocalTables(Tables):
         chunk_rows,
         progress=None,
     ):
-        import mlflow
+        from . import registry  # the layer above; only local scoring loads a model here
 
-        model = mlflow.pyfunc.load_model(model_uri)
+        model = registry.load_model(model_uri)
         chunks = self.batches(source, chunk_rows, columns=columns)
         total = 0
 

@@ -72,9 +72,7 @@ def load_holdout(input_table: str) -> pd.DataFrame:
 
 
 def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
-    import mlflow
-
-    predictions = mlflow.pyfunc.load_model(model_uri).predict(holdout[features.MODEL_FEATURES])
+    predictions = registry.load_model(model_uri).predict(holdout[features.MODEL_FEATURES])
     return model.regression_metrics(holdout[features.LABEL], predictions)
 
 

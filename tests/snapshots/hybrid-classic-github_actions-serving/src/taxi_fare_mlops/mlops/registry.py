@@ -274,6 +274,54 @@ def model_version(model_name: str, version: str):
         raise
 
 
+# The model this process loaded last, with the key of its files (see `load_model`).
+_LOADED: dict[tuple, object] = {}
+
+
+def load_model(model_uri: str):
+    """`mlflow.pyfunc.load_model(model_uri)`, reusing the model this process loaded last when
+    it comes from the same files.
+
+    A model version's files do not change, so a process that validates a version and then
+    scores with it (`lifecycle` does, and serves it too) loads it once: each load copies the
+    files and skops checks every type it reads, about 60 ms. The key is the version's files
+    with their sizes and modification times, so a file replaced or deleted under the version
+    makes the next load read (and fail) for real. Locally only, and only `models:/<name>/<n>`
+    URIs: on Databricks a job runs one stage per process.
+    """
+    import mlflow
+
+    configure_mlflow()
+    key = _local_files_key(model_uri)
+    if key is not None and key in _LOADED:
+        return _LOADED[key]
+    loaded = mlflow.pyfunc.load_model(model_uri)
+    if key is not None:
+        _LOADED.clear()  # one model at a time: memory stays that of one model
+        _LOADED[key] = loaded
+    return loaded
+
+
+def _local_files_key(model_uri: str) -> tuple | None:
+    """(URI, every file of the version with its size and modification time), or None."""
+    from urllib.parse import unquote, urlparse
+
+    name, _, version = model_uri.removeprefix("models:/").rpartition("/")
+    if runtime.uses_workspace() or not model_uri.startswith("models:/") or not version.isdigit():
+        return None
+    location = urlparse(client().get_model_version_download_uri(name, version))
+    root = Path(unquote(location.path))
+    if location.scheme not in ("", "file") or not root.is_dir():
+        return None
+    files = []
+    for path in sorted(root.rglob("*")):
+        # MLflow itself rewrites registered_model_meta (the name and version of the last load).
+        if path.is_file() and path.name != "registered_model_meta":
+            stat = path.stat()
+            files.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
+    return (model_uri, str(root), tuple(files))
+
+
 def versions(model_name: str) -> list[str]:
     """Every version number of a registered model, oldest first; none if it does not exist."""
     from mlflow.exceptions import MlflowException
