@@ -237,9 +237,9 @@ package = sys.argv[1]
 spent = defaultdict(float)
 clock = time.process_time()
 cli = __import__(package + ".mlops.cli", fromlist=["_"])
-cli.collect_less()  # as the package's __main__ does
-cli.registry.start_building_database()  # as `main` does, in a child process (not counted)
-cli._configure_logging("lifecycle", False)  # what `python -m <package> lifecycle` imports first
+# As `python -m <package> lifecycle` does: the child build (not counted), logging, the imports
+# that come with it, and the collector's settings for a process that runs one command.
+cli.prepare("lifecycle", one_command=True)
 lifecycle = __import__(package + ".mlops.lifecycle", fromlist=["_"])
 monitor = __import__(package + ".mlops.monitor", fromlist=["_"])
 sample_data = __import__(package + ".sample_data", fromlist=["_"])

@@ -1,5 +1,6 @@
 """The command line: help for every command, one-line errors for expected mistakes."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import pytest
 
 from taxi_fare_mlops import config
 from taxi_fare_mlops.mlops import cli, tables
+
+from conftest import source_environment
 
 COMMANDS = [
     "sample-data",
@@ -34,9 +37,32 @@ def test_every_command_has_help(command, capsys):
 
 def test_sample_data(location, capsys):
     table = location.table("trips")
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     assert cli.main(["sample-data", "--rows", "120", "--table", table]) == 0
     assert f"wrote 120 trips to {table}" in capsys.readouterr().out
     assert tables.for_runtime().count(table) == 120
+    # `main` leaves the collector of a process that goes on (this one) as it was.
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector
+
+
+def test_a_process_that_runs_one_command_collects_less_and_freezes_its_imports():
+    # What `python -m <package>` sets up, in a process of its own: the collector is global.
+    script = (
+        f"import gc; from {config.PACKAGE}.mlops import cli; "
+        "cli.prepare('sample-data', one_command=True); "
+        "print(gc.get_threshold()[2], gc.get_freeze_count())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=source_environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    full_collection_threshold, frozen = map(int, result.stdout.split())
+    assert full_collection_threshold == 100  # the default is 10
+    assert frozen > 10_000  # what the imports made
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,10 @@
 import gc
 import sys
 
-from .mlops.cli import collect_less, main
+from .mlops.cli import main
 
-# See `collect_less`. At the end the survivors are frozen, so that exiting does not scan them
-# once more: with the rarer full collections, about two seconds of a `lifecycle` run.
-collect_less()
-code = main()
+# This process runs one command (see `cli.prepare`). At the end the survivors are frozen, so
+# that exiting does not scan them once more: about a second of a `lifecycle` run.
+code = main(one_command=True)
 gc.freeze()
 sys.exit(code)

@@ -436,17 +436,35 @@ def _configure_logging(command: str, verbose: bool) -> None:
     warnings.filterwarnings("ignore", module="mlflow")
 
 
-def collect_less() -> None:
+def _collect_less() -> None:
     """Run the garbage collector's full collections at a tenth of the default rate.
 
     One command runs per process, and most of the objects it makes are the half a million that
     scikit-learn, MLflow and pandas create as they load and keep to the end; a full collection
-    scans them all. Young objects are still collected as often as before. `__main__` calls it
-    (not `main`: tests call `main` in processes that go on), and so does the benchmark's
-    breakdown of a lifecycle's CPU, so both measure the same process.
+    scans them all. Young objects are still collected as often as before.
     """
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
+
+
+def prepare(command: str, *, verbose: bool = False, one_command: bool = False) -> None:
+    """What runs before a command's handler: the registry's child build, logging and the
+    libraries they load; with `one_command` (a process that runs this command and exits,
+    `python -m <package>`), the collector's settings too.
+
+    `main` calls it, and so does the benchmark's breakdown of a lifecycle's CPU, so both
+    measure the same process. Tests call `main` without `one_command`: their processes go on.
+    """
+    if one_command:
+        _collect_less()
+    if command in MODEL_COMMANDS:
+        # A new local registry is built on the other core while this process imports.
+        registry.start_building_database()
+    _configure_logging(command, verbose)
+    if one_command:
+        # What the libraries made as they loaded lives to the end: no collection needs to scan
+        # it again (about 0.2 s of collections in a `lifecycle` run).
+        gc.freeze()
 
 
 def _one_line(error: Exception) -> str:
@@ -459,17 +477,15 @@ def _one_line(error: Exception) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, one_command: bool = False) -> int:
+    """Run the command `argv` names; its exit code. `one_command`: see `prepare`."""
     if not runtime.is_databricks():
         # Local tables are small: one OpenMP thread fits and predicts the trees as fast as
         # several, and several fight each other (and parallel test workers) for the cores.
         # Set before scikit-learn loads its OpenMP runtime, which reads it once.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
-    if args.command in MODEL_COMMANDS:
-        # A new local registry is built on the other core while this process imports.
-        registry.start_building_database()
-    _configure_logging(args.command, args.verbose)
+    prepare(args.command, verbose=args.verbose, one_command=one_command)
     try:
         result = args.handler(args)
     except KeyboardInterrupt:
