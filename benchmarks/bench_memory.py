@@ -21,7 +21,8 @@ asserts nothing and its figures depend on the machine.
 with it a copy of the local state after the set-up and after each stage: a later run with the
 same --work bakes the project again (so it measures the template as it is now) but starts from
 the copy the first stage needs (`label` alone starts from the state `score` left), instead of
-setting up and scoring again.
+setting up and scoring again. Without --work nothing is copied: a copy is only ever read back
+by a later run, and at 5M rows each one is hundreds of MB.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def save_state(local: Path, work: Path, rows: int, after: str) -> None:
 
 
 def measure(
-    project: Path, work: Path, rows: int, stages: list[str]
+    project: Path, work: Path, rows: int, stages: list[str], keep: bool
 ) -> dict[str, tuple[float, float]]:
+    """Peak MB and seconds of each stage at `rows` rows; `keep` saves the state after each step."""
     package = package_name(project)
     local = work / f"local-{rows}"
     # No bundle schema: the stages run here, not the bundle checks.
@@ -122,7 +124,10 @@ def measure(
             f"  {rows:,} rows: set up {int(written):,} new trips in {setup_seconds:.0f} s",
             flush=True,
         )
-        save_state(local, work, rows, "setup")
+        if keep:
+            save_state(local, work, rows, "setup")
+        # The new trips table's name (small): a later --work run that starts from a copy reads it.
+        (work / "saved").mkdir(exist_ok=True)
         (work / "saved" / f"{rows}-new-trips").write_text(new_trips)
     new_trips = (work / "saved" / f"{rows}-new-trips").read_text()
     catalog = ["--catalog", "prod"]
@@ -139,7 +144,8 @@ def measure(
         peaks[stage] = (peak, seconds)
         print(f"  {rows:,} rows: {stage} peak {peak:,.0f} MB in {seconds:.1f} s", flush=True)
         print("    " + output.splitlines()[0], flush=True)
-        save_state(local, work, rows, stage)
+        if keep:
+            save_state(local, work, rows, stage)
     return peaks
 
 
@@ -160,7 +166,8 @@ def main() -> int:
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
     shutil.rmtree(work / "project", ignore_errors=True)
     project = bake("hybrid", work / "project")
-    figures = {rows: measure(project, work, rows, stages) for rows in args.rows}
+    keep = args.work is not None
+    figures = {rows: measure(project, work, rows, stages, keep) for rows in args.rows}
 
     small, large = min(args.rows), max(args.rows)
     header = ["stage", *(f"{rows:,} rows" for rows in args.rows), f"ratio {large:,}/{small:,}"]
