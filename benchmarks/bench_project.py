@@ -112,15 +112,7 @@ def project_python(project: Path) -> Path:
     """The project's own interpreter, after its `make install` (with uv, as the template's
     environment carries it)."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    result = subprocess.run(
-        ["make", "--no-print-directory", "install"],
-        cwd=project,
-        env={**os.environ, "PATH": path},
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise SystemExit("make install failed:\n" + (result.stdout + result.stderr)[-2000:])
+    timed_run(["make", "--no-print-directory", "install"], project, {**os.environ, "PATH": path})
     return project / ".venv" / "bin" / "python"
 
 

@@ -150,7 +150,7 @@ def trained_model(input_table) -> str:
 def copy_of(source_uri: str, target: Location, *aliases: str) -> str:
     """A registry copy of a model version, with its tags and the given aliases: the same as
     training one here, in milliseconds instead of seconds."""
-    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
+    source_name, source_version = registry.split_model_uri(source_uri)
     version = registry.copy_version(source_uri, target.model)
     registry.set_tags(target.model, version, registry.tags(source_name, source_version))
     for alias in aliases:

@@ -8,6 +8,7 @@ server and the `databricks-uc` registry. Every stage talks to the registry throu
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -308,16 +309,27 @@ def load_model(model_uri: str):
     return loaded
 
 
-def _local_files_key(model_uri: str) -> tuple | None:
-    """(URI, every file of the version with its size and modification time), or None."""
+def split_model_uri(model_uri: str) -> tuple[str, str]:
+    """The model name and version of `models:/<name>/<version>` (`Location.model_uri`)."""
+    name, version = model_uri.removeprefix("models:/").rsplit("/", 1)
+    return name, version
+
+
+def _version_folder(model_name: str, version: str) -> Path | None:
+    """The local folder of a version's files; None where they are not in a local folder."""
     from urllib.parse import unquote, urlparse
 
-    name, _, version = model_uri.removeprefix("models:/").rpartition("/")
-    if runtime.uses_workspace() or not model_uri.startswith("models:/") or not version.isdigit():
-        return None
-    location = urlparse(client().get_model_version_download_uri(name, version))
+    location = urlparse(client().get_model_version_download_uri(model_name, version))
     root = Path(unquote(location.path))
-    if location.scheme not in ("", "file") or not root.is_dir():
+    return root if location.scheme in ("", "file") and root.is_dir() else None
+
+
+def _local_files_key(model_uri: str) -> tuple | None:
+    """(URI, every file of the version with its size and modification time), or None."""
+    if runtime.uses_workspace() or not re.fullmatch(r"models:/[^@]+/\d+", model_uri):
+        return None
+    root = _version_folder(*split_model_uri(model_uri))
+    if root is None:
         return None
     files = []
     for path in sorted(root.rglob("*")):
@@ -399,8 +411,7 @@ def create_copy(source_uri: str, model_name: str, tags: Mapping[str, object]) ->
     from mlflow.exceptions import MlflowException
 
     registry = client()
-    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
-    source = registry.get_model_version(source_name, source_version)
+    source = registry.get_model_version(*split_model_uri(source_uri))
     try:
         registry.create_registered_model(model_name)
     except MlflowException as error:

@@ -132,7 +132,7 @@ def _complete_partial_copy(model_name: str, version: str, source_uri: str) -> No
     tags = dict(entry.tags)
     if tags.get("source_model_uri") == source_uri:
         return
-    source_name, source_version = source_uri.removeprefix("models:/").rsplit("/", 1)
+    source_name, source_version = registry.split_model_uri(source_uri)
     # Everything but the carried tags was copied from the source along with the files: the
     # copy was never validated or deployed here, so those tags describe another version.
     registry.delete_tags(model_name, version, [key for key in tags if key not in CARRIED_TAGS])
