@@ -175,7 +175,8 @@ LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
         (["score", "--batch-id", "b2"], "has other columns than this stage writes", ()),
         (
             ["label", "--from-table", config.INPUT_TABLE],
-            "has no column trip_id: it is not the table this stage expects",
+            # The attach reads the batches with unlabelled rows first.
+            "has no column batch_id: it is not the table this stage expects",
             (LABELS_FOLDER,),
         ),
         (["monitor"], "has no column trip_id, ", ()),

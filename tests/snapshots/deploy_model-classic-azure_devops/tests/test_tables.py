@@ -69,14 +69,22 @@ def test_upsert_and_fill_missing(store, schema):
     store.upsert(pd.DataFrame({"k": [2, 3], "v": [9.0, 3.0]}), source, key="k", schema=key_schema)
     assert store.read(source).sort_values("k")["v"].tolist() == [1.0, 9.0, 3.0]
 
-    store.write(tables.to_arrow(pd.DataFrame({"k": [1, 2, 4], "v": [5.0, None, None]})), target)
-    assert store.fill_missing(target, source, key="k", column="v") == 1
+    preds = pd.DataFrame({"k": [1, 2, 4], "v": [5.0, None, None], "b": "x"})
+    store.write(tables.to_arrow(preds), target)
+    assert store.fill_missing(target, source, key="k", column="v", by="b") == 1
     filled = store.read(target).sort_values("k")["v"].tolist()
     assert filled[:2] == [5.0, 9.0] and pd.isna(filled[2])
 
 
 def _keyed(keys, values):
     return pd.DataFrame({"k": np.asarray(keys, dtype="int64"), "v": values})
+
+
+def _unlabelled(keys, slices=1):
+    """Predictions of `keys` without a value, scored in `slices` batches (column `b`)."""
+    frame = _keyed(keys, None).astype({"v": "float64"})
+    frame["b"] = [f"batch{i % slices}" for i in range(len(frame))]
+    return frame
 
 
 KEYED = tables.arrow_schema({"k": "long", "v": "double"})
@@ -96,13 +104,24 @@ def test_key_ranges_split_the_keys_evenly_and_cover_every_key():
     assert all(2_000 <= size <= 3_000 for size in sizes), sizes
 
 
+def test_sorted_keys_gathers_distinct_keys_even_past_the_expected_count():
+    def batches(*chunks):
+        return iter(pa.record_batch([pa.array(chunk, pa.int64())], names=["k"]) for chunk in chunks)
+
+    assert tables._sorted_keys(batches([5, 3], [9, 1]), 4).tolist() == [1, 3, 5, 9]
+    # More keys than counted (the table grew since), and a key twice: all kept, once each.
+    grown = tables._sorted_keys(batches([5, 3], [9, 3, 7], [2]), 2)
+    assert grown.tolist() == [2, 3, 5, 7, 9]
+    assert tables._sorted_keys(batches(), 0).tolist() == []
+
+
 def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatch):
     rng = np.random.default_rng(5)
     keys = rng.choice(np.arange(-5_000, 5_000), size=2_000, replace=False)
     labels = _keyed(keys, rng.uniform(3, 60, len(keys)))
     # Some trips labelled before (one of them with an older fare), some never labelled.
     earlier = _keyed(np.concatenate([keys[:300], [99_999]]), np.full(301, 1.0))
-    target = _keyed(np.concatenate([keys[::2], [77_777]]), None).astype({"v": "float64"})
+    target = _unlabelled(np.concatenate([keys[::2], [77_777]]), slices=3)
     target.loc[:9, "v"] = 2.0  # already labelled: the fill leaves them alone
 
     def run(prefix, chunk_rows):
@@ -119,13 +138,13 @@ def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatc
             schema=KEYED,
         )
         store.write(tables.to_arrow(target), names["preds"])
-        filled = store.fill_missing(names["preds"], names["labels"], key="k", column="v")
+        filled = store.fill_missing(names["preds"], names["labels"], key="k", column="v", by="b")
         return (
             merged,
             filled,
             store.read(names["labels"]).sort_values("k").reset_index(drop=True),
             store.read(names["preds"]).sort_values("k").reset_index(drop=True),
-            store._delta(names["preds"]).version(),
+            store._delta(names["labels"]).version(),
         )
 
     one = run("one", 1_000_000)
@@ -138,32 +157,114 @@ def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatc
     assert chunked[4] > one[4] + 1
 
 
-def test_a_fill_stopped_between_chunks_is_completed_by_a_rerun(store, schema, monkeypatch):
+def test_a_fill_stopped_between_slices_is_completed_by_a_rerun(store, schema, monkeypatch):
+    import deltalake
+
     keys = np.arange(1_000) * 7919 - 3_000_000
     source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
     store.write(_keyed(keys, keys / 1000.0), source)
-    store.write(tables.to_arrow(_keyed(keys, None).astype({"v": "float64"})), target)
-    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", 250)
-    real_merge = type(store._delta(target)).merge
-    merges = []
+    store.write(tables.to_arrow(_unlabelled(keys, slices=4)), target)
+    real_write = deltalake.write_deltalake
+    rewrites = []
 
-    def merge_then_crash(self, *args, **kwargs):
-        if len(merges) == 2:
-            raise RuntimeError("killed between chunks")
-        merges.append(kwargs["predicate"])
-        return real_merge(self, *args, **kwargs)
+    def rewrite_then_crash(table, data, **kwargs):
+        if len(rewrites) == 2:
+            raise RuntimeError("killed between slices")
+        rewrites.append(kwargs["predicate"])
+        return real_write(table, data, **kwargs)
+
+    def fill():
+        return store.fill_missing(target, source, key="k", column="v", by="b")
 
     with monkeypatch.context() as patch:
-        patch.setattr(type(store._delta(target)), "merge", merge_then_crash)
+        patch.setattr(deltalake, "write_deltalake", rewrite_then_crash)
         with pytest.raises(RuntimeError, match="killed"):
-            store.fill_missing(target, source, key="k", column="v")
+            fill()
+    # Each slice is one commit: two are filled, the others untouched, no row lost or doubled.
+    assert rewrites == ["b = 'batch0'", "b = 'batch1'"]
     half = store.read(target)
-    assert 0 < half["v"].notna().sum() < len(keys)
+    assert len(half) == len(keys) and half["v"].notna().sum() == 500
+    assert set(half.loc[half["v"].isna(), "b"]) == {"batch2", "batch3"}
     # The rerun fills only what is still empty, and every row ends with its own label.
-    assert store.fill_missing(target, source, key="k", column="v") == half["v"].isna().sum()
+    assert fill() == 500
     done = store.read(target).sort_values("k")
+    assert done["k"].tolist() == sorted(keys.tolist())
     assert (done["v"].to_numpy() == done["k"].to_numpy() / 1000.0).all()
-    assert store.fill_missing(target, source, key="k", column="v") == 0
+    assert fill() == 0
+
+
+def test_fill_rewrites_only_slices_it_changes_and_only_their_empty_rows(store, schema):
+    source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
+    store.write(_keyed([1, 2, 3, 4], [10.0, 20.0, 30.0, 40.0]), source)
+    preds = pd.DataFrame(
+        {
+            "k": pd.array([1, 2, 3, None, 4, 5, 6], dtype="Int64"),
+            "v": [1.5, None, None, None, 44.0, None, None],
+            "b": ["open", "open", "open", "open", "done", "orphan", None],
+        }
+    )
+    store.write(tables.to_arrow(preds), target)
+    before = store._delta(target).version()
+
+    assert store.fill_missing(target, source, key="k", column="v", by="b") == 2
+    # One commit, for the one slice that had a value to fill: "done" has none missing,
+    # "orphan"'s key has no label, and a row without a slice is never rewritten.
+    history = store._delta(target).history()
+    assert store._delta(target).version() == before + 1
+    assert history[0]["operationParameters"]["predicate"] == "b = 'open'"
+    after = store.read(target).sort_values(["k", "b"], na_position="last").reset_index(drop=True)
+    expected = preds.sort_values(["k", "b"], na_position="last").reset_index(drop=True)
+    expected.loc[expected["k"].isin([2, 3]), "v"] = [20.0, 30.0]
+    # A value already there is kept (1.5, not 10.0), a row without a key stays as it was.
+    pd.testing.assert_frame_equal(after, expected, check_dtype=False)
+
+
+def test_a_slice_scored_again_during_a_fill_is_not_brought_back(store, schema, monkeypatch):
+    from deltalake.exceptions import CommitFailedError
+
+    keys = np.arange(100)
+    source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
+    store.write(_keyed(keys, keys / 10.0), source)
+    store.write(tables.to_arrow(_unlabelled(keys)), target)
+    rescored = _unlabelled(keys + 1_000)
+    real_dataset = store._dataset
+
+    def rescore_after_the_fill_read(name, table=None):
+        dataset = real_dataset(name, table)
+        if table is not None:  # the fill opened the version it replaces
+            store.write(tables.to_arrow(rescored), target, mode="append", replace={"b": "batch0"})
+        return dataset
+
+    monkeypatch.setattr(store, "_dataset", rescore_after_the_fill_read)
+    with pytest.raises(CommitFailedError):
+        store.fill_missing(target, source, key="k", column="v", by="b")
+    # The batch scored again stands: the fill's copy of the old one was refused, not committed.
+    after = store.read(target).sort_values("k").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, rescored, check_dtype=False)
+
+
+@pytest.mark.parametrize("table_exists", [False, True])
+def test_an_upsert_keeps_one_row_per_key_listed_in_several_batches(
+    store, schema, monkeypatch, table_exists
+):
+    keys = np.arange(600) * 7919 - 3_000_000
+    # Every key twice, the second time 300 rows (several batches) later with another value.
+    source = _keyed(np.concatenate([keys[:300], keys, keys[300:]]), np.arange(1_200) / 10.0)
+    raw, target = f"{DEV}.{schema}.raw", f"{DEV}.{schema}.labels"
+    store.write(source, raw)
+    if table_exists:
+        store.upsert(_keyed([keys[0]], [-1.0]), target, key="k", schema=KEYED)
+    monkeypatch.setattr(tables, "STREAM_BATCH_ROWS", 64)
+    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", 250)
+    merged = store.upsert_from(
+        raw, target, columns=["k", "v"], prepare=lambda f: f, key="k", schema=KEYED
+    )
+    assert merged == len(keys)
+    done = store.read(target).sort_values("k").reset_index(drop=True)
+    assert done["k"].tolist() == sorted(keys.tolist())
+    # The first row of each key wins, whichever batch and range it falls in.
+    first = source.drop_duplicates("k").sort_values("k").reset_index(drop=True)
+    pd.testing.assert_frame_equal(done, first, check_dtype=False)
 
 
 def test_an_upsert_stopped_between_chunks_is_completed_by_a_rerun(store, schema, monkeypatch):

@@ -9,12 +9,13 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
   monitoring check calls it first, and the Databricks quality monitor reads its label column from
   the predictions table, so both report error metrics as soon as labels exist.
 
-Locally a large load is merged in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows, one
-deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows the
-range, not the load (it still rewrites every target file it scans, see README). A run stopped
-between two ranges leaves the ranges before it committed and the others untouched, and a
-rerun completes it: the upsert replaces by key (a trip recorded again gets the same fare and a
-newer `labelled_at`, never a second row), and the attach fills only labels that are still empty.
+Locally a large load is upserted in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows,
+one deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows
+the range, not the load. The attach rewrites one scored batch at a time (a commit each), holding
+only the keys of its unlabelled rows and their fares. A run stopped between two commits leaves
+the ones before it done and the others untouched, and a rerun completes it: the upsert replaces
+by key (a trip recorded again gets the same fare and a newer `labelled_at`, never a second row),
+and the attach fills only labels that are still empty.
 On Databricks each step is one MERGE on the cluster.
 """
 
@@ -148,7 +149,9 @@ def attach_labels(*, location: Location) -> int:
     store = tables.for_runtime()
     if not (store.exists(location.predictions) and store.exists(location.labels)):
         return 0
-    attached = store.fill_missing(location.predictions, location.labels, key=ID, column=LABEL)
+    attached = store.fill_missing(
+        location.predictions, location.labels, key=ID, column=LABEL, by="batch_id"
+    )
     log.info("attached %s labels to %s", f"{attached:,}", location.predictions)
     return attached
 

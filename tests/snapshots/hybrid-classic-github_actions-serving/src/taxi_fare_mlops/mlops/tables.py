@@ -85,6 +85,30 @@ def _replace_predicate(replace: Mapping[str, object]) -> str:
 STREAM_BATCH_ROWS = 131_072
 
 
+def _scan(
+    dataset, *, columns=None, filter=None, batch_size: int = STREAM_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """The batches of `dataset` (its `columns`, rows matching `filter`), one row group at a time.
+
+    pyarrow's own scan reads ahead of its consumer without a bound: a consumer slower than the
+    disk (a deltalake write, a model) found most of a file decoded in memory. A scan of one row
+    group holds at most that row group; row groups whose statistics rule out `filter` are
+    skipped unread, and only `columns` are decoded.
+    """
+    import pyarrow.dataset as ds
+
+    no_prefetch = ds.ParquetFragmentScanOptions(pre_buffer=False)
+    for fragment in dataset.get_fragments(filter=filter):
+        for row_group in fragment.split_by_row_group(filter, schema=dataset.schema):
+            yield from row_group.to_batches(
+                schema=dataset.schema,
+                columns=columns,
+                filter=filter,
+                batch_size=batch_size,
+                fragment_scan_options=no_prefetch,
+            )
+
+
 def _check_fraction(sample_fraction: float) -> None:
     if not 0 < sample_fraction <= 1:
         raise MlopsError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
@@ -178,17 +202,18 @@ def capped_sample(frame, max_rows: int, *, seed: int = config.SEED):
     return frame.sample(fraction=fraction, seed=seed).orderBy(F.rand(seed)).limit(max_rows)
 
 
-# Local label MERGEs (`LocalTables.upsert_from`, `fill_missing`) run in key ranges of about
-# this many source rows, each a MERGE (a commit) of its own: deltalake builds the MERGE's hash
+# A local labels upsert (`LocalTables.upsert_from`) runs in key ranges of about this many
+# source rows, each a MERGE (a commit) of its own: deltalake builds the MERGE's hash
 # join from its source, so a range bounds that table whatever the size of the load.
 MERGE_CHUNK_ROWS = 1_000_000
 # Keys sampled to place the range boundaries (bottom-k, so the ranges hold about equal rows
 # however the keys are spread); 8 bytes each.
 KEY_SAMPLE_ROWS = 100_000
-# Row groups of the files a local MERGE rewrites: deltalake buffers a row group per file it
-# writes, and its default (about a million rows) cost a streamed write of a million 12-column
-# rows about 250 MB more peak memory than this.
-MERGE_ROW_GROUP_ROWS = 65_536
+# Rows per row group of every file a local write makes. A reader decodes a row group whole
+# and a writer buffers one before it writes it, so this, not the table, sets their memory:
+# deltalake's default (about a million rows, ~110 MB decoded for the predictions) made each
+# stage's peak grow with the table until it held a few of them.
+ROW_GROUP_ROWS = 65_536
 
 # A key range [low, high): None leaves that side open. Keys are int64.
 KeyRange = tuple[int | None, int | None]
@@ -221,17 +246,6 @@ def key_ranges(
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _range_filter(key: str, low: int | None, high: int | None):
-    """[low, high) as a pyarrow expression on `key` (None for the whole table)."""
-    expression = None
-    if low is not None:
-        expression = pc.field(key) >= pc.scalar(low)
-    if high is not None:
-        upper = pc.field(key) < pc.scalar(high)
-        expression = upper if expression is None else expression & upper
-    return expression
-
-
 def _range_sql(column: str, low: int | None, high: int | None) -> str:
     """[low, high) as SQL conjuncts on `column`, each starting with AND ('' if open)."""
     clauses = ""
@@ -249,6 +263,33 @@ def _in_range(keys: np.ndarray, low: int | None, high: int | None) -> np.ndarray
     if high is not None:
         inside &= keys < high
     return inside
+
+
+def _sorted_keys(batches: Iterator[pa.RecordBatch], expected: int) -> np.ndarray:
+    """The distinct int64 keys of the batches' first column, ascending, gathered in place in one
+    array of `expected` keys (8 bytes each; grown if the table had more): no list of chunks and
+    no sorted copy beside it."""
+    keys = np.empty(expected, dtype="int64")
+    count = 0
+    for batch in batches:
+        values = batch.column(0).to_numpy(zero_copy_only=False)
+        if count + len(values) > len(keys):
+            keys = np.resize(keys, 2 * (count + len(values)))
+        keys[count : count + len(values)] = values
+        count += len(values)
+    keys = keys[:count]
+    keys.sort()
+    if count > 1 and (keys[1:] == keys[:-1]).any():
+        keys = np.unique(keys)
+    return keys
+
+
+def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's index in `sorted_keys` (unique, ascending), and whether it is found there."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype="int64"), np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return at, sorted_keys[at] == keys
 
 
 # A batch-scoring step: raw rows -> rows with every output column but the prediction.
@@ -354,10 +395,12 @@ class Tables:
     def _create_empty(self, name: str, columns: Mapping[str, str]) -> None:
         raise NotImplementedError
 
-    def fill_missing(self, target: str, source: str, *, key: str, column: str) -> int:
+    def fill_missing(self, target: str, source: str, *, key: str, column: str, by: str) -> int:
         """Set `target.column` from `source` (joined on `key`) where it is still null; returns
         how many rows were filled. Rows that already have a value are left alone, so a rerun
-        after a stop between two key ranges (locally, a commit each) fills only the rest."""
+        fills only what is still empty. Locally each value of `by` (a slice written on its own,
+        such as a scored batch) is rewritten in a commit of its own; on Spark it is one MERGE.
+        """
         raise NotImplementedError
 
     def score(
@@ -381,10 +424,10 @@ class Tables:
         raise NotImplementedError
 
 
-def _merge_writer():
+def _writer():
     from deltalake import WriterProperties
 
-    return WriterProperties(max_row_group_size=MERGE_ROW_GROUP_ROWS)
+    return WriterProperties(max_row_group_size=ROW_GROUP_ROWS)
 
 
 class LocalTables(Tables):
@@ -420,26 +463,20 @@ class LocalTables(Tables):
         # Streamed: only the matching rows of the wanted columns are decoded (column and filter
         # pushdown), and a sample keeps at most what it returns, so memory follows the result,
         # not the table.
-        batches = self._dataset(name).to_batches(
-            columns=columns,
-            filter=_arrow_filter(where),
-            batch_size=STREAM_BATCH_ROWS,
-            # One file at a time: read-ahead would hold several large files' batches at once.
-            fragment_readahead=1,
-            batch_readahead=1,
-        )
+        batches = _scan(self._dataset(name), columns=columns, filter=_arrow_filter(where))
         sample = _StreamSample(sample_fraction=sample_fraction, max_rows=max_rows, seed=seed)
         for batch in batches:
             sample.add(batch)
         return sample.result(self._dataset(name).schema, columns).to_pandas()
 
-    def _dataset(self, name: str):
-        """The table's current files as a `pyarrow.dataset`, read through pyarrow's own file
-        system: the batches may be consumed inside a deltalake write (scoring streams into the
-        predictions table), and deltalake cannot re-enter its IO runtime from there."""
+    def _dataset(self, name: str, table=None):
+        """The table's current files (or those of `table`, a version of it already opened) as a
+        `pyarrow.dataset`, read through pyarrow's own file system: the batches may be consumed
+        inside a deltalake write (scoring streams into the predictions table), and deltalake
+        cannot re-enter its IO runtime from there."""
         from pyarrow import fs
 
-        return self._delta(name).to_pyarrow_dataset(
+        return (table or self._delta(name)).to_pyarrow_dataset(
             filesystem=fs.SubTreeFileSystem(str(self.path(name)), fs.LocalFileSystem())
         )
 
@@ -448,7 +485,7 @@ class LocalTables(Tables):
 
     def tally(self, name, *, columns, classify):
         counts: dict[str, int] = {}
-        for batch in self._dataset(name).to_batches(columns=columns):
+        for batch in _scan(self._dataset(name), columns=columns):
             for label, count in classify(batch.to_pandas()).value_counts().items():
                 counts[str(label)] = counts.get(str(label), 0) + int(count)
         return counts
@@ -470,14 +507,16 @@ class LocalTables(Tables):
 
             def rows(batches=batches, low=low, high=high) -> Iterator[pa.RecordBatch]:
                 # A key seen in an earlier batch is skipped: one MERGE may not match a target
-                # row twice. Only the keys of this range are remembered (8 bytes a row).
+                # row twice. Only the keys of this range are remembered (8 bytes a row), kept
+                # sorted by inserting each batch's: a merge, not a sort of all of them again.
                 nonlocal merged
                 seen = np.array([], dtype="int64")
                 for batch in batches:
                     prepared = prepare(batch).drop_duplicates(key)
                     keys = prepared[key].to_numpy(dtype="int64")
-                    fresh = _in_range(keys, low, high) & ~np.isin(keys, seen, assume_unique=True)
-                    prepared, seen = prepared[fresh], np.union1d(seen, keys[fresh])
+                    fresh = _in_range(keys, low, high) & ~_positions(seen, keys)[1]
+                    prepared, new = prepared[fresh], np.sort(keys[fresh])
+                    seen = np.insert(seen, np.searchsorted(seen, new), new)
                     merged += len(prepared)
                     yield pa.RecordBatch.from_pandas(
                         prepared[schema.names], schema=schema, preserve_index=False
@@ -497,14 +536,14 @@ class LocalTables(Tables):
                 source_alias="s",
                 target_alias="t",
                 streamed_exec=True,
-                writer_properties=_merge_writer(),
+                writer_properties=_writer(),
             ).when_matched_update_all().when_not_matched_insert_all().execute()
         return merged
 
     def newest(self, name, *, column, order_by):
         # One pass over two columns, keeping only the running maximum.
         best = None
-        for batch in self._dataset(name).to_batches(columns=[column, order_by]):
+        for batch in _scan(self._dataset(name), columns=[column, order_by]):
             valid = batch.filter(pc.is_valid(batch.column(order_by)))
             if not valid.num_rows:
                 continue
@@ -532,12 +571,16 @@ class LocalTables(Tables):
             data = to_arrow(data)
         if predicate and not self.exists(name):
             # Nothing to replace yet: the first write creates the table.
-            write_deltalake(str(path), data, mode="append")
+            write_deltalake(str(path), data, mode="append", writer_properties=_writer())
         elif predicate:
-            write_deltalake(str(path), data, mode="overwrite", predicate=predicate)
+            write_deltalake(
+                str(path), data, mode="overwrite", predicate=predicate, writer_properties=_writer()
+            )
         else:
             schema_mode = "overwrite" if mode == "overwrite" else None
-            write_deltalake(str(path), data, mode=mode, schema_mode=schema_mode)
+            write_deltalake(
+                str(path), data, mode=mode, schema_mode=schema_mode, writer_properties=_writer()
+            )
         log.debug("wrote %s", name)
 
     def _create_empty(self, name, columns):
@@ -549,58 +592,99 @@ class LocalTables(Tables):
             self.write(source, name, mode="append")
             return
         self._delta(name).merge(
-            source, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t"
+            source,
+            predicate=f"t.{key} = s.{key}",
+            source_alias="s",
+            target_alias="t",
+            writer_properties=_writer(),
         ).when_matched_update_all().when_not_matched_insert_all().execute()
 
-    def fill_missing(self, target, source, *, key, column):
-        # deltalake's MERGE rewrites every target file it scans, so it runs only when some row
-        # still needs a value (a streamed count of one column, filter pushed down): checking
-        # a fully labelled table again costs a scan, not a MERGE.
-        still_missing = self._dataset(target).to_batches(
-            columns=[key], filter=pc.field(column).is_null()
+    def fill_missing(self, target, source, *, key, column, by):
+        # One slice of `by` at a time (predictions: a scored batch, written in files of its
+        # own), and only the slices that still have a row without a value (a streamed read of
+        # one column, filter pushed down): a fully labelled table costs a scan, not a rewrite.
+        empty_rows: dict = {}
+        for batch in _scan(
+            self._dataset(target),
+            columns=[by],
+            filter=pc.field(column).is_null() & pc.field(by).is_valid() & pc.field(key).is_valid(),
+        ):
+            for item in pc.value_counts(batch.column(0)).to_pylist():
+                empty_rows[item["values"]] = empty_rows.get(item["values"], 0) + item["counts"]
+        return sum(
+            self._fill_slice(
+                target, source, key=key, column=column, where={by: value}, rows=empty_rows[value]
+            )
+            for value in sorted(empty_rows)
         )
-        if not any(batch.num_rows for batch in still_missing):
+
+    def _fill_slice(self, target, source, *, key, column, where, rows: int) -> int:
+        """Fill one slice of `target` and replace it in one commit; returns the rows filled.
+
+        Memory follows the slice's `rows` that still miss a value (their key, the value found
+        and a flag: 17 bytes a row), never the tables: both are streamed. The slice is read and
+        replaced as a whole (a predicate overwrite), so the rewrite is one commit: a run stopped
+        before it leaves the slice as it was, and a concurrent commit that replaced the same
+        slice makes this one fail rather than bring back the old rows.
+        """
+        from deltalake import write_deltalake
+
+        # The version read is the version replaced: the write commits on top of it, so a
+        # commit that replaced the slice since (a batch scored again) is a conflict, not lost.
+        table = self._delta(target)
+        dataset = self._dataset(target, table)
+        in_slice = _arrow_filter(where)
+        missing = _sorted_keys(
+            _scan(
+                dataset,
+                columns=[key],
+                filter=in_slice & pc.field(column).is_null() & pc.field(key).is_valid(),
+            ),
+            rows,
+        )
+        value_type = dataset.schema.field(column).type
+        found = np.zeros(len(missing), dtype=bool)
+        values = np.zeros(len(missing), dtype=value_type.to_pandas_dtype())
+        source_rows = _scan(
+            self._dataset(source),
+            columns=[key, column],
+            filter=pc.field(key).is_valid() & pc.field(column).is_valid(),
+        )
+        for batch in source_rows:
+            keys = batch.column(0).to_numpy(zero_copy_only=False)
+            at, hit = _positions(missing, keys)
+            values[at[hit]] = batch.column(1).cast(value_type).to_numpy(zero_copy_only=False)[hit]
+            found[at[hit]] = True
+        if not found.any():
             return 0
-        dataset = self._dataset(source)
-
-        def source_keys() -> Iterator[np.ndarray]:
-            for batch in dataset.to_batches(columns=[key], batch_size=STREAM_BATCH_ROWS):
-                yield batch.column(0).to_numpy(zero_copy_only=False)
-
         filled = 0
-        for low, high in key_ranges(self.count(source), source_keys):
-            # The source is streamed into the MERGE, not loaded: only the keys of this range.
-            values = pa.RecordBatchReader.from_batches(
-                pa.schema([dataset.schema.field(key), dataset.schema.field(column)]),
-                dataset.to_batches(
-                    columns=[key, column],
-                    filter=_range_filter(key, low, high),
-                    batch_size=STREAM_BATCH_ROWS,
-                    fragment_readahead=1,
-                    batch_readahead=1,
-                ),
-            )
-            metrics = (
-                self._delta(target)
-                .merge(
-                    values,
-                    predicate=f"t.{key} = s.{key}" + _range_sql(f"t.{key}", low, high),
-                    source_alias="s",
-                    target_alias="t",
-                    streamed_exec=True,
-                    writer_properties=_merge_writer(),
-                )
-                .when_matched_update({column: f"s.{column}"}, predicate=f"t.{column} IS NULL")
-                .execute()
-            )
-            filled += int(metrics.get("num_target_rows_updated", 0))
+
+        def filled_rows() -> Iterator[pa.RecordBatch]:
+            nonlocal filled
+            index = dataset.schema.get_field_index(column)
+            for batch in _scan(dataset, filter=in_slice):
+                keys = batch.column(key)
+                at, hit = _positions(missing, pc.fill_null(keys, 0).to_numpy())
+                empty = pc.and_(keys.is_valid(), batch.column(column).is_null())
+                hit &= found[at] & empty.to_numpy(zero_copy_only=False)
+                filled += int(hit.sum())
+                old = batch.column(column)
+                new = pc.if_else(pa.array(hit), pa.array(values[at], type=value_type), old)
+                yield batch.set_column(index, dataset.schema.field(column), new)
+
+        reader = pa.RecordBatchReader.from_batches(dataset.schema, filled_rows())
+        write_deltalake(
+            table,
+            reader,
+            mode="overwrite",
+            predicate=_replace_predicate(where),
+            writer_properties=_writer(),
+        )
         return filled
 
     def batches(self, name: str, batch_size: int, columns=None) -> Iterator[pd.DataFrame]:
         """A table in pandas chunks of at most `batch_size` rows, so memory stays bounded."""
-        batches = self._dataset(name).to_batches(
-            columns=columns, batch_size=batch_size, fragment_readahead=1, batch_readahead=1
-        )
+        batches = _scan(self._dataset(name), columns=columns, batch_size=batch_size)
         return (batch.to_pandas() for batch in batches if batch.num_rows)
 
     def score(
@@ -802,7 +886,7 @@ class SparkTables(Tables):
         finally:
             self.spark.catalog.dropTempView(view)
 
-    def fill_missing(self, target, source, *, key, column):
+    def fill_missing(self, target, source, *, key, column, by):
         self._require_delta(target, "filling")
         result = self.spark.sql(
             f"MERGE INTO {quoted(target)} AS t "
