@@ -145,6 +145,7 @@ def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatc
             store.read(names["labels"]).sort_values("k").reset_index(drop=True),
             store.read(names["preds"]).sort_values("k").reset_index(drop=True),
             store._delta(names["labels"]).version(),
+            store._delta(names["preds"]).version(),
         )
 
     one = run("one", 1_000_000)
@@ -155,6 +156,8 @@ def test_chunked_merges_give_the_table_one_merge_gives(store, schema, monkeypatc
     assert len(one[2]) == 2_001 and one[3]["v"].isna().sum() == 1
     # Several commits, not one: each range is a MERGE of its own.
     assert chunked[4] > one[4] + 1
+    # The attach looks labels up range by range too, but rewrites each slice in one commit.
+    assert one[5] == chunked[5] == 3
 
 
 def test_a_fill_stopped_between_slices_is_completed_by_a_rerun(store, schema, monkeypatch):
@@ -193,7 +196,12 @@ def test_a_fill_stopped_between_slices_is_completed_by_a_rerun(store, schema, mo
     assert fill() == 0
 
 
-def test_fill_rewrites_only_slices_it_changes_and_only_their_empty_rows(store, schema):
+@pytest.mark.parametrize("chunk_rows", [1_000_000, 1])
+def test_fill_rewrites_only_slices_it_changes_and_only_their_empty_rows(
+    store, schema, monkeypatch, chunk_rows
+):
+    # With chunks of one row, each missing key of a slice is looked up in a range of its own.
+    monkeypatch.setattr(tables, "MERGE_CHUNK_ROWS", chunk_rows)
     source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
     store.write(_keyed([1, 2, 3, 4], [10.0, 20.0, 30.0, 40.0]), source)
     preds = pd.DataFrame(
@@ -220,27 +228,32 @@ def test_fill_rewrites_only_slices_it_changes_and_only_their_empty_rows(store, s
 
 
 def test_a_slice_scored_again_during_a_fill_is_not_brought_back(store, schema, monkeypatch):
-    from deltalake.exceptions import CommitFailedError
-
     keys = np.arange(100)
     source, target = f"{DEV}.{schema}.labels", f"{DEV}.{schema}.preds"
     store.write(_keyed(keys, keys / 10.0), source)
     store.write(tables.to_arrow(_unlabelled(keys)), target)
-    rescored = _unlabelled(keys + 1_000)
+    # Scored again: half of its trips (50..99) have labels, the others (100..149) not yet.
+    rescored = _unlabelled(keys + 50)
     real_dataset = store._dataset
+    reads = []
 
-    def rescore_after_the_fill_read(name, table=None):
+    def rescore_after_the_first_fill_read(name, table=None):
         dataset = real_dataset(name, table)
         if table is not None:  # the fill opened the version it replaces
-            store.write(tables.to_arrow(rescored), target, mode="append", replace={"b": "batch0"})
+            reads.append(table.version())
+            if len(reads) == 1:
+                batch = tables.to_arrow(rescored)
+                store.write(batch, target, mode="append", replace={"b": "batch0"})
         return dataset
 
-    monkeypatch.setattr(store, "_dataset", rescore_after_the_fill_read)
-    with pytest.raises(CommitFailedError):
-        store.fill_missing(target, source, key="k", column="v", by="b")
-    # The batch scored again stands: the fill's copy of the old one was refused, not committed.
+    monkeypatch.setattr(store, "_dataset", rescore_after_the_first_fill_read)
+    # The first commit fails (the batch it read was replaced); the retry reads the new batch.
+    assert store.fill_missing(target, source, key="k", column="v", by="b") == 50
+    assert len(reads) == 2 and reads[1] > reads[0]
+    # The old rows never come back: the batch scored again stands, with its labels attached.
     after = store.read(target).sort_values("k").reset_index(drop=True)
-    pd.testing.assert_frame_equal(after, rescored, check_dtype=False)
+    expected = rescored.assign(v=np.where(rescored["k"] < 100, rescored["k"] / 10.0, np.nan))
+    pd.testing.assert_frame_equal(after, expected, check_dtype=False)
 
 
 @pytest.mark.parametrize("table_exists", [False, True])

@@ -11,11 +11,11 @@ When a trip is scored its fare is not known yet, so scoring leaves the label col
 
 Locally a large load is upserted in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows,
 one deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows
-the range, not the load. The attach rewrites one scored batch at a time (a commit each), holding
-only the keys of its unlabelled rows and their fares. A run stopped between two commits leaves
-the ones before it done and the others untouched, and a rerun completes it: the upsert replaces
-by key (a trip recorded again gets the same fare and a newer `labelled_at`, never a second row),
-and the attach fills only labels that are still empty.
+the range, not the load. The attach rewrites one scored batch at a time (a commit each), and
+looks up the fares of its unlabelled rows in key ranges of the same size. A run stopped between
+two commits leaves the ones before it done and the others untouched, and a rerun completes it:
+the upsert replaces by key (a trip recorded again gets the same fare and a newer `labelled_at`,
+never a second row), and the attach fills only labels that are still empty.
 On Databricks each step is one MERGE on the cluster.
 """
 

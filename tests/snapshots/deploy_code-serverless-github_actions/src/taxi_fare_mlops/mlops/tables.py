@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from .. import config
 from . import runtime
-from .errors import MlopsError
+from .errors import MlopsError, retry_conflicts
 from .location import split_name
 
 log = logging.getLogger(__name__)
@@ -244,6 +244,16 @@ def key_ranges(
     cuts = np.unique(ordered[(np.arange(1, chunks) * len(ordered)) // chunks]).tolist()
     bounds: list[int | None] = [None, *cuts, None]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _key_filter(key: str, low: int | None, high: int | None):
+    """[low, high) on `key` as a pyarrow expression (None on a side leaves it open)."""
+    expression = pc.field(key).is_valid()
+    if low is not None:
+        expression &= pc.field(key) >= pc.scalar(low)
+    if high is not None:
+        expression &= pc.field(key) < pc.scalar(high)
+    return expression
 
 
 def _range_sql(column: str, low: int | None, high: int | None) -> str:
@@ -611,21 +621,26 @@ class LocalTables(Tables):
         ):
             for item in pc.value_counts(batch.column(0)).to_pylist():
                 empty_rows[item["values"]] = empty_rows.get(item["values"], 0) + item["counts"]
-        return sum(
-            self._fill_slice(
-                target, source, key=key, column=column, where={by: value}, rows=empty_rows[value]
+        filled = 0
+        for value, rows in sorted(empty_rows.items()):
+            # A slice scored again meanwhile fails the commit; the fill is safe to repeat, and
+            # the next try reads the new rows.
+            filled += retry_conflicts(
+                lambda value=value, rows=rows: self._fill_slice(
+                    target, source, key=key, column=column, where={by: value}, rows=rows
+                )
             )
-            for value in sorted(empty_rows)
-        )
+        return filled
 
     def _fill_slice(self, target, source, *, key, column, where, rows: int) -> int:
         """Fill one slice of `target` and replace it in one commit; returns the rows filled.
 
-        Memory follows the slice's `rows` that still miss a value (their key, the value found
-        and a flag: 17 bytes a row), never the tables: both are streamed. The slice is read and
-        replaced as a whole (a predicate overwrite), so the rewrite is one commit: a run stopped
-        before it leaves the slice as it was, and a concurrent commit that replaced the same
-        slice makes this one fail rather than bring back the old rows.
+        The slice is read and replaced as a whole (a predicate overwrite), so the rewrite is one
+        commit: a run stopped before it leaves the slice as it was, and a concurrent commit
+        that replaced the same slice makes this one fail rather than bring back the old rows.
+        Its `rows` that still miss a value are looked up in key ranges of about
+        `MERGE_CHUNK_ROWS` (17 bytes a row: the key, the value found and a flag), the slice's
+        rows of one range after the other, so memory follows a range, never the tables.
         """
         from deltalake import write_deltalake
 
@@ -634,43 +649,53 @@ class LocalTables(Tables):
         table = self._delta(target)
         dataset = self._dataset(target, table)
         in_slice = _arrow_filter(where)
-        missing = _sorted_keys(
-            _scan(
-                dataset,
-                columns=[key],
-                filter=in_slice & pc.field(column).is_null() & pc.field(key).is_valid(),
-            ),
-            rows,
-        )
+        empty = in_slice & pc.field(column).is_null()
         value_type = dataset.schema.field(column).type
-        found = np.zeros(len(missing), dtype=bool)
-        values = np.zeros(len(missing), dtype=value_type.to_pandas_dtype())
-        source_rows = _scan(
-            self._dataset(source),
-            columns=[key, column],
-            filter=pc.field(key).is_valid() & pc.field(column).is_valid(),
-        )
-        for batch in source_rows:
-            keys = batch.column(0).to_numpy(zero_copy_only=False)
-            at, hit = _positions(missing, keys)
-            values[at[hit]] = batch.column(1).cast(value_type).to_numpy(zero_copy_only=False)[hit]
-            found[at[hit]] = True
-        if not found.any():
+        # Opened here: `lookup` also runs inside the deltalake write, which cannot re-enter it.
+        known_values = self._dataset(source)
+
+        def empty_keys() -> Iterator[np.ndarray]:
+            for batch in _scan(dataset, columns=[key], filter=empty & pc.field(key).is_valid()):
+                yield batch.column(0).to_numpy(zero_copy_only=False)
+
+        ranges = key_ranges(rows, empty_keys)
+
+        def lookup(low, high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """The range's keys without a value, sorted, the values found and which were."""
+            in_range = _key_filter(key, low, high)
+            # A hint for the array: ranges come from a sample, so one may hold a few more.
+            expected = rows if len(ranges) == 1 else int(1.1 * rows / len(ranges))
+            missing = _sorted_keys(_scan(dataset, columns=[key], filter=empty & in_range), expected)
+            found = np.zeros(len(missing), dtype=bool)
+            values = np.zeros(len(missing), dtype=value_type.to_pandas_dtype())
+            known = in_range & pc.field(column).is_valid()
+            for batch in _scan(known_values, columns=[key, column], filter=known):
+                at, hit = _positions(missing, batch.column(0).to_numpy(zero_copy_only=False))
+                values[at[hit]] = (
+                    batch.column(1).cast(value_type).to_numpy(zero_copy_only=False)[hit]
+                )
+                found[at[hit]] = True
+            return missing, values, found
+
+        # Nothing to fill (no label for any of these keys yet): no rewrite.
+        if not any(lookup(low, high)[2].any() for low, high in ranges):
             return 0
         filled = 0
 
         def filled_rows() -> Iterator[pa.RecordBatch]:
             nonlocal filled
             index = dataset.schema.get_field_index(column)
-            for batch in _scan(dataset, filter=in_slice):
-                keys = batch.column(key)
-                at, hit = _positions(missing, pc.fill_null(keys, 0).to_numpy())
-                empty = pc.and_(keys.is_valid(), batch.column(column).is_null())
-                hit &= found[at] & empty.to_numpy(zero_copy_only=False)
-                filled += int(hit.sum())
-                old = batch.column(column)
-                new = pc.if_else(pa.array(hit), pa.array(values[at], type=value_type), old)
-                yield batch.set_column(index, dataset.schema.field(column), new)
+            for low, high in ranges:
+                missing, values, found = lookup(low, high)
+                for batch in _scan(dataset, filter=in_slice & _key_filter(key, low, high)):
+                    at, hit = _positions(missing, batch.column(key).to_numpy())
+                    hit &= found[at] & batch.column(column).is_null().to_numpy(zero_copy_only=False)
+                    filled += int(hit.sum())
+                    old = batch.column(column)
+                    new = pc.if_else(pa.array(hit), pa.array(values[at], type=value_type), old)
+                    yield batch.set_column(index, dataset.schema.field(column), new)
+            # Rows of the slice without a key are in no range: copied as they are.
+            yield from _scan(dataset, filter=in_slice & pc.field(key).is_null())
 
         reader = pa.RecordBatchReader.from_batches(dataset.schema, filled_rows())
         write_deltalake(
