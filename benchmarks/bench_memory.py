@@ -167,7 +167,11 @@ def main() -> int:
     shutil.rmtree(work / "project", ignore_errors=True)
     project = bake("hybrid", work / "project")
     keep = args.work is not None
-    figures = {rows: measure(project, work, rows, stages, keep) for rows in args.rows}
+    try:
+        figures = {rows: measure(project, work, rows, stages, keep) for rows in args.rows}
+    finally:
+        if not keep:  # a folder of our own: hundreds of MB of tables at 5M rows
+            shutil.rmtree(work, ignore_errors=True)
 
     small, large = min(args.rows), max(args.rows)
     header = ["stage", *(f"{rows:,} rows" for rows in args.rows), f"ratio {large:,}/{small:,}"]
