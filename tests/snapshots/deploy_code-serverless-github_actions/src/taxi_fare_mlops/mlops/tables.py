@@ -693,7 +693,10 @@ class LocalTables(Tables):
                     filled += int(hit.sum())
                     old = batch.column(column)
                     new = pc.if_else(pa.array(hit), pa.array(values[at], type=value_type), old)
-                    yield batch.set_column(index, dataset.schema.field(column), new)
+                    columns = batch.columns
+                    columns[index] = new
+                    # `RecordBatch.set_column` needs pyarrow 16; the floor is 14.
+                    yield pa.RecordBatch.from_arrays(columns, schema=dataset.schema)
             # Rows of the slice without a key are in no range: copied as they are.
             yield from _scan(dataset, filter=in_slice & pc.field(key).is_null())
 
