@@ -677,16 +677,25 @@ class LocalTables(Tables):
                 found[at[hit]] = True
             return missing, values, found
 
-        # Nothing to fill (no label for any of these keys yet): no rewrite.
-        if not any(lookup(low, high)[2].any() for low, high in ranges):
+        # The first range with a value found; none means nothing to fill (no label for any of
+        # these keys yet), so no rewrite. The rewrite starts with that range and takes its
+        # lookup as it is (any order of the ranges covers the slice): it is not built twice.
+        for start in range(len(ranges)):
+            first = lookup(*ranges[start])
+            if first[2].any():
+                break
+        else:
             return 0
+        ranges = ranges[start:] + ranges[:start]
+        pending = [first]  # popped by the rewrite, so it is not held past its range
+        del first
         filled = 0
 
         def filled_rows() -> Iterator[pa.RecordBatch]:
             nonlocal filled
             index = dataset.schema.get_field_index(column)
             for low, high in ranges:
-                missing, values, found = lookup(low, high)
+                missing, values, found = pending.pop() if pending else lookup(low, high)
                 for batch in _scan(dataset, filter=in_slice & _key_filter(key, low, high)):
                     at, hit = _positions(missing, batch.column(key).to_numpy())
                     hit &= found[at] & batch.column(column).is_null().to_numpy(zero_copy_only=False)
