@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }} import config, contract
 from {{ cookiecutter.__package_name }}.mlops import cli, tables
 
 from conftest import source_environment
+
+GATE = contract.GATE.metric
+# A gate threshold no model meets: above the best possible score, or no error at all.
+UNREACHABLE = "1.5" if contract.GATE.higher_is_better else "0.0"
 
 COMMANDS = [
     "sample-data",
@@ -42,7 +46,7 @@ def test_sample_data(location, capsys):
     table = location.table("trips")
     collector = (gc.get_threshold(), gc.get_freeze_count())
     assert cli.main(["sample-data", "--rows", "120", "--table", table]) == 0
-    assert f"wrote 120 trips to {table}" in capsys.readouterr().out
+    assert f"wrote 120 sample rows to {table}" in capsys.readouterr().out
     assert tables.for_runtime().count(table) == 120
     # `main` leaves the collector of a process that goes on (this one) as it was.
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
@@ -77,7 +81,7 @@ def test_a_process_that_runs_one_command_collects_less_and_freezes_its_imports()
         (["validate"], "has no versions yet"),
         (["train", "--input-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["monitor"], "no predictions yet"),
-        (["label"], "new_trips does not exist: pass --from-table"),
+        (["label"], "new_rows does not exist: pass --from-table"),
         (["label", "--from-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
         (["rollback"], "has no champion yet: nothing to roll back"),
@@ -109,8 +113,8 @@ def test_train_validate_deploy_score_from_the_command_line(location, capsys):
     assert cli.main(["label", *at, "--from-table", trips]) == 0
     labelled = capsys.readouterr().out
     assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
-    assert cli.main(["validate", *at, "--input-table", trips, "--max-rmse", "0.1"]) == 1
-    assert "failed validation: rmse" in capsys.readouterr().err
+    assert cli.main(["validate", *at, "--input-table", trips, "--gate-threshold", UNREACHABLE]) == 1
+    assert f"failed validation: {GATE}" in capsys.readouterr().err
     if config.INCLUDE_MONITORING:
         assert cli.main(["monitor", *at]) == 0
         assert "retrain: " in capsys.readouterr().out

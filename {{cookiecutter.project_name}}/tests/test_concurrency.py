@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, features, sample_data
+from {{ cookiecutter.__package_name }} import config, contract, sample_data
 from {{ cookiecutter.__package_name }}.mlops import registry, tables
 from {{ cookiecutter.__package_name }}.mlops.deploy import deploy
 from {{ cookiecutter.__package_name }}.mlops.location import Location
@@ -71,5 +71,5 @@ def test_two_promotions_and_two_scorings_at_once(fresh_local_dir):
         scorings = _both(["score", "--catalog", staging.catalog, "--batch-id", batch])
         assert [code for code, _, _ in scorings] == [0, 0], scorings
         scored = tables.for_runtime().read(staging.predictions, where={"batch_id": batch})
-        assert len(scored) == ROWS and scored[features.ID].is_unique
+        assert len(scored) == ROWS and scored[contract.KEY].is_unique
         print(f"round {round_number + 1}/{ROUNDS}: one copy, champion 1, {len(scored)} rows once")

@@ -14,11 +14,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }} import config, contract
 from {{ cookiecutter.__package_name }}.mlops import lifecycle, registry, runtime, tables, ui
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
 from conftest import start_local_dir
+
+GATE = contract.GATE.metric
 
 DEV, STAGING, PROD = config.DEV_CATALOG, config.STAGING_CATALOG, config.PROD_CATALOG
 # Which catalogs train their own model and which receive a copy (and from where).
@@ -54,7 +56,7 @@ def test_every_catalog_has_one_champion_version(report):
         assert registry.versions(model(catalog)) == ["1"], catalog
         assert registry.alias_version(model(catalog), config.CHAMPION) == "1"
         assert registry.alias_version(model(catalog), config.CHALLENGER) == "1"
-        assert result.catalogs[catalog]["rmse"] < config.MAX_RMSE
+        assert contract.GATE.passes(result.catalogs[catalog]["metric"], contract.GATE.threshold)
 
 
 @pytest.mark.slow
@@ -91,9 +93,9 @@ def test_prod_predictions_and_monitoring(report):
         assert not normal["retrain"] and shifted["retrain"]
         assert any("trip_distance" in violation for violation in shifted["violations"])
         # The fares of both batches arrived (the shifted one after a first, drift-only check).
-        assert shifted["retrain_before_labels"] and "rmse n/a (no labels yet)" in output
+        assert shifted["retrain_before_labels"] and f"{GATE} n/a (no labels yet)" in output
         assert normal["labelled_rows"] == shifted["labelled_rows"] == 1_500
-        assert normal["rmse"] < shifted["rmse"]
+        assert contract.GATE.better(normal["metric"], shifted["metric"])
         assert rows["fare_amount"].notna().all()
         assert "labels recorded in" in output
         labels = read(Location(PROD).labels)
@@ -175,7 +177,7 @@ def test_the_page_shows_the_registry_of_every_catalog(report):
             f"models:/{model(COPIED_FROM[catalog])}/1" if catalog in COPIED_FROM else "trained here"
         )
         assert row["source"] == expected_source
-        assert 0 < float(row["rmse"]) < config.MAX_RMSE
+        assert contract.GATE.passes(float(row[GATE]), contract.GATE.threshold)
 
 
 @pytest.mark.slow
@@ -191,13 +193,13 @@ def test_the_page_shows_each_batch_as_the_tables_hold_it(report):
     # Nothing to fetch: no links, no scripts, every image inline.
     assert page.links == []
     if not config.INCLUDE_MONITORING:
-        assert page.images == [] and shown[0]["rmse"] == "-"
+        assert page.images == [] and shown[0][GATE] == "-"
         return
     metrics = read(Location(PROD).metrics)
     for row in shown:
         values = metrics[metrics["batch_id"] == row["batch"]].set_index(["feature", "metric"])
-        assert float(row["rmse"]) == pytest.approx(
-            values.loc[("prediction", "rmse"), "value"], abs=5e-4
+        assert float(row[GATE]) == pytest.approx(
+            values.loc[("prediction", GATE), "value"], abs=5e-4
         )
         assert int(row["labelled rows"]) == values.loc[("prediction", "labelled_rows"), "value"]
         psi = values.xs("psi", level="metric")["value"].max()

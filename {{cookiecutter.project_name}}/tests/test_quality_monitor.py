@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config
+from {{ cookiecutter.__package_name }} import config, contract
 from {{ cookiecutter.__package_name }}.mlops import quality_monitor, tables
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_SCHEMA
@@ -65,8 +65,8 @@ def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir):
     assert (monitor.object_type, monitor.object_id) == ("table", "table-uuid")
     assert profile.output_schema_id == "schema-uuid" and profile.assets_dir == "/a"
     log = profile.inference_log
-    assert log.problem_type.value == "INFERENCE_PROBLEM_TYPE_REGRESSION"
-    assert (log.prediction_column, log.label_column) == ("prediction", "fare_amount")
+    assert log.problem_type.value == quality_monitor.PROBLEM_TYPES[contract.PROBLEM_TYPE]
+    assert (log.prediction_column, log.label_column) == ("prediction", contract.LABEL)
     assert (log.model_id_column, log.timestamp_column) == ("model_version", "scored_at")
     again = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
     assert (again.created_monitor, again.refreshed) == (False, True)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }} import features
-from {{ cookiecutter.__package_name }}.mlops import cli, server, tables
+from {{ cookiecutter.__package_name }}.mlops import cli, dataset, server, tables
 from {{ cookiecutter.__package_name }}.mlops.score import score
 
 from conftest import source_environment

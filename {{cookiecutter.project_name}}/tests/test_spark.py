@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, features, sample_data
-from {{ cookiecutter.__package_name }}.mlops import registry, runtime, tables
+from {{ cookiecutter.__package_name }} import config, contract, features, sample_data
+from {{ cookiecutter.__package_name }}.mlops import dataset, registry, runtime, tables
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
@@ -88,11 +88,11 @@ def test_table_io_through_spark(location):
     assert not store.exists(table)
     with pytest.raises(MlopsError, match="does not exist"):
         store.read(table)
-    trips = sample_data.generate_trips(500)
+    trips = sample_data.generate_rows(500)
     store.write(trips, table)
     assert store.exists(table) and store.count(table) == 500
     back = store.read(table)
-    assert list(back.columns) == sample_data.TRIP_COLUMNS
+    assert list(back.columns) == sample_data.COLUMNS
     assert sorted(back["tpep_pickup_datetime"]) == sorted(trips["tpep_pickup_datetime"])
     store.write(trips.head(20), table, mode="append")
     assert store.count(table) == 520
@@ -114,26 +114,26 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
 
     store = tables.for_runtime()
     source = location.table("trips")
-    store.write(sample_data.generate_trips(3_000), source)
+    store.write(sample_data.generate_rows(3_000), source)
     trained = train(location=location, input_table=source)
     validate(location=location, model_version=trained.version, input_table=source)
     deploy(location=location, model_version=trained.version)
 
-    trips = sample_data.generate_trips(400, seed=3, start="2016-03-01", days=7)
-    store.write(trips, location.new_trips)
-    result = score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+    trips = sample_data.generate_rows(400, seed=3, start="2016-03-01", days=7)
+    store.write(trips, location.new_rows)
+    result = score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
     assert result.rows == 400
 
     rows = store.read(result.table)
-    assert len(rows) == 400 and rows[features.ID].is_unique
+    assert len(rows) == 400 and rows[contract.KEY].is_unique
     assert set(rows["batch_id"]) == {"2016-03-01"} and set(rows["model_version"]) == {"1"}
     # Every declared feature reaches the predictions table on the cluster path too.
     assert list(rows.columns) == PREDICTION_SCHEMA.names
     # The cluster path predicts exactly what the local path would.
     model = mlflow.pyfunc.load_model(location.model_uri("1"))
-    expected = features.add_features(trips)
+    expected = dataset.add_features(trips)
     expected["expected"] = model.predict(expected[features.MODEL_FEATURES])
-    joined = rows.merge(expected[[features.ID, "expected"]], on=features.ID)
+    joined = rows.merge(expected[[contract.KEY, "expected"]], on=contract.KEY)
     assert len(joined) == 400
     assert joined["prediction"].to_numpy() == pytest.approx(joined["expected"].to_numpy())
     assert registry.alias_version(location.model, config.CHAMPION) == "1"
@@ -141,7 +141,7 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
     # Replacing a batch in place needs Delta, which local Spark does not have.
     if not DELTA_JARS:
         with pytest.raises(MlopsError, match="needs a Delta table"):
-            score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+            score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
 
 
 def _write_sorted(spark, table, rows=20_000):
@@ -179,7 +179,7 @@ def test_every_stage_stays_under_max_result_size(spark, fresh_local_dir, locatio
     store = tables.for_runtime()
     source = location.table("trips")
     rows = 60_000
-    store.write(sample_data.generate_trips(rows), source)
+    store.write(sample_data.generate_rows(rows), source)
     # The limit bites: collecting the whole table fails.
     with pytest.raises(Exception, match="maxResultSize"):
         spark.table(tables.quoted(source)).toPandas()
@@ -215,12 +215,12 @@ def test_labels_merge_into_delta_tables(location):
 
     store = tables.for_runtime()
     source = location.table("fares")
-    store.write(pd.DataFrame({features.ID: [1, 2, 2], features.LABEL: [5.0, 6.0, 6.0]}), source)
+    store.write(pd.DataFrame({contract.KEY: [1, 2, 2], contract.LABEL: [5.0, 6.0, 6.0]}), source)
     first = label(location=location, source=source)
     assert first.recorded == 2 and first.skipped == {"trip listed again": 1}
-    store.write(pd.DataFrame({features.ID: [2, 3], features.LABEL: [9.0, 7.0]}), source)
+    store.write(pd.DataFrame({contract.KEY: [2, 3], contract.LABEL: [9.0, 7.0]}), source)
     label(location=location, source=source)
-    stored = store.read(location.labels).set_index(features.ID)[features.LABEL].to_dict()
+    stored = store.read(location.labels).set_index(contract.KEY)[contract.LABEL].to_dict()
     assert stored == {1: 5.0, 2: 9.0, 3: 7.0}
 
 
@@ -229,7 +229,7 @@ def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
     from notebook_runner import notebook_namespace
 
     source = location.table("trips")
-    tables.for_runtime().write(sample_data.generate_trips(2_500), source)
+    tables.for_runtime().write(sample_data.generate_rows(2_500), source)
     namespace = notebook_namespace(
         "explore",
         catalog=location.catalog,

@@ -30,12 +30,12 @@ def test_tables_live_under_the_local_warehouse(session_local_dir):
 def test_write_read_append_and_overwrite(store, schema):
     table = f"{DEV}.{schema}.trips"
     assert not store.exists(table)
-    trips = sample_data.generate_trips(100)
+    trips = sample_data.generate_rows(100)
     store.write(trips, table)
     assert store.exists(table)
     back = store.read(table)
-    assert list(back.columns) == sample_data.TRIP_COLUMNS
-    assert store.columns(table) == sample_data.TRIP_COLUMNS
+    assert list(back.columns) == sample_data.COLUMNS
+    assert store.columns(table) == sample_data.COLUMNS
     assert len(back) == 100
     assert back["tpep_pickup_datetime"].tolist() == trips["tpep_pickup_datetime"].tolist()
 
@@ -329,7 +329,7 @@ def test_a_stream_sample_keeps_exactly_the_rows_with_the_smallest_keys():
 
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(1_000), table)
+    store.write(sample_data.generate_rows(1_000), table)
     # A Bernoulli sample, as Spark's: about the share asked for, the same rows every time.
     sample = store.read(table, sample_fraction=0.1)
     assert 70 <= len(sample) <= 130
@@ -346,7 +346,7 @@ def test_read_where_columns_sample_and_max_rows(store, schema):
 
 def test_batches_bound_the_chunk_size(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(1_050), table)
+    store.write(sample_data.generate_rows(1_050), table)
     sizes = [len(chunk) for chunk in store.batches(table, 200)]
     assert sum(sizes) == 1_050
     assert max(sizes) <= 200
@@ -363,7 +363,7 @@ def test_missing_input_table_hints_at_sample_data(store, fresh_local_dir):
 
 
 def test_to_arrow_stores_microsecond_timestamps():
-    table = tables.to_arrow(sample_data.generate_trips(5))
+    table = tables.to_arrow(sample_data.generate_rows(5))
     assert table.schema.field("tpep_pickup_datetime").type == pa.timestamp("us")
 
 
@@ -416,7 +416,7 @@ def test_newest_is_the_value_at_the_largest_order(store, schema):
 
 def test_column_types_name_each_column(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(10), table)
+    store.write(sample_data.generate_rows(10), table)
     types = store.column_types(table)
-    assert list(types) == sample_data.TRIP_COLUMNS
+    assert list(types) == sample_data.COLUMNS
     assert types["trip_distance"] == "double" and types["pickup_zip"] == "int32"

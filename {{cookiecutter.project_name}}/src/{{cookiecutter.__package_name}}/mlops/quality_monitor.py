@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .. import features
-from . import runtime, tables
+from .. import contract
+from . import outputs, runtime, tables
 from .location import Location, split_name
 from .score import PREDICTION_COLUMNS
 
@@ -54,6 +54,15 @@ def ensure_table(location: Location) -> tuple[str, bool]:
     return name, tables.for_runtime().create_if_missing(name, PREDICTION_COLUMNS)
 
 
+# The Data Quality API's problem type per task of the contract. Its `inference_log` takes the
+# predicted class and the label; it has no field for class probabilities (the older Lakehouse
+# monitoring API's `prediction_proba_col`), so they stay in the table for queries of their own.
+PROBLEM_TYPES = {
+    "regression": "INFERENCE_PROBLEM_TYPE_REGRESSION",
+    "classification": "INFERENCE_PROBLEM_TYPE_CLASSIFICATION",
+}
+
+
 def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
     """The monitor, as the Data Quality API's `Monitor` (a dict; `Monitor.from_dict` reads it)."""
     return {
@@ -63,9 +72,9 @@ def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
             "output_schema_id": output_schema_id,
             "assets_dir": assets_dir,
             "inference_log": {
-                "problem_type": "INFERENCE_PROBLEM_TYPE_REGRESSION",
-                "prediction_column": "prediction",
-                "label_column": features.LABEL,
+                "problem_type": PROBLEM_TYPES[contract.PROBLEM_TYPE],
+                "prediction_column": outputs.PREDICTION,
+                "label_column": contract.LABEL,
                 "model_id_column": "model_version",
                 "timestamp_column": "scored_at",
                 "granularities": [GRANULARITY],

@@ -8,7 +8,8 @@ Tables always have three-level names, `<catalog>.<schema>.<table>`.
 
 The stages never ask which one they hold: everything that differs between the runtimes, the
 SQL included, lives here. Column types are plain names (`long`, `double`, `string`,
-`timestamp`, `timestamp_utc`) so a schema is declared once and turned into Arrow or Spark here.
+`timestamp`, `timestamp_utc`, `map_string_double`) so a schema is declared once and turned
+into Arrow or Spark here.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ ARROW_TYPES = {
     "string": pa.string(),
     "timestamp": pa.timestamp("us"),
     "timestamp_utc": pa.timestamp("us", tz="UTC"),
+    # A classifier's probabilities by class (predictions.py).
+    "map_string_double": pa.map_(pa.string(), pa.float64()),
 }
-_SPARK_TYPES = {"timestamp_utc": "timestamp"}
+_SPARK_TYPES = {"timestamp_utc": "timestamp", "map_string_double": "map<string,double>"}
 
 
 def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
@@ -738,9 +741,10 @@ class LocalTables(Tables):
         chunk_rows,
         progress=None,
     ):
-        from . import registry  # the layer above; only local scoring loads a model here
+        from . import outputs, registry  # the layer above; only local scoring loads a model
 
         model = registry.load_model(model_uri)
+        classes = outputs.classes_of(model)
         chunks = self.batches(source, chunk_rows, columns=columns)
         total = 0
 
@@ -750,7 +754,9 @@ class LocalTables(Tables):
                 rows = prepare(chunk)
                 if rows.empty:  # every row of the chunk broke an input rule
                     continue
-                rows["prediction"] = model.predict(rows[model_inputs])
+                answer = outputs.answer(model.predict(rows[model_inputs]), classes)
+                for column, values in answer.items():
+                    rows[column] = values
                 total += len(rows)
                 if progress:
                     progress(total)
@@ -950,21 +956,39 @@ class SparkTables(Tables):
         import mlflow
         from pyspark.sql import functions as F
 
-        prepared = [field for field in schema if field.name != "prediction"]
+        from . import outputs
+
+        answered = outputs.column_types()
+        prepared = [field for field in schema if field.name not in answered]
         ddl = ", ".join(f"{f.name} {_spark_type(f.type)}" for f in prepared)
         names = [field.name for field in prepared]
-        trips = self._table(source)
+        inputs = self._table(source)
         # The same pandas code as locally, run on the executors batch by batch; the model runs
         # on the cluster through spark_udf.
-        rows = trips.select(*columns).mapInPandas(
+        rows = inputs.select(*columns).mapInPandas(
             lambda batches: (prepare(batch)[names] for batch in batches), schema=ddl
         )
+        classes = outputs.classes_at(model_uri)
         predict = mlflow.pyfunc.spark_udf(
-            self.spark, model_uri, result_type="double", env_manager="local"
+            self.spark,
+            model_uri,
+            result_type="array<double>" if classes else "double",
+            env_manager="local",
         )
         if rows.isEmpty():  # stops at the first row that passes
             raise _nothing_passed(source, target)
-        scored = rows.withColumn("prediction", predict(F.struct(*model_inputs)))
+        scores = predict(F.struct(*model_inputs))
+        if classes:
+            # The most likely class, and {class: probability}, as locally (outputs.answer).
+            names = F.array(*[F.lit(str(value)) for value in classes])
+            scored = rows.withColumn("_scores", scores)
+            best = F.array_position(F.col("_scores"), F.array_max(F.col("_scores")))
+            scored = scored.withColumn(
+                outputs.PREDICTION,
+                F.element_at(F.array(*[F.lit(value) for value in classes]), best).cast("long"),
+            ).withColumn(outputs.PROBABILITIES, F.map_from_arrays(names, F.col("_scores")))
+        else:
+            scored = rows.withColumn(outputs.PREDICTION, scores)
         self.write(scored.select(*schema.names), target, mode="append", replace=replace)
         # Rows written (an aggregate on the cluster): `prepare` may leave invalid rows out.
         written = self._table(target)
