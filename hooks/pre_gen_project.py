@@ -21,6 +21,7 @@ GIVEN = json.loads({{_cookiecutter | default({}) | tojson | tojson}})  # noqa: F
 
 CHOICES = {
     "deployment_pattern": ("deploy_code", "deploy_model", "hybrid"),
+    "problem_type": ("regression", "classification"),
     "cloud": ("azure", "aws", "gcp"),
     "cicd_platform": ("github_actions", "azure_devops", "gitlab", "none"),
     "compute": ("serverless", "classic"),

@@ -44,11 +44,13 @@ OPTION_AXES = {
     "compute": ["serverless", "classic"],
     "include_monitoring": [True, False],
     "include_serving": [True, False],
+    "problem_type": ["regression", "classification"],
 }
-# include_serving is not crossed with the rest (that would double the matrix to 288 bakes): the
-# matrix pairs it with compute and monitoring (all_combinations), so each value of every other
-# option is baked with serving both on and off, in 144 bakes.
+# include_serving and problem_type are not crossed with the rest (that would make the matrix 576
+# bakes): all_combinations pairs each with the crossed options, so each value of every other
+# option is baked with serving on and off and with both problem types, in 144 bakes.
 PAIRED_AXIS = "include_serving"
+PAIRED_AXES = (PAIRED_AXIS, "problem_type")
 PATTERNS = OPTION_AXES["deployment_pattern"]
 TARGETS = ("dev", "test", "staging", "prod")
 
@@ -61,13 +63,20 @@ def notebook_parameters(job: dict, task: dict) -> dict:
 
 
 def all_combinations() -> list[dict]:
-    crossed = {name: values for name, values in OPTION_AXES.items() if name != PAIRED_AXIS}
+    crossed = {name: values for name, values in OPTION_AXES.items() if name not in PAIRED_AXES}
     combinations = [
         dict(zip(crossed, values, strict=True)) for values in itertools.product(*crossed.values())
     ]
     for options in combinations:
         # On for classic with monitoring and serverless without; off for the other two.
         options[PAIRED_AXIS] = (options["compute"] == "classic") == options["include_monitoring"]
+        # Alternating along pattern, cloud and CI platform: every value of each of them (and of
+        # compute and monitoring, which do not enter the sum) meets both problem types.
+        position = sum(
+            OPTION_AXES[name].index(options[name])
+            for name in ("deployment_pattern", "cloud", "cicd_platform")
+        )
+        options["problem_type"] = OPTION_AXES["problem_type"][position % 2]
     return combinations
 
 

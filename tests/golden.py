@@ -27,7 +27,8 @@ SNAPSHOTS = {
         "cicd_platform": "azure_devops",
         "cloud": "aws",
     },
-    "hybrid-serverless-gitlab": {
+    "hybrid-serverless-gitlab-classification": {
+        "problem_type": "classification",
         "deployment_pattern": "hybrid",
         "cicd_platform": "gitlab",
         "cloud": "gcp",

@@ -1,11 +1,11 @@
-"""Every option combination (3 x 3 x 4 x 2 x 2 = 144, with include_serving paired rather than
-crossed: baking.all_combinations) bakes into a clean, complete project."""
+"""Every option combination (3 x 3 x 4 x 2 x 2 = 144, with include_serving and problem_type
+paired rather than crossed: baking.all_combinations) bakes into a clean, complete project."""
 
 from __future__ import annotations
 
 import pytest
 
-from baking import OPTION_AXES, PAIRED_AXIS, TEMPLATE_ROOT, all_combinations, bake, combination_id
+from baking import OPTION_AXES, PAIRED_AXES, TEMPLATE_ROOT, all_combinations, bake, combination_id
 from project_checks import (
     bundle_validation_module,
     leftover_template_syntax,
@@ -76,13 +76,14 @@ def test_there_are_144_combinations():
     assert len({combination_id(c) for c in COMBINATIONS}) == 144
 
 
-def test_every_option_value_is_baked_with_serving_on_and_off():
+@pytest.mark.parametrize("paired", PAIRED_AXES)
+def test_every_option_value_is_baked_with_each_value_of_a_paired_option(paired):
     for name, values in OPTION_AXES.items():
-        if name == PAIRED_AXIS:
+        if name in PAIRED_AXES:
             continue
         for value in values:
-            serving = {c[PAIRED_AXIS] for c in COMBINATIONS if c[name] == value}
-            assert serving == {True, False}, (name, value)
+            seen = {c[paired] for c in COMBINATIONS if c[name] == value}
+            assert seen == set(OPTION_AXES[paired]), (name, value)
 
 
 @pytest.mark.parametrize("options", combination_params())
