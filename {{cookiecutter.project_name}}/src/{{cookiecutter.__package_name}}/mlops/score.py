@@ -13,8 +13,10 @@ real fare of a trip arrives later and reaches the predictions through the labels
 (`labels.py`), so there is one way in for ground truth, not two that could disagree.
 
 The predictions table's columns are `features.COLUMN_TYPES` plus the bookkeeping below, so a
-new feature reaches it without an edit here. Locally the input is read in chunks and written as
-a stream; on Databricks the model runs on the cluster (both in `tables.py`).
+new feature reaches it without an edit here: a table scored before gets the new column (null in
+its old batches), and a removed feature's column stays (null in new batches). A changed type
+is refused before the model runs (`tables.schema_change`). Locally the input is read in chunks
+and written as a stream; on Databricks the model runs on the cluster (both in `tables.py`).
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ def score(
     store = tables.for_runtime()
     store.require(input_table)
     inputs.require_columns(store, input_table, INPUT_COLUMNS)
+    # Before the model runs: a predictions table these columns cannot be merged into.
+    store.schema_change(location.predictions, PREDICTION_COLUMNS, keys=(features.ID, "batch_id"))
     input_rows = store.count(input_table)
     if input_rows == 0:
         raise MlopsError(
