@@ -3,6 +3,10 @@
 Good enough means both an absolute ceiling on the hold-out RMSE and "not worse than the current
 champion by more than `champion_tolerance`", measured on the same hold-out trips. A version that
 fails raises `ValidationFailed` (the job task fails) and the aliases stay as they were.
+
+A champion trained on a feature the code no longer computes (a feature removed since) cannot be
+measured on today's hold-out rows: it is compared by the RMSE recorded when it passed this gate
+(its `validation_rmse` tag), and the result says so.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import config, features, model
-from . import inputs, registry, tables
+from . import inputs, registry, schema_check, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -36,6 +40,8 @@ class ValidationResult:
     champion_version: str | None = None
     champion_metrics: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # How the champion was compared, when not on the same rows (see `champion_comparison`).
+    champion_note: str = ""
 
     @property
     def passed(self) -> bool:
@@ -52,6 +58,8 @@ class ValidationResult:
                 f"; champion version {self.champion_version} has rmse "
                 f"{self.champion_metrics['rmse']:.3f}"
             )
+        if self.champion_note:
+            line += f" ({self.champion_note})"
         return line
 
 
@@ -74,6 +82,31 @@ def load_holdout(input_table: str) -> pd.DataFrame:
 def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
     predictions = registry.load_model(model_uri).predict(holdout[features.MODEL_FEATURES])
     return model.regression_metrics(holdout[features.LABEL], predictions)
+
+
+def missing_inputs(model_uri: str, frame: pd.DataFrame) -> list[str]:
+    """The inputs the model's signature names that `frame` has not got: features removed from
+    the code since that version was trained."""
+    schema = registry.load_model(model_uri).metadata.get_input_schema()
+    names = schema.input_names() if schema is not None else []
+    return [name for name in names if name not in frame.columns]
+
+
+def champion_comparison(
+    location: Location, champion_version: str, holdout: pd.DataFrame
+) -> tuple[dict[str, float] | None, str]:
+    """The champion's metrics to compare with, and a note when they are not measured on
+    `holdout`: a champion that needs a feature the code no longer computes is compared by the
+    RMSE recorded at its validation in this catalog (none recorded: not compared)."""
+    uri = location.model_uri(champion_version)
+    missing = missing_inputs(uri, holdout)
+    if not missing:
+        return evaluate(uri, holdout), ""
+    needs = f"champion version {champion_version} needs {', '.join(missing)}, no longer computed"
+    recorded = registry.tags(location.model, champion_version).get("validation_rmse")
+    if recorded is None:
+        return None, f"{needs}, and has no recorded rmse: not compared"
+    return {"rmse": float(recorded)}, f"{needs}: compared by the rmse recorded at its validation"
 
 
 def check_gate(
@@ -116,13 +149,15 @@ def validate(
     if not str(model_version).strip():
         raise MlopsError("model_version is empty: say which version to validate")
     version = str(registry.model_version(name, model_version).version)
+    # Before anything is measured or moved: no challenger whose predictions cannot be written.
+    schema_check.require_writable(location)
     holdout = load_holdout(input_table)
 
     metrics = evaluate(location.model_uri(version), holdout)
     champion_version = registry.alias_version(name, config.CHAMPION)
-    champion_metrics = None
+    champion_metrics, champion_note = None, ""
     if champion_version is not None and champion_version != version:
-        champion_metrics = evaluate(location.model_uri(champion_version), holdout)
+        champion_metrics, champion_note = champion_comparison(location, champion_version, holdout)
     failures = check_gate(
         metrics,
         champion_metrics=champion_metrics,
@@ -131,7 +166,7 @@ def validate(
         champion_tolerance=champion_tolerance,
     )
     result = ValidationResult(
-        name, version, metrics, champion_version, champion_metrics or {}, failures
+        name, version, metrics, champion_version, champion_metrics or {}, failures, champion_note
     )
 
     with mlflow.start_run(
