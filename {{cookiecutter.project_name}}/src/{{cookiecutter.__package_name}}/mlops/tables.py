@@ -1023,11 +1023,13 @@ class SparkTables(Tables):
         if isinstance(data, pd.DataFrame):
             data = self.spark.createDataFrame(data)
         exists = self.exists(name)
+        if predicate and exists:
+            # Before the columns follow: a refused write leaves the table as it was.
+            self._require_delta(name, "replacing a slice of")
         if exists and (predicate or mode == "append"):
             data = self._follow_columns(data, name, keys=tuple(replace or ()))
         writer = data.write
         if predicate and exists:
-            self._require_delta(name, "replacing a slice of")
             writer = writer.mode("overwrite").option("replaceWhere", predicate)
         elif predicate:
             writer = writer.mode("append")
