@@ -504,3 +504,9 @@ def test_schema_change_of_declared_columns_writes_nothing(store, schema):
         "k": "long",
         "t": "timestamp_utc",
     }
+
+
+def test_a_column_of_nulls_fits_any_stored_type():
+    change = tables.schema_change("c.s.t", {"x": "double", "y": "string"}, {"x": "null"})
+    assert change.added == {} and change.kept == ("y",)
+    assert tables.schema_change("c.s.t", {"x": "string"}, {"x": "large_string"}).kept == ()

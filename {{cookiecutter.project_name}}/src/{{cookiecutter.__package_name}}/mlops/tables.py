@@ -77,6 +77,8 @@ def declared_columns(schema: pa.Schema) -> dict[str, str]:
 
 # Engine type names (as `Tables.column_types` reports them) of the same type.
 _SAME_TYPE = {"large_string": "string", "large_utf8": "string", "utf8": "string"}
+# The type of a column of nothing but nulls (Arrow, Spark): it fits any stored type.
+_NULL_TYPES = ("null", "void")
 
 
 class SchemaConflict(MlopsError):
@@ -112,9 +114,9 @@ def schema_change(
     """What writing columns `written` to `table`, which has `stored`, does to it; both are
     {column: the engine's type name}. Refuses, in one line naming each column, its stored and
     its new type and what to do: a column whose type differs (no cast is safe for every row:
-    long -> double would truncate on the way back, double -> string misreads old rows), and a
-    `keys` column the table has not got (a renamed key: its old rows could never be matched).
-    `describe` turns an engine type name into the name to show."""
+    doubles written to a long column lose their fractions, and readers that expect the new
+    type find the old one), and a `keys` column the table has not got (a renamed key: its old
+    rows could never be matched). `describe` turns an engine type name into the name to show."""
     problems = []
     missing_keys = [key for key in keys if key not in stored]
     if missing_keys:
@@ -126,7 +128,11 @@ def schema_change(
         )
     for column, kind in written.items():
         old = stored.get(column)
-        if old is None or _SAME_TYPE.get(old, old) == _SAME_TYPE.get(kind, kind):
+        if (
+            old is None
+            or kind in _NULL_TYPES
+            or _SAME_TYPE.get(old, old) == _SAME_TYPE.get(kind, kind)
+        ):
             continue
         problems.append(
             f"table {table}: column {column} is stored as {describe(old)}, this code writes "
