@@ -1,11 +1,12 @@
 """The quality monitor of the predictions table: created in code, idempotently, once the table
 exists (a bundle resource would need the table at the first deploy, before any scoring)."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, contract
+from {{ cookiecutter.__package_name }} import config, contract, features
 from {{ cookiecutter.__package_name }}.mlops import quality_monitor, tables
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_SCHEMA
@@ -19,6 +20,13 @@ def test_the_table_is_created_empty_once_with_scorings_columns(fresh_local_dir):
     assert tables.for_runtime().count(name) == 0
     assert tables.for_runtime().columns(name) == PREDICTION_SCHEMA.names
     assert quality_monitor.ensure_table(DEV) == (name, False)
+
+
+def test_the_monitor_names_no_feature_column():
+    """So a feature added or removed needs no change to the monitor: it profiles the table's
+    columns as they are at each refresh."""
+    spec = json.dumps(quality_monitor.monitor_spec("table-id", "schema-id", "/assets"))
+    assert not [feature for feature in features.MODEL_FEATURES if f'"{feature}"' in spec]
 
 
 def test_off_databricks_only_the_table_is_made(fresh_local_dir):

@@ -25,6 +25,8 @@ from {{ cookiecutter.__package_name }}.mlops import dataset, registry, runtime, 
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
+from conftest import copy_of
+
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark")
 
@@ -239,3 +241,76 @@ def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
     )
     assert (namespace["data_profile"]["rows"] == 1_500).all()
     assert len(namespace["comparison"]) == 3  # no champion in this schema yet
+
+
+# --- features that change on tables that exist (tables.schema_change, schema_check) -----------
+
+
+def test_spark_appends_follow_new_and_removed_columns(location):
+    """`ALTER TABLE ... ADD COLUMNS` for a new column (old rows read null), nulls for a stored
+    column the rows have not got; a changed type refused before anything is written."""
+    store = tables.for_runtime()
+    table = location.table("scored")
+    old = pd.DataFrame({"batch_id": ["a", "a"], "key": [1, 2], "gone": [0.5, 0.25]})
+    store.write(old, table, mode="append")
+    store.write(pd.DataFrame({"batch_id": ["b"], "key": [3], "added": [7.0]}), table, mode="append")
+    assert store.columns(table) == ["batch_id", "key", "gone", "added"]
+    rows = store.read(table).set_index("key").sort_index()
+    assert rows["added"].isna().tolist() == [True, True, False]
+    assert rows["gone"].isna().tolist() == [False, False, True]
+
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(pd.DataFrame({"batch_id": ["c"], "key": [4.5]}), table, mode="append")
+    assert str(refused.value).startswith(
+        f"table {table}: column key is stored as long, this code writes double; "
+    )
+    assert store.count(table) == 3
+    if not DELTA_JARS:
+        # A replace needs Delta: refused before the table gets the write's new column.
+        more = pd.DataFrame({"batch_id": ["a"], "key": [1], "more": [1.0]})
+        with pytest.raises(MlopsError, match="needs a Delta table"):
+            store.write(more, table, mode="append", replace={"batch_id": "a"})
+        assert "more" not in store.columns(table)
+
+
+def test_a_changed_type_on_spark_fails_before_any_alias_moves(location, trained_model):
+    from {{ cookiecutter.__package_name }}.mlops.deploy import deploy
+    from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_COLUMNS
+    from {{ cookiecutter.__package_name }}.mlops.validate import validate
+
+    champion = copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
+    candidate = copy_of(trained_model, location)
+    feature, kind = next(iter(features.NUMERIC_FEATURES.items()))
+    stored = "double" if kind == "long" else "string"
+    tables.for_runtime().create_if_missing(
+        location.predictions, {**PREDICTION_COLUMNS, feature: stored}
+    )
+    line = f"table {location.predictions}: column {feature} is stored as {stored}, this code "
+    with pytest.raises(tables.SchemaConflict, match=f"^{line}writes {kind}; "):
+        validate(location=location, model_version=candidate)
+    registry.set_alias(location.model, config.CHALLENGER, candidate)
+    with pytest.raises(tables.SchemaConflict, match=f"^{line}writes {kind}; "):
+        deploy(location=location, model_version=candidate)
+    assert registry.alias_version(location.model, config.CHAMPION) == champion
+
+
+@pytest.mark.skipif(not DELTA_JARS, reason=NO_DELTA)
+def test_scoring_on_spark_merges_a_feature_added_since(location, trained_model):
+    """As test_schema_check's local test: a predictions table of an older code (without the
+    newest feature, with one removed since) takes the next batch through `replaceWhere`."""
+    from {{ cookiecutter.__package_name }}.mlops.score import score
+
+    copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
+    store = tables.for_runtime()
+    added, retired = list(features.NUMERIC_FEATURES)[-1], "retired_feature"
+    store.write(sample_data.generate_rows(300, seed=1, start="2016-03-01"), location.new_rows)
+    score(location=location, input_table=location.new_rows, batch_id="old")
+    older = store.read(location.predictions).drop(columns=[added]).assign(**{retired: 0.5})
+    store.write(older, location.predictions, mode="overwrite")
+    store.write(sample_data.generate_rows(300, seed=2, start="2016-03-08"), location.new_rows)
+    score(location=location, input_table=location.new_rows, batch_id="new")
+    rows = store.read(location.predictions)
+    old, new = rows[rows["batch_id"] == "old"], rows[rows["batch_id"] == "new"]
+    assert len(old) == len(older) and len(new) > 0
+    assert old[added].isna().all() and new[added].notna().all()
+    assert (old[retired] == 0.5).all() and new[retired].isna().all()

@@ -420,3 +420,93 @@ def test_column_types_name_each_column(store, schema):
     types = store.column_types(table)
     assert list(types) == sample_data.COLUMNS
     assert types["trip_distance"] == "double" and types["pickup_zip"] == "int32"
+
+
+# --- columns that change under a table that exists (see tables.schema_change) -----------------
+
+
+def test_appends_and_replaces_merge_new_columns_and_keep_removed_ones(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    old = pd.DataFrame({"batch_id": ["a", "a"], "key": [1, 2], "gone": [0.5, 0.25]})
+    store.write(old, table, mode="append", replace={"batch_id": "a"})
+    new = pd.DataFrame({"batch_id": ["b"], "key": [3], "added": [7.0]})
+    store.write(new, table, mode="append", replace={"batch_id": "b"})
+    store.write(new.assign(batch_id="c", key=4), table, mode="append")
+    assert store.columns(table) == ["batch_id", "key", "gone", "added"]
+    rows = store.read(table).set_index("key").sort_index()
+    assert rows["added"].isna().tolist() == [True, True, False, False]
+    assert rows["gone"].isna().tolist() == [False, False, True, True]
+    # The rows written before read back the same; a read of some columns works on every file.
+    assert rows.loc[[1, 2], "gone"].tolist() == [0.5, 0.25]
+    assert store.read(table, columns=["key", "added"], where={"batch_id": "a"}).shape == (2, 2)
+    # Replacing the old batch with the new columns fills them there too.
+    store.write(old.assign(added=1.0), table, mode="append", replace={"batch_id": "a"})
+    assert store.read(table, where={"batch_id": "a"})["added"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("stored", "written", "names"),
+    [([1, 2], [1.5, 2.5], ("long", "double")), ([0.5, 1.5], ["x", "y"], ("double", "string"))],
+)
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_changed_type_is_refused_before_anything_is_written(
+    store, schema, stored, written, names, replace
+):
+    table = f"{DEV}.{schema}.scored"
+    store.write(pd.DataFrame({"batch_id": ["a", "a"], "value": stored}), table, mode="append")
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(
+            pd.DataFrame({"batch_id": ["b", "b"], "value": written}),
+            table,
+            mode="append",
+            replace={"batch_id": "b"} if replace else None,
+        )
+    line = str(refused.value)
+    assert line.startswith(
+        f"table {table}: column value is stored as {names[0]}, this code writes {names[1]}; "
+    )
+    assert "under a new name" in line and "migrate the table" in line and "\n" not in line
+    assert store.read(table)["value"].tolist() == stored
+
+
+def test_a_replace_by_a_column_the_table_has_not_got_is_refused(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    store.write(pd.DataFrame({"old_batch": ["a"], "value": [1.0]}), table)
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(
+            pd.DataFrame({"batch_id": ["a"], "value": [2.0]}),
+            table,
+            mode="append",
+            replace={"batch_id": "a"},
+        )
+    assert str(refused.value).startswith(
+        f"table {table} has other columns than this stage writes: it has no batch_id"
+    )
+    assert store.columns(table) == ["old_batch", "value"] and store.count(table) == 1
+
+
+def test_schema_change_of_declared_columns_writes_nothing(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    assert store.schema_change(table, {"key": "long"}) is None
+    store.create_if_missing(table, {"key": "long", "gone": "double"})
+    change = store.schema_change(table, {"key": "long", "at": "timestamp_utc"}, keys=("key",))
+    assert change.added == {"at": store.type_name("timestamp_utc")} and change.kept == ("gone",)
+    assert change.summary() == (
+        f"{table}: adds column at (null in the rows already there); keeps column gone "
+        "(null in new rows)"
+    )
+    with pytest.raises(tables.SchemaConflict, match="column key is stored as long, this code"):
+        store.schema_change(table, {"key": "double"})
+    with pytest.raises(tables.SchemaConflict, match="it has no other_key, the key"):
+        store.schema_change(table, {"key": "long"}, keys=("other_key",))
+    assert store.columns(table) == ["key", "gone"]
+    assert tables.declared_columns(tables.arrow_schema({"k": "long", "t": "timestamp_utc"})) == {
+        "k": "long",
+        "t": "timestamp_utc",
+    }
+
+
+def test_a_column_of_nulls_fits_any_stored_type():
+    change = tables.schema_change("c.s.t", {"x": "double", "y": "string"}, {"x": "null"})
+    assert change.added == {} and change.kept == ("y",)
+    assert tables.schema_change("c.s.t", {"x": "string"}, {"x": "large_string"}).kept == ()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config, contract, sample_data
-from . import lifecycle_page, registry, runtime
+from . import lifecycle_page, registry, runtime, schema_check
 from .deploy import deploy
 from .errors import MlopsError
 from .labels import record_labels
@@ -239,6 +239,11 @@ def run(
     )
     report = LifecycleReport(pattern)
     say(f"{config.PROJECT_NAME}: {pattern} lifecycle, local state in {runtime.local_dir()}")
+    # Every catalog's tables before the first step: a change of the features they cannot take
+    # stops the run before any alias moves anywhere, not after dev and staging moved theirs.
+    for location in (dev, staging, prod):
+        for change in schema_check.require_writable(location):
+            say(f"[{location.catalog}] the next write to {change.summary()}")
     with _timed(report, "sample data", say):
         written = sample_data.write_sample_data(config.INPUT_TABLE, n_rows=rows)
         say(f"[data] wrote {written:,} sample rows to {config.INPUT_TABLE}")

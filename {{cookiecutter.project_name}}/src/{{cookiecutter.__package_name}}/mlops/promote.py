@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .. import config, contract
-from . import registry
+from . import registry, schema_check
 from .deploy import DeployResult, deploy
 from .errors import MlopsError
 from .location import Location
@@ -167,6 +167,8 @@ def promote(
     champion_tolerance: float = config.CHAMPION_TOLERANCE,
 ) -> PromoteResult:
     """Copy, validate on this catalog's data, make champion: the promotion job in one call."""
+    # First: a copy this catalog's tables could not take the predictions of is not made.
+    schema_check.require_writable(location)
     copy = copy_model(
         location=location,
         source_catalog=source_catalog,

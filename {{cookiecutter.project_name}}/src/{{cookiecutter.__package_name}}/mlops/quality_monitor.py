@@ -11,7 +11,22 @@ target would fail. Instead the `create_monitor` task of `batch_inference_job` ru
 3. asks for a refresh, so the metrics follow each batch without a schedule of their own.
 
 Each developer's dev deployment has its own schema (development mode prefixes it), hence its
-own table and monitor. The monitor uses the Data Quality API of databricks-sdk
+own table and monitor.
+
+When the features change, the monitor follows the table; nothing here is made again. Scoring
+merges a new feature's column into the predictions table (and keeps a removed one's, null in new
+batches; see `tables.schema_change`), and the monitor's configuration names no feature column:
+only the prediction, label, model version and timestamp columns of `monitor_spec`, which do not
+change with the features. The profile metrics hold "summary statistics for each column" of the
+monitored table (Databricks docs, "Monitor metric tables",
+docs.databricks.com/en/lakehouse-monitoring/monitor-output.html), and the `create_monitor` task
+asks for a refresh after every scoring run, so a new column is profiled from the first refresh
+after the batch that brought it (its earlier windows hold only nulls). That page does not say in
+so many words how a refresh treats a column added after the monitor was created, and this was
+not tried against a workspace here. A type change never reaches the table: it is refused before
+any alias moves (`schema_check`).
+
+The monitor uses the Data Quality API of databricks-sdk
 (`WorkspaceClient().data_quality`); the older `quality_monitors` API is deprecated in favour of it
 (databricks-sdk 0.162, `databricks/sdk/service/catalog.py`, `QualityMonitorsAPI`).
 """

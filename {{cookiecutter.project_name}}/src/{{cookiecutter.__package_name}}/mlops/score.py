@@ -13,9 +13,11 @@ the real label of a row arrives later and reaches the predictions through the la
 (`labels.py`), so there is one way in for ground truth, not two that could disagree.
 
 The predictions table's columns are `features.COLUMN_TYPES`, the model's answer
-(`predictions.py`: the prediction, and a classifier's probabilities) and the bookkeeping below,
-so a new feature reaches it without an edit here. Locally the input is read in chunks and written as
-a stream; on Databricks the model runs on the cluster (both in `tables.py`).
+(`outputs.py`: the prediction, and a classifier's probabilities) and the bookkeeping below, so a
+new feature reaches it without an edit here: a table scored before gets the new column (null in
+its old batches), and a removed feature's column stays (null in new batches). A changed type
+is refused before the model runs (`tables.schema_change`). Locally the input is read in chunks
+and written as a stream; on Databricks the model runs on the cluster (both in `tables.py`).
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ def score(
     store = tables.for_runtime()
     store.require(input_table)
     inputs.require_columns(store, input_table, INPUT_COLUMNS)
+    # Before the model runs: a predictions table these columns cannot be merged into.
+    store.schema_change(location.predictions, PREDICTION_COLUMNS, keys=(contract.KEY, "batch_id"))
     input_rows = store.count(input_table)
     if input_rows == 0:
         raise MlopsError(

@@ -4,6 +4,10 @@ Good enough means both an absolute threshold on the gate's hold-out metric (`con
 e.g. RMSE at most 10, or ROC AUC at least 0.8) and "not worse than the current champion by more
 than `champion_tolerance`", measured on the same hold-out rows. A version that fails raises
 `ValidationFailed` (the job task fails) and the aliases stay as they were.
+
+A champion trained on a feature the code no longer computes (a feature removed since) cannot be
+measured on today's hold-out rows: it is compared by the gate's metric recorded when it passed
+this gate (its `validation_<metric>` tag), and the result says so.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import config, contract, features
-from . import dataset, inputs, outputs, registry, tables
+from . import dataset, inputs, outputs, registry, schema_check, tables
 from .errors import MlopsError
 from .location import Location
 from .metrics import check_contract, compute
@@ -38,6 +42,8 @@ class ValidationResult:
     champion_version: str | None = None
     champion_metrics: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # How the champion was compared, when not on the same rows (see `champion_comparison`).
+    champion_note: str = ""
 
     @property
     def passed(self) -> bool:
@@ -55,6 +61,8 @@ class ValidationResult:
                 f"; champion version {self.champion_version} has {name} "
                 f"{self.champion_metrics[name]:.3f}"
             )
+        if self.champion_note:
+            line += f" ({self.champion_note})"
         return line
 
 
@@ -77,6 +85,32 @@ def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
     loaded = registry.load_model(model_uri)
     scores = loaded.predict(holdout[features.MODEL_FEATURES])
     return compute(holdout[contract.LABEL], scores, outputs.classes_of(loaded))
+
+
+def missing_inputs(model_uri: str, frame: pd.DataFrame) -> list[str]:
+    """The inputs the model's signature names that `frame` has not got: features removed from
+    the code since that version was trained."""
+    schema = registry.load_model(model_uri).metadata.get_input_schema()
+    names = schema.input_names() if schema is not None else []
+    return [name for name in names if name not in frame.columns]
+
+
+def champion_comparison(
+    location: Location, champion_version: str, holdout: pd.DataFrame
+) -> tuple[dict[str, float] | None, str]:
+    """The champion's metrics to compare with, and a note when they are not measured on
+    `holdout`: a champion that needs a feature the code no longer computes is compared by the
+    gate's metric recorded at its validation in this catalog (none recorded: not compared)."""
+    uri = location.model_uri(champion_version)
+    missing = missing_inputs(uri, holdout)
+    if not missing:
+        return evaluate(uri, holdout), ""
+    needs = f"champion version {champion_version} needs {', '.join(missing)}, no longer computed"
+    name = contract.GATE.metric
+    recorded = registry.tags(location.model, champion_version).get(f"validation_{name}")
+    if recorded is None:
+        return None, f"{needs}, and has no recorded {name}: not compared"
+    return {name: float(recorded)}, f"{needs}: compared by the {name} recorded at its validation"
 
 
 def check_gate(
@@ -128,13 +162,15 @@ def validate(
     if not str(model_version).strip():
         raise MlopsError("model_version is empty: say which version to validate")
     version = str(registry.model_version(name, model_version).version)
+    # Before anything is measured or moved: no challenger whose predictions cannot be written.
+    schema_check.require_writable(location)
     holdout = load_holdout(input_table)
 
     metrics = evaluate(location.model_uri(version), holdout)
     champion_version = registry.alias_version(name, config.CHAMPION)
-    champion_metrics = None
+    champion_metrics, champion_note = None, ""
     if champion_version is not None and champion_version != version:
-        champion_metrics = evaluate(location.model_uri(champion_version), holdout)
+        champion_metrics, champion_note = champion_comparison(location, champion_version, holdout)
     failures = check_gate(
         metrics,
         champion_metrics=champion_metrics,
@@ -143,7 +179,7 @@ def validate(
         champion_tolerance=champion_tolerance,
     )
     result = ValidationResult(
-        name, version, metrics, champion_version, champion_metrics or {}, failures
+        name, version, metrics, champion_version, champion_metrics or {}, failures, champion_note
     )
 
     with mlflow.start_run(
