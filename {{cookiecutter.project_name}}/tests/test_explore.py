@@ -1,6 +1,5 @@
 """The exploration helpers behind notebooks/explore.py: profile, tries, comparison, figures."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

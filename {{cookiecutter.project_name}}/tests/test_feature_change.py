@@ -76,9 +76,7 @@ def retype_feature(src: Path, name: str, kind: str) -> None:
 def _numeric_input_column() -> str:
     sample = sample_data.generate_rows(5)
     return next(
-        column
-        for column in contract.INPUT_COLUMNS
-        if pd.api.types.is_float_dtype(sample[column])
+        column for column in contract.INPUT_COLUMNS if pd.api.types.is_float_dtype(sample[column])
     )
 
 

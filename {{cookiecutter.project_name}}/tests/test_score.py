@@ -12,7 +12,9 @@ from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_SCHEMA, res
 def _new_rows(location, rows: int = 600, seed: int = 5, labelled: bool = True) -> str:
     trips = sample_data.generate_rows(rows, seed=seed, start="2016-03-01", days=7)
     table = location.new_rows
-    tables.for_runtime().write(trips if labelled else trips.drop(columns=list(contract.OUTCOME_COLUMNS)), table)
+    tables.for_runtime().write(
+        trips if labelled else trips.drop(columns=list(contract.OUTCOME_COLUMNS)), table
+    )
     return table
 
 

@@ -384,9 +384,7 @@ class Command:
 
 
 COMMANDS = [
-    Command(
-        "sample-data", "write the local sample input", sample_data_arguments, sample_data
-    ),
+    Command("sample-data", "write the local sample input", sample_data_arguments, sample_data),
     Command("train", "train and register a new model version", train_arguments, train),
     Command("validate", "gate a version; pass makes it challenger", validate_arguments, validate),
     Command("deploy", "make the challenger champion", deploy_arguments, deploy),
