@@ -127,3 +127,49 @@ def test_a_kept_work_folder_stays_and_says_where(capsys):
         assert f"work folder kept: {work}" in capsys.readouterr().err
     finally:
         shutil.rmtree(work)
+
+
+# CI's check after `make test` (.ci/run): the command runs with an empty TMPDIR of its own.
+CI_CHECK = str(TEMPLATE_ROOT / ".ci" / "without-leftovers")
+
+
+def ci_check(script: str) -> subprocess.CompletedProcess:
+    """.ci/without-leftovers running a bash script, with a grace of one second for processes."""
+    return subprocess.run(
+        [CI_CHECK, "bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"LEFTOVERS_GRACE_SECONDS": "1"},
+    )
+
+
+def running(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    # A zombie has ended; only its parent's wait is missing.
+    return stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def test_ci_passes_a_run_that_leaves_only_pytests_folders():
+    result = ci_check('mkdir "$TMPDIR/pytest-of-someone" && echo tested')
+    assert (result.returncode, result.stdout) == (0, "tested\n"), result.stderr
+
+
+def test_ci_keeps_the_exit_code_of_a_failed_run():
+    assert ci_check("exit 3").returncode == 3
+
+
+def test_ci_fails_a_run_that_leaves_files_or_processes_and_ends_them():
+    result = ci_check(
+        'touch "$TMPDIR/tmp1a2b3c.py" && mkdir "$TMPDIR/bakes-x" "$TMPDIR/pytest-of-someone"\n'
+        "sleep 600 >/dev/null 2>&1 & echo $!\n"
+        # In a session of its own, as a process that its starter meant to kill by group.
+        "setsid sleep 601 >/dev/null 2>&1 & echo $!\n"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "left 2 processes running" in result.stdout
+    assert "left 2 files or folders" in result.stdout
+    assert "tmp1a2b3c.py" in result.stdout and "bakes-x" in result.stdout
+    assert "pytest-of-someone" not in result.stdout
+    left = [int(line) for line in result.stdout.splitlines() if line.isdigit()]
+    assert len(left) == 2 and not any(running(pid) for pid in left), result.stdout
