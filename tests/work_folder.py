@@ -11,6 +11,7 @@ they leave wherever they run, and removing the folder removes it all.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -46,3 +47,10 @@ def work_folder(prefix: str, keep: bool = False, path: Path | None = None) -> It
             print(f"work folder kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def add_keep_option(parser: argparse.ArgumentParser) -> None:
+    """The `--keep` of a script that works in a work_folder (the benchmarks)."""
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder and print its path, to look at"
+    )
