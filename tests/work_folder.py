@@ -3,10 +3,10 @@ folder of the run and of every process it starts, and goes when the run ends.
 
 Why a temporary folder, not cleaning up after each bake: cookiecutter writes every bake's hooks
 as `tmp*.py` files with `delete=False` and never removes them (cookiecutter issue #886, closed
-as intended), and bakes happen in processes this code does not run: pytest-xdist workers,
-cookiecutter and cruft started as commands, nested pytest runs, other tools' temporary files.
-They all honour TMPDIR, which they inherit, so pointing it into the work folder collects what
-they leave wherever they run, and removing the folder removes it all.
+as intended), and not every bake goes through `baking.bake`: cookiecutter and cruft started as
+commands, nested pytest runs. Every process the run starts (pytest-xdist workers included)
+inherits TMPDIR, so pointing it into the work folder collects what they, and the tools they
+call, leave there, and removing the folder removes it all.
 """
 
 from __future__ import annotations
