@@ -8,10 +8,15 @@ with a cached folder).
 
     .venv/bin/python benchmarks/bench_install.py            # both environments
     .venv/bin/python benchmarks/bench_install.py template   # one of them
+    .venv/bin/python benchmarks/bench_install.py --keep     # keep the work folder to look at
+
+Everything (environments, caches, the baked project, the tools' temporary files) is written in
+one work folder, which goes when the run ends, on an error or Ctrl-C too.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -24,6 +29,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "tests"))
 
 from baking import bake  # noqa: E402
+from work_folder import add_keep_option, work_folder  # noqa: E402
 
 UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
 PYTHON = shutil.which("python3")
@@ -65,16 +71,20 @@ def measure(name: str, requirement_args: list[str], cwd: Path) -> None:
               flush=True)  # fmt: skip
 
 
-def main(which: list[str]) -> int:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="?", choices=["template", "project"], help="default: both")
+    add_keep_option(parser)
+    args = parser.parse_args()
     print(f"pip: {PYTHON} -m pip; uv: {UV}; {os.cpu_count()} cores")
-    if not which or "template" in which:
-        measure("template .venv", ["-r", "requirements-dev.txt"], TEMPLATE)
-    if not which or "project" in which:
-        with tempfile.TemporaryDirectory() as scratch:
-            project = bake(output_dir=Path(scratch))
+    with work_folder(prefix="bench-install-", keep=args.keep) as work:
+        if args.which in (None, "template"):
+            measure("template .venv", ["-r", "requirements-dev.txt"], TEMPLATE)
+        if args.which in (None, "project"):
+            project = bake(output_dir=work / "project")
             measure("generated project", ["-e", ".[local,dev]"], project.path)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

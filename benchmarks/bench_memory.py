@@ -1,6 +1,7 @@
 """Peak memory of the generated project's `score`, `label` and `monitor` as the table grows.
 
-    python benchmarks/bench_memory.py [--rows 1000000 5000000] [--stages label] [--work DIR]
+    python benchmarks/bench_memory.py [--rows 1000000 5000000] [--stages label] [--keep]
+                                      [--work DIR]
 
 Bakes the default project into a temporary folder and, for each row count, with the interpreter
 that runs this script:
@@ -17,12 +18,17 @@ It prints the peaks per row count and the ratio of the largest to the smallest r
 reads stream record batches, so the goal is at most 1.3x. This is a benchmark, not a test: it
 asserts nothing and its figures depend on the machine.
 
---stages runs some of the stages (in their order above). --work keeps the work folder, and
-with it a copy of the local state after the set-up and after each stage: a later run with the
-same --work bakes the project again (so it measures the template as it is now) but starts from
-the copy the first stage needs (`label` alone starts from the state `score` left), instead of
-setting up and scoring again. Without --work nothing is copied: a copy is only ever read back
-by a later run, and at 5M rows each one is hundreds of MB.
+The work folder, a new one in the temporary folder, is also the temporary folder of this process
+and of every one it starts (cookiecutter leaves its hook copies there), and goes when the run
+ends, on an error or Ctrl-C too: at 5M rows it holds hundreds of MB of tables.
+
+--stages runs some of the stages (in their order above). --keep keeps the work folder, prints
+its path, and keeps in it a copy of the local state after the set-up and after each stage;
+--work DIR works in DIR (made if missing) and keeps it: a run with --work and a kept folder bakes
+the project again (so it measures the template as it is now) but starts from the copy the first
+stage needs (`label` alone starts from the state `score` left), instead of setting up and
+scoring again. Without either nothing is copied: a copy is only ever read back by a later run,
+and at 5M rows each one is hundreds of MB.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ import time
 from pathlib import Path
 
 from bench_project import bake, package_name, project_env
+
+# From tests/, which importing bench_project put on the path.
+from work_folder import add_keep_option, work_folder
 
 STAGES = ["score", "label", "monitor"]
 GOAL = 1.3
@@ -72,7 +81,12 @@ def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except BaseException:  # Ctrl-C: the child ends before its work folder goes
+            child.kill()
+            child.wait()
+            raise
         child.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         out.seek(0)
@@ -113,7 +127,7 @@ def measure(
         print(f"  {rows:,} rows: starting from {start}", flush=True)
     elif first:
         raise SystemExit(
-            f"error: no saved state {start}: run the stages before {stages[0]} with --work first"
+            f"error: no saved state {start}: first run the stages before {stages[0]} in this folder"
         )
     else:
         _, setup_seconds, output = run_child(
@@ -155,29 +169,29 @@ def main() -> int:
     parser.add_argument(
         "--stages", nargs="+", choices=STAGES, default=STAGES, help="default: all three"
     )
+    add_keep_option(parser)
     parser.add_argument(
-        "--work", type=Path, help="a work folder to keep and reuse (default: a new one)"
+        "--work", type=Path, help="a work folder to reuse and keep (default: a new one)"
     )
     args = parser.parse_args()
     stages = [stage for stage in STAGES if stage in args.stages]
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
-    shutil.rmtree(work / "project", ignore_errors=True)
-    project = bake("hybrid", work / "project")
-    keep = args.work is not None
-    try:
+    keep = args.keep or args.work is not None
+    with work_folder(prefix="bench-memory-", keep=keep, path=args.work) as work:
+        print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}\n")
+        shutil.rmtree(work / "project", ignore_errors=True)
+        project = bake("hybrid", work / "project")
         figures = {rows: measure(project, work, rows, stages, keep) for rows in args.rows}
-    finally:
-        if not keep:  # a folder of our own: hundreds of MB of tables at 5M rows
-            shutil.rmtree(work, ignore_errors=True)
+        print_peaks(figures, args.rows, stages)  # before a kept folder's path, printed last
+    return 0
 
-    small, large = min(args.rows), max(args.rows)
-    header = ["stage", *(f"{rows:,} rows" for rows in args.rows), f"ratio {large:,}/{small:,}"]
+
+def print_peaks(figures: dict, row_counts: list[int], stages: list[str]) -> None:
+    small, large = min(row_counts), max(row_counts)
+    header = ["stage", *(f"{rows:,} rows" for rows in row_counts), f"ratio {large:,}/{small:,}"]
     table = []
     for stage in stages:
-        peaks = [figures[rows][stage][0] for rows in args.rows]
+        peaks = [figures[rows][stage][0] for rows in row_counts]
         ratio = figures[large][stage][0] / figures[small][stage][0]
         verdict = "ok" if ratio <= GOAL else f"above the {GOAL}x goal"
         table.append([stage, *(f"{peak:,.0f} MB" for peak in peaks), f"{ratio:.2f}x {verdict}"])
@@ -185,7 +199,7 @@ def main() -> int:
     print("\npeak resident memory of each stage (one child process each)")
     for row in [header, ["-" * width for width in widths], *table]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    return 0
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

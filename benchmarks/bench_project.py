@@ -1,9 +1,10 @@
 """Figures for the generated project: lifecycle and test wall time, scoring overhead, log_model.
 
     python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns] [--no-scoring]
+                                       [--serving-only] [--keep]
 
 Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
-into a temporary folder, builds the default project's own environment with its `make install`
+into its work folder (below), builds the default project's own environment with its `make install`
 (the one `make lifecycle` and `make test` use: the template's environment has more packages,
 pyspark among them, which MLflow imports when they are there) and measures, with it:
 
@@ -35,7 +36,10 @@ With the interpreter that runs this script, in this process or a child of it:
 Next to each wall time, the CPU seconds of the processes it ran (user + system): on a machine
 shared with other work the wall time varies with the load, the CPU time much less.
 
-Nothing is written outside the temporary folder. This is a benchmark, not a test: it asserts
+Everything is written in one work folder, which is also the temporary folder of this process and
+every one it starts (cookiecutter leaves its hook copies there), and which goes when the run ends,
+on an error or Ctrl-C too: a full run fills it with over a gigabyte of baked projects and their
+environments. --keep keeps it and prints its path. This is a benchmark, not a test: it asserts
 nothing and its figures depend on the machine.
 """
 
@@ -52,7 +56,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -66,6 +69,7 @@ LIFECYCLE_RUNS = 3
 # The template tests' own lookup of the bundle schema (the CLI's, the variable's, ../shared's).
 sys.path.insert(0, str(TEMPLATE / "tests"))
 from baking import find_bundle_schema  # noqa: E402
+from work_folder import add_keep_option, work_folder  # noqa: E402
 
 
 def bake(pattern: str, output_dir: Path, **answers) -> Path:
@@ -392,16 +396,20 @@ def main() -> int:
         "--no-scoring", action="store_true", help="only lifecycle, imports and make test"
     )
     parser.add_argument("--serving-only", action="store_true", help="only the serving figures")
+    add_keep_option(parser)
     # Internal: measure serving of the project at this path, print the figures as JSON.
     parser.add_argument("--serving-in", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serving_in:
+    if args.serving_in:  # a child of the run below: it works in the run's folder
         import json
 
         print(json.dumps(bench_serving(args.serving_in, args.serving_in.parent)))
         return 0
+    with work_folder(prefix="bench-project-", keep=args.keep) as work:
+        return benchmark(args, work)
 
-    work = Path(tempfile.mkdtemp(prefix="bench-project-"))
+
+def benchmark(args: argparse.Namespace, work: Path) -> int:
     bundle_schema, schema_source = find_bundle_schema(work)
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
     print(f"bundle schema: {schema_source}\n")

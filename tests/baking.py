@@ -212,7 +212,12 @@ def answers_seed() -> int:
     return int(os.environ[SEED_VARIABLE])
 
 
-BAKE_ROOT = Path(tempfile.mkdtemp(prefix="bakes-"))
+@functools.cache
+def bake_root() -> Path:
+    """The folder of this process's cached bakes, made at the first one: importing this module
+    writes nothing (benchmarks and golden.py import it). It sits in the temporary folder, which
+    the test run points into a work folder of its own and removes (conftest)."""
+    return Path(tempfile.mkdtemp(prefix="bakes-"))
 
 
 def bake(output_dir: Path | None = None, **answers) -> BakedProject:
@@ -225,7 +230,7 @@ def bake(output_dir: Path | None = None, **answers) -> BakedProject:
 @functools.cache
 def _cached_bake(answers_json: str) -> BakedProject:
     answers = json.loads(answers_json)
-    output_dir = Path(tempfile.mkdtemp(dir=BAKE_ROOT))
+    output_dir = Path(tempfile.mkdtemp(dir=bake_root()))
     return _bake(output_dir, answers)
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from baking import TEMPLATE_ROOT, bake
+from work_folder import work_folder
 
 SNAPSHOT_DIR = TEMPLATE_ROOT / "tests" / "snapshots"
 
@@ -100,7 +101,9 @@ def write_snapshots() -> None:
 
 
 def main() -> int:
-    write_snapshots()
+    # Each bake leaves cookiecutter's hook copies in the temporary folder: use one that goes.
+    with work_folder(prefix="snapshots-"):
+        write_snapshots()
     files = [p for p in SNAPSHOT_DIR.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     print(f"wrote {len(SNAPSHOTS)} snapshots and {COMPUTE_DIFF.name}: {len(files)} files, "
