@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, contract
+from {{ cookiecutter.__package_name }} import config, contract, model
 from {{ cookiecutter.__package_name }}.mlops import cli, tables
 
 from conftest import source_environment
@@ -142,3 +142,15 @@ def test_python_dash_m_prints_no_traceback(fresh_local_dir):
         "error: unknown catalog 'nope': the local catalogs are "
         + ", ".join(sorted(set(config.CATALOGS.values()) | {config.INPUT_TABLE.split(".")[0]}))
     )
+
+
+def test_a_model_skops_does_not_trust_is_one_line_naming_the_types(location, capsys, monkeypatch):
+    trips = location.table("trips")
+    at = ["--catalog", location.catalog, "--schema", location.schema, "--input-table", trips]
+    assert cli.main(["sample-data", "--rows", "500", "--table", trips]) == 0
+    monkeypatch.setattr(model, "TRUSTED_TYPES", [])
+    assert cli.main(["train", *at]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: skops does not trust the model's types ")
+    assert err[-1].endswith("add them to TRUSTED_TYPES in model.py")
+    assert "sklearn." in err[-1]
