@@ -1,6 +1,7 @@
 """Figures for the generated project: lifecycle and test wall time, scoring overhead, log_model.
 
     python benchmarks/bench_project.py [--rows 1000000] [--tests-all-patterns] [--no-scoring]
+                                       [--problem-type regression|classification]
                                        [--serving-only] [--keep]
 
 Bakes the default project once per deployment pattern (cookiecutter's Python API, no prompts)
@@ -72,13 +73,17 @@ from baking import find_bundle_schema  # noqa: E402
 from work_folder import add_keep_option, work_folder  # noqa: E402
 
 
+# The problem type every bake of this run answers (--problem-type).
+PROBLEM_TYPE = {"problem_type": "regression"}
+
+
 def bake(pattern: str, output_dir: Path, **answers) -> Path:
     with contextlib.redirect_stdout(io.StringIO()):  # the hook's "next steps"
         return Path(
             cookiecutter(
                 str(TEMPLATE),
                 no_input=True,
-                extra_context={"deployment_pattern": pattern, **answers},
+                extra_context={"deployment_pattern": pattern, **PROBLEM_TYPE, **answers},
                 output_dir=str(output_dir),
             )
         )
@@ -396,10 +401,17 @@ def main() -> int:
         "--no-scoring", action="store_true", help="only lifecycle, imports and make test"
     )
     parser.add_argument("--serving-only", action="store_true", help="only the serving figures")
+    parser.add_argument(
+        "--problem-type",
+        choices=["regression", "classification"],
+        default="regression",
+        help="the projects' problem_type answer (default: %(default)s)",
+    )
     add_keep_option(parser)
     # Internal: measure serving of the project at this path, print the figures as JSON.
     parser.add_argument("--serving-in", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    PROBLEM_TYPE["problem_type"] = args.problem_type
     if args.serving_in:  # a child of the run below: it works in the run's folder
         import json
 
@@ -412,7 +424,7 @@ def main() -> int:
 def benchmark(args: argparse.Namespace, work: Path) -> int:
     bundle_schema, schema_source = find_bundle_schema(work)
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
-    print(f"bundle schema: {schema_source}\n")
+    print(f"bundle schema: {schema_source}; problem_type {args.problem_type}\n")
     serving_project = bake(PATTERNS[0], work / "serving", include_serving=True)
     command = [sys.executable, __file__, "--serving-in", str(serving_project)]
     serving = subprocess.run(command, capture_output=True, text=True)
