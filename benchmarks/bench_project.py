@@ -72,7 +72,6 @@ sys.path.insert(0, str(TEMPLATE / "tests"))
 from baking import find_bundle_schema  # noqa: E402
 from work_folder import add_keep_option, work_folder  # noqa: E402
 
-
 # The problem type every bake of this run answers (--problem-type).
 PROBLEM_TYPE = {"problem_type": "regression"}
 
