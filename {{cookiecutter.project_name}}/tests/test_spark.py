@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }} import config, contract, features, sample_data
-from {{ cookiecutter.__package_name }}.mlops import dataset, registry, runtime, tables
+from {{ cookiecutter.__package_name }}.mlops import dataset, outputs, registry, runtime, tables
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
@@ -134,10 +134,17 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
     # The cluster path predicts exactly what the local path would.
     model = mlflow.pyfunc.load_model(location.model_uri("1"))
     expected = dataset.add_features(trips)
-    expected["expected"] = model.predict(expected[features.MODEL_FEATURES])
+    answer = outputs.answer(
+        model.predict(expected[features.MODEL_FEATURES]), outputs.classes_of(model)
+    )
+    expected["expected"] = answer[outputs.PREDICTION]
     joined = rows.merge(expected[[contract.KEY, "expected"]], on=contract.KEY)
     assert len(joined) == 400
     assert joined["prediction"].to_numpy() == pytest.approx(joined["expected"].to_numpy())
+    if outputs.PROBABILITIES in answer:  # a classifier: the same probabilities by class
+        by_key = dict(zip(expected[contract.KEY], answer[outputs.PROBABILITIES], strict=True))
+        for key, stored in zip(rows[contract.KEY], rows[outputs.PROBABILITIES], strict=True):
+            assert dict(stored) == pytest.approx(dict(by_key[key]))
     assert registry.alias_version(location.model, config.CHAMPION) == "1"
 
     # Replacing a batch in place needs Delta, which local Spark does not have.

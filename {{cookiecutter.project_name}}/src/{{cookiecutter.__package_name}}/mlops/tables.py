@@ -1161,7 +1161,7 @@ class SparkTables(Tables):
             # The most likely class, and {class: probability}, as locally (outputs.answer).
             names = F.array(*[F.lit(str(value)) for value in classes])
             scored = rows.withColumn("_scores", scores)
-            best = F.array_position(F.col("_scores"), F.array_max(F.col("_scores")))
+            best = F.array_position(F.col("_scores"), F.array_max(F.col("_scores"))).cast("int")
             scored = scored.withColumn(
                 outputs.PREDICTION,
                 F.element_at(F.array(*[F.lit(value) for value in classes]), best).cast("long"),
