@@ -70,3 +70,14 @@ def test_every_declared_feature_is_computed_and_nothing_else(monkeypatch):
     monkeypatch.setattr(features, "MODEL_FEATURES", [*features.MODEL_FEATURES, "not_computed"])
     with pytest.raises(MlopsError, match="declared but not computed: \\['not_computed'\\]"):
         dataset.add_features(sample_data.generate_rows(5))
+
+
+def test_a_label_of_the_wrong_kind_for_the_task_is_one_line():
+    with pytest.raises(MlopsError, match=f"label {contract.LABEL} holds 'yes', not a number"):
+        dataset.as_labels(pd.Series([1, "yes"], dtype=object), source="labels")
+    fraction = pd.Series([0.0, 0.5])
+    if contract.PROBLEM_TYPE == "classification":
+        with pytest.raises(MlopsError, match="a classification label is a whole-number class"):
+            dataset.as_labels(fraction, source="labels")
+    else:
+        assert dataset.as_labels(fraction, source="labels").tolist() == [0.0, 0.5]

@@ -56,7 +56,7 @@ def test_columns_are_checked_by_kind(location):
     with pytest.raises(MlopsError, match="pickup_zip is string, not integer"):
         inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
     store.write(trips.drop(columns="trip_distance"), table)
-    with pytest.raises(MlopsError, match="has no column trip_distance"):
+    with pytest.raises(MlopsError, match="has no column trip_distance, which contract.py declares"):
         inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
     store.write(trips, table)
     inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
