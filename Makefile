@@ -50,9 +50,11 @@ format: $(BIN)/activate
 snapshots: $(BIN)/activate
 	$(BIN)/python tests/golden.py
 
-# Wall times of the generated project, then its peak memory per stage at 1M and 5M rows.
+# Wall times of the generated project, lifecycle and tests per problem type (against the
+# template checkout BASELINE=<dir> if given), then its peak memory per stage at 1M and 5M rows.
 benchmark: $(BIN)/activate
 	$(BIN)/python benchmarks/bench_project.py
+	$(BIN)/python benchmarks/bench_problem_types.py $(if $(BASELINE),--baseline $(BASELINE))
 	$(BIN)/python benchmarks/bench_memory.py
 
 clean:
