@@ -52,7 +52,10 @@ def test_scoring_merges_a_feature_added_since_and_keeps_one_removed(location, ch
     added = list(features.NUMERIC_FEATURES)[-1]
     _score(location, "old", seed=1)
     older = store.read(location.predictions).drop(columns=[added]).assign(**{RETIRED: 0.5})
-    store.write(older, location.predictions, mode="overwrite")
+    # In the table's own types (a classifier's probabilities are a map, which pandas cannot say).
+    older_types = {name: kind for name, kind in score.PREDICTION_COLUMNS.items() if name != added}
+    older_schema = tables.arrow_schema({**older_types, RETIRED: "double"})
+    store.write(tables.to_arrow(older, older_schema), location.predictions, mode="overwrite")
 
     (change,) = schema_check.require_writable(location)
     assert change.table == location.predictions
