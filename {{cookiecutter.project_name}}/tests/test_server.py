@@ -425,7 +425,11 @@ def mlflow_models_serve(location, champion):
     host, port = host_and_port(url)
     command = [sys.executable, "-m", "mlflow", "models", "serve", "--env-manager", "local"]
     command += ["-m", f"models:/{location.model}@{config.CHAMPION}", "-h", host, "-p", str(port)]
-    environment = source_environment() | {"MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+    environment = source_environment() | {
+        "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+        # MLflow runs the `uvicorn` command: the one of this environment.
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+    }
     with running(
         command,
         stdout=subprocess.PIPE,
