@@ -8,6 +8,8 @@ import http.client
 import io
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -306,6 +309,37 @@ def test_no_request_lost_under_load(running_server):
     failures = [outcome for outcome in outcomes if outcome != "ok"]
     assert not failures, f"{len(failures)} of {len(outcomes)} requests failed: {failures[:3]}"
     assert len(outcomes) == clients * (kept_alive_requests + new_connection_requests)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_requests() -> str:
+    """The README's block of example requests, one per input shape."""
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return next(block for block in blocks if block.startswith("URL=127.0.0.1:5000/invocations"))
+
+
+def test_the_readme_requests_work_as_written(running_server, tmp_path):
+    """Each `curl` of the README, run by bash against this server, gets predictions."""
+    if not (shutil.which("curl") and shutil.which("bash")):
+        pytest.skip("curl or bash is not installed: the README's example requests are not run")
+    script = readme_requests().replace(
+        "URL=127.0.0.1:5000/invocations", f"URL={running_server.url}/invocations"
+    )
+    pd.DataFrame([one_row()]).to_parquet(tmp_path / "rows.parquet", index=False)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    answers, decoder, text = [], json.JSONDecoder(), result.stdout.strip()
+    while text:  # curl prints the bodies one after the other
+        answer, end = decoder.raw_decode(text)
+        answers.append(answer)
+        text = text[end:].strip()
+    assert len(answers) == script.count("curl ") and all("predictions" in a for a in answers), (
+        answers
+    )
 
 
 def serve_command(location) -> list[str]:
