@@ -28,7 +28,7 @@ from {{ cookiecutter.__package_name }}.mlops import cli, registry, server, table
 from {{ cookiecutter.__package_name }}.mlops.score import score
 
 from conftest import source_environment
-from processes import default_sigint, running, session_members, stop
+from processes import default_sigint, processes_marked, running, stop
 
 
 @pytest.fixture
@@ -356,7 +356,10 @@ def serve_command(location) -> list[str]:
 
 
 def port_is_free(url: str) -> bool:
+    """Whether a new server could listen on the port now. With SO_REUSEADDR, as servers bind:
+    the connections of the one that ended may wait in TIME_WAIT a minute, which is no hold."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(host_and_port(url))
         except OSError:
@@ -423,7 +426,8 @@ def test_server_tests_pass_as_a_background_job(tmp_path):
         preexec_fn=ignore_sigint,
     ) as run:
         out, err = run.communicate(timeout=900)
-        left = session_members(run.pid)
+        # Every process the run started carries its mark, in whatever session it runs.
+        left = processes_marked(run.mark)
     assert run.returncode == 0, out[-4000:] + err[-2000:]
     assert not left, f"processes left behind by the run: {left}"
 

@@ -15,7 +15,7 @@ import pytest
 from {{ cookiecutter.__package_name }}.mlops import ui
 
 from conftest import source_environment
-from processes import default_sigint, running, session_members, stop
+from processes import default_sigint, processes_marked, running, stop
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -62,7 +62,9 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on the port now (SO_REUSEADDR, as servers bind)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((ui.HOST, port))
         except OSError:
@@ -100,22 +102,10 @@ def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
     ) as process:
         _wait_for_health(port, process, seconds=300)
         out, err = stop(process, stop_signal, timeout=ui.STOP_SECONDS + 30)
-        # The server's processes have a session of their own: none may outlive the UI.
-        left = session_members(process.pid) + _servers_on(port)
+        # The server's processes (a session of their own) carry the UI's mark: none may
+        # outlive it.
+        left = processes_marked(process.mark)
     assert process.returncode == 0, err
     assert out.strip().endswith("stopped") and "Traceback" not in err
     assert not left, f"processes left behind: {left}"
     assert _port_is_free(port)
-
-
-def _servers_on(port: int) -> list[int]:
-    """Processes whose command line names `port` after --port (the server and its workers)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            arguments = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"mlflow" in b" ".join(arguments) and str(port).encode() in arguments:
-            found.append(int(cmdline.parent.name))
-    return found
