@@ -511,8 +511,10 @@ def bench_serving(
             single_times["predict"] += timed(model.predict, singles[part])
             batch_times["predict"] += timed(model.predict, batches[block::blocks])
             for name, (_, port) in running.items():
-                _request_times(port, single_bodies[:20])  # warm-up
+                # Warmed up on the bodies it is then timed on, as `timed` warms predict up.
+                _request_times(port, single_bodies[part][:20])
                 single_times[name] += _request_times(port, single_bodies[part])
+                _request_times(port, batch_bodies[block::blocks])
                 batch_times[name] += _request_times(port, batch_bodies[block::blocks])
         for name in single_times:
             figures[f"{name}_p50"] = _percentile(single_times[name], 0.5)
