@@ -68,11 +68,11 @@ store = for_runtime()
 # Written in slices, so setting up 5M rows does not need them all in memory at once.
 step = 1_000_000
 for start in range(0, rows, step):
-    trips = sample_data.generate_trips(
+    trips = sample_data.generate_rows(
         min(step, rows - start), seed=7 + start, start="2016-03-01", days=30
     )
-    store.write(trips, prod.new_trips, mode="overwrite" if start == 0 else "append")
-print(store.count(prod.new_trips), prod.new_trips)
+    store.write(trips, prod.new_rows, mode="overwrite" if start == 0 else "append")
+print(store.count(prod.new_rows), prod.new_rows)
 """
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import os
 import re
+import signal
 import subprocess
+import uuid
 from functools import cache
 from pathlib import Path
 
@@ -79,23 +82,59 @@ def bundle_validation_module(project: Path):
     return module
 
 
+# A variable every process a `run` starts inherits, with a value per run: what is still running
+# with it after a run that overran was started by that run, in whatever session or group.
+RUN_MARK_VARIABLE = "TEMPLATE_TESTS_RUN_MARK"
+
+
 def run(args, cwd=None, timeout=900, unset=(), **env):
     """Run a command (in a baked project); fail with the tail of its output unless it succeeds.
 
     `env` adds variables to this process's environment; `unset` names ones to leave out (the
-    template's own virtual environment, when the command runs in another).
+    template's own virtual environment, when the command runs in another). A command still
+    running after `timeout` seconds (or when this test is interrupted) is killed with every
+    process it started, and the test fails saying so: nothing of it outlives the test.
     """
     environment = {name: value for name, value in os.environ.items() if name not in unset}
-    result = subprocess.run(
+    mark = uuid.uuid4().hex
+    process = subprocess.Popen(
         args,
         cwd=cwd,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        env={**environment, **env},
-        check=False,
+        env={**environment, **env, RUN_MARK_VARIABLE: mark},
+        start_new_session=True,  # its own process group, which a timeout kills whole
     )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_marked(process, mark)
+        stdout, stderr = process.communicate()
+        raise AssertionError(
+            f"{args} did not end within {timeout} s and was killed, with what it started:\n"
+            f"{stdout[-4000:]}\n{stderr[-4000:]}"
+        ) from None
+    except BaseException:  # Ctrl-C, or anything else that ends the test here
+        kill_marked(process, mark)
+        process.communicate()
+        raise
+    result = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
     assert result.returncode == 0, (
         f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
     return result
+
+
+def kill_marked(process: subprocess.Popen, mark: str) -> None:
+    """SIGKILL to the process's group and to every process carrying its run's mark (Linux's
+    /proc shows them; elsewhere the group alone)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    entry = f"{RUN_MARK_VARIABLE}={mark}".encode()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if entry in environ.read_bytes().split(b"\0"):
+                os.kill(int(environ.parent.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue  # ended meanwhile, or not ours

@@ -23,6 +23,7 @@ from {{ cookiecutter.__package_name }}.mlops.train import train
 from {{ cookiecutter.__package_name }}.mlops.validate import validate
 
 from conftest import source_environment
+from processes import kill_group
 
 ROWS = 2_000
 ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "1"))
@@ -36,13 +37,21 @@ def _start(argv: list[str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # so a run that hangs is killed with whatever it started
     )
 
 
 def _both(argv: list[str]) -> list[tuple[int, str, str]]:
-    """Run `argv` twice at the same time; (exit code, stdout, stderr) of each."""
+    """Run `argv` twice at the same time; (exit code, stdout, stderr) of each. A run still
+    going after ten minutes is killed, with its process group, and the test fails."""
     runs = [_start(argv), _start(argv)]
-    return [(run.wait(timeout=600), run.stdout.read(), run.stderr.read()) for run in runs]
+    try:
+        outputs = [run.communicate(timeout=600) for run in runs]
+    finally:
+        for run in runs:
+            kill_group(run)
+            run.communicate()
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
 
 
 @pytest.mark.slow

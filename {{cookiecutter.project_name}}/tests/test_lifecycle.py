@@ -19,6 +19,7 @@ from {{ cookiecutter.__package_name }}.mlops import lifecycle, registry, runtime
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
 from conftest import start_local_dir
+from processes import running, stop
 
 GATE = contract.GATE.metric
 
@@ -237,16 +238,13 @@ def mlflow_ui(report, tmp_path):
     """`make mlflow-ui`'s server over the lifecycle's local state, on a free port."""
     port = _free_port()
     log = tmp_path / "mlflow-server.log"
-    # A session of its own, so the server's workers stop with it.
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            ui.server_command(port),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # A session of its own, so the server's workers stop with it; whatever is left of that
+    # group when the test ends, pass or fail, is killed (processes.running).
     base = f"http://{ui.HOST}:{port}"
-    try:
+    with (
+        log.open("wb") as output,
+        running(ui.server_command(port), stdout=output, stderr=subprocess.STDOUT) as server,
+    ):
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -259,9 +257,8 @@ def mlflow_ui(report, tmp_path):
                 raise AssertionError(f"mlflow server did not start: {log.read_text()[-2000:]}")
             time.sleep(0.5)
         yield base
-    finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
 
 
 @pytest.mark.slow

@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that save or load a model, which MLflow does with skops.
-MODEL_COMMANDS = frozenset({"train", "validate", "promote", "score", "lifecycle"})
+MODEL_COMMANDS = frozenset({"train", "validate", "promote", "score", "lifecycle"{% if cookiecutter.include_serving %}, "serve"{% endif %}})
 
 
 def _configure_logging(command: str, verbose: bool) -> None:

@@ -212,8 +212,12 @@ def _check_serving(report: LifecycleReport, prod: Location, batch_id: str, say, 
     scored = scored[scored["batch_id"] == batch_id].head(rows)
     with server.ScoringServer(server.load_champion(prod), port=0) as running:
         answers = server.invoke(running.url, scored[features.MODEL_FEATURES])
-    served = [a[outputs.PREDICTION] if isinstance(a, dict) else a for a in answers]
-    if not np.allclose(served, scored[outputs.PREDICTION], rtol=1e-9, atol=0):
+    classes = running.served.classes
+    if classes:  # a classifier answers its probabilities, batch scoring stored them by class
+        expected = outputs.probability_matrix(scored[outputs.PROBABILITIES], classes)
+    else:
+        expected = scored[outputs.PREDICTION].to_numpy()
+    if not np.allclose(answers, expected, rtol=1e-9, atol=0):
         raise MlopsError(
             f"the local server at {running.url} answered differently from batch scoring"
         )
