@@ -144,7 +144,7 @@ def test_adding_removing_and_retyping_a_feature_on_live_tables(project):
     assert _registry_state()[config.PROD_CATALOG][1] == "1"
 
     # 1. A feature added: merged into the predictions table.
-    add_feature(src, NEW_FEATURE, "double", f"trips[{_numeric_input_column()!r}] * 0.5")
+    add_feature(src, NEW_FEATURE, "double", f"rows[{_numeric_input_column()!r}] * 0.5")
     added = run_lifecycle(src, local_dir)
     assert added.returncode == 0, added.stdout[-2000:] + added.stderr[-2000:]
     assert f"adds column {NEW_FEATURE}" in added.stdout

@@ -139,7 +139,9 @@ def test_a_classifier_answers_its_classes_and_the_most_likely_one(running_server
 
 def test_extra_columns_and_params_are_ignored(running_server, scored_rows):
     expected = batch_answers(scored_rows)
-    assert same_answers(server.invoke(running_server.url, scored_rows[features.MODEL_FEATURES]), expected)
+    assert same_answers(
+        server.invoke(running_server.url, scored_rows[features.MODEL_FEATURES]), expected
+    )
     # Columns the model does not use (the id, the batch bookkeeping) are ignored.
     records = scored_rows[[contract.KEY, *features.MODEL_FEATURES]].to_dict("records")
     status, answer = post(running_server.url, *as_json("dataframe_records", records))
