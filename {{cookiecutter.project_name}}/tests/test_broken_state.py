@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, sample_data
+from {{ cookiecutter.__package_name }} import config, contract, sample_data
 from {{ cookiecutter.__package_name }}.mlops import cli, errors, runtime, tables
 from {{ cookiecutter.__package_name }}.mlops.deploy import deploy
 from {{ cookiecutter.__package_name }}.mlops.location import Location
@@ -179,7 +179,7 @@ LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
             "has no column batch_id: it is not the table this stage expects",
             (LABELS_FOLDER,),
         ),
-        (["monitor"], "has no column trip_id, ", ()),
+        (["monitor"], f"has no column {contract.KEY}, ", ()),
     ],
 )
 def test_a_predictions_table_of_another_shape(state, argv, message, may_change, capsys):

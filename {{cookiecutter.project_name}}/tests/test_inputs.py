@@ -17,6 +17,7 @@ def test_type_names_of_both_engines_map_to_kinds():
     assert inputs.kind_of("date32[day]") == "other"
 
 
+@pytest.mark.example
 def test_bad_rows_are_dropped_and_counted_once_per_row():
     trips = sample_data.generate_rows(10)
     trips.loc[0, "trip_distance"] = np.nan
@@ -48,6 +49,7 @@ def test_label_rows_are_classified():
     ]
 
 
+@pytest.mark.example
 def test_columns_are_checked_by_kind(location):
     store = tables.for_runtime()
     table = location.table("trips")

@@ -1,6 +1,7 @@
 import re
 from datetime import date
 
+import numpy as np
 import pytest
 
 from {{ cookiecutter.__package_name }} import contract, features, sample_data
@@ -12,7 +13,9 @@ from {{ cookiecutter.__package_name }}.mlops.score import PREDICTION_SCHEMA, res
 def _new_rows(location, rows: int = 600, seed: int = 5, labelled: bool = True) -> str:
     trips = sample_data.generate_rows(rows, seed=seed, start="2016-03-01", days=7)
     table = location.new_rows
-    tables.for_runtime().write(trips if labelled else trips.drop(columns=list(contract.OUTCOME_COLUMNS)), table)
+    if not labelled:
+        trips = trips.drop(columns=list(contract.OUTCOME_COLUMNS))
+    tables.for_runtime().write(trips, table)
     return table
 
 
@@ -95,7 +98,9 @@ def test_rescoring_from_rows_that_all_break_the_input_rules_is_refused(location,
     before = _predictions(location)
     broken = location.table("broken_trips")
     trips = tables.for_runtime().read(table)
-    tables.for_runtime().write(trips.assign(trip_distance=-1.0), broken)
+    # Every row breaks the rule of one number column (missing values are left out).
+    number = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "number")
+    tables.for_runtime().write(trips.assign(**{number: np.nan}), broken)
     with pytest.raises(MlopsError, match=f"no row of {broken} passed the input rules"):
         score(location=location, input_table=broken, batch_id="b1")
     assert _predictions(location).equals(before)

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.__package_name }} import features
+from {{ cookiecutter.__package_name }} import contract, features
 from {{ cookiecutter.__package_name }}.mlops import cli, dataset, server, tables
 from {{ cookiecutter.__package_name }}.mlops.score import score
 
@@ -68,7 +68,7 @@ def test_answers_equal_batch_predictions_in_both_formats(running, scored_rows):
     assert answer["predictions"] == pytest.approx(expected, rel=1e-9)
     assert server.invoke(running.url, rows) == pytest.approx(expected, rel=1e-9)
     # Columns the model does not use (the id, the batch bookkeeping) are ignored.
-    status, answer = post(running, as_records(scored_rows[["trip_id", *features.MODEL_FEATURES]]))
+    status, answer = post(running, as_records(scored_rows[[contract.KEY, *features.MODEL_FEATURES]]))
     assert status == 200 and len(answer["predictions"]) == len(rows)
 
 

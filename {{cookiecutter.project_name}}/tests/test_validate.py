@@ -9,7 +9,6 @@ from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 from {{ cookiecutter.__package_name }}.mlops.train import train
 from {{ cookiecutter.__package_name }}.mlops.validate import ValidationFailed, check_gate, validate
 
-
 GATE = contract.GATE
 # A threshold no model reaches: above the best possible score, or below the best error.
 IMPOSSIBLE = 1.5 if GATE.higher_is_better else 1e-6
