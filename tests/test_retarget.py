@@ -248,6 +248,10 @@ def generate_rows(
     spread = table[numbers].std().to_numpy()
     rows[numbers] = rows[numbers] + rng.normal(0.0, 0.05, (n_rows, len(numbers))) * spread
     rows[DRIFTING] = rows[DRIFTING] + (drift - 1.0) * table[DRIFTING].std()
+    # Codes stored as floats in the data set are whole numbers in the table.
+    for name, rule in contract.INPUT_COLUMNS.items():
+        if rule.kind == "integer" and name in rows:
+            rows[name] = rows[name].astype("int64")
     # Ids that differ between batches: the seed and the first day, then a row number.
     first_day = (pd.Timestamp(start) - pd.Timestamp("2000-01-01")).days
     rows[contract.KEY] = (seed % 1_000 * 100_000 + first_day) * 1_000_000 + np.arange(n_rows)

@@ -76,6 +76,20 @@ def test_label_rows_from_raw_trips_use_the_scoring_ids():
     assert rows.set_index(ID)[LABEL].equals(expected.iloc[1:].astype(dataset.label_dtype()))
 
 
+def test_raw_rows_that_hold_the_key_column_too_are_read_as_raw_rows(location):
+    """A table keyed by one integer id column holds that column (contract.KEY) among its input
+    columns; without a label column its labels are still derived from the outcomes."""
+    trips = sample_data.generate_rows(40, seed=4)
+    if ID not in trips.columns:
+        trips[ID] = dataset.row_ids(trips)
+    table = location.table("raw_with_key")
+    tables.for_runtime().write(trips, table)
+    expected = dataset.labels_of(trips).set_axis(dataset.row_ids(trips)).dropna().sort_index()
+    rows = read_labels(table).set_index(ID)[LABEL].sort_index()
+    assert rows.index.tolist() == expected.index.tolist()
+    assert rows.tolist() == expected.astype(rows.dtype).tolist()
+
+
 def test_frames_without_ids_or_fares_are_refused(location):
     with pytest.raises(MlopsError, match="labels need"):
         label_rows(pd.DataFrame({ID: [1]}))

@@ -224,7 +224,8 @@ def test_widgets_must_exist():
 @pytest.mark.parametrize("name", notebook_names() + INTERACTIVE_NOTEBOOKS)
 def test_every_notebook_runs_setup_before_importing_the_package(name):
     assert run_targets(name) == ["_setup"]
-    first_import = next(i for i, cell in enumerate(cells(name)) if "from {{ cookiecutter.__package_name }}" in cell)
+    package = "from {{ cookiecutter.__package_name }}"
+    first_import = next(i for i, cell in enumerate(cells(name)) if package in cell)
     assert cells(name)[first_import - 1].strip() == "# MAGIC %run ./_setup"
 
 
