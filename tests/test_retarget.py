@@ -3,15 +3,17 @@
 For each of three data sets scikit-learn ships (no download), a project is baked with the
 matching `problem_type` and the recipe is applied as written: the files it names are edited and
 nothing else (`contract.py`, `features.py`, `sample_data.py`, `databricks.yml` and `config.py`
-for the input table and the gate's threshold; `model.py` needs no change, the baked estimator
-already fits the task). The local stand-in (`sample_data.generate_rows`) draws rows of the data
-set with replacement, a little noise, an integer id, a synthetic event time and the target as
-the outcome; `drift` > 1 shifts one numeric column.
+for the input table and the gate's threshold, the candidate feature of `notebooks/explore.py`;
+`model.py` needs no change, the baked estimator already fits the task). The local stand-in
+(`sample_data.generate_rows`) draws rows of the data set with replacement, a little noise, an
+integer id, a synthetic event time and the target as the outcome; `drift` > 1 shifts one
+numeric column.
 
 Then the project's own suite runs without the tests about the example's columns
-(`-m "not example"`, as the README says), and `lifecycle`: a champion in prod, predictions
-holding the new features (and for a classifier the class and its probabilities), drift metrics
-over the new features.
+(`-m "not example"`, as the README says; its slow suites too are left out, for time: the
+`lifecycle` run below is what its slow lifecycle test checks), and `lifecycle`: a champion in
+prod, predictions holding the new features (and for a classifier the class and its
+probabilities), drift metrics over the new features.
 
 - `load_diabetes`: regression, an integer column used as a category;
 - `load_breast_cancer`: binary classification, a label computed from the outcome column;
@@ -40,7 +42,14 @@ pytestmark = pytest.mark.slow
 LIFECYCLE_ROWS = 1_500
 INPUT_TABLE = "main.research.{name}"
 # What the README's recipe tells the data scientist to edit.
-RECIPE_FILES = ["databricks.yml", "config.py", "contract.py", "features.py", "sample_data.py"]
+RECIPE_FILES = [
+    "databricks.yml",
+    "config.py",
+    "contract.py",
+    "features.py",
+    "sample_data.py",
+    "notebooks/explore.py",
+]
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ def features_source(dataset: Dataset, columns: list[str], baked: str) -> str:
     numeric = [column for column in columns if column not in dataset.categorical]
     numeric_lines = "\n".join(f'    "{column}": "double",' for column in numeric)
     categorical_lines = "\n".join(f'    "{column}": "long",' for column in dataset.categorical)
-    return f'''"""Edit here: the features of the {dataset.name} model: the measurements as they are."""
+    return f'''"""Edit here: the features of the {dataset.name} model, the measurements as such."""
 
 from __future__ import annotations
 
@@ -307,9 +316,25 @@ def retarget(project, dataset: Dataset) -> list[str]:
     features.write_text(
         features_source(dataset, columns, features.read_text(encoding="utf-8")), encoding="utf-8"
     )
+    candidate_cell(project.path / "notebooks" / "explore.py", dataset)
     sample = package / "sample_data.py"
     sample.write_text(sample_data_source(dataset, sample.read_text(encoding="utf-8")), "utf-8")
     return columns
+
+
+def candidate_cell(path: Path, dataset: Dataset) -> None:
+    """The exploration notebook's candidate feature, one of the new columns'."""
+    source = path.read_text(encoding="utf-8")
+    start = source.index("candidate_features = {\n")
+    end = source.index("}\n", start) + 2
+    column = dataset.drifting
+    candidate = (
+        "candidate_features = {\n"
+        f"    # Is the {column} above its median? A flag may say it more plainly.\n"
+        f'    "high_{column}": lambda rows: rows["{column}"] > rows["{column}"].median(),\n'
+        "}\n"
+    )
+    path.write_text(source[:start] + candidate + source[end:], encoding="utf-8")
 
 
 def prod_table(project, local_dir: Path, table: str):
@@ -331,7 +356,7 @@ def test_the_recipe_retargets_the_project_to_another_table(tmp_path, dataset):
     run([sys.executable, "-m", "ruff", "check", "."], cwd=project.path)
     run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-        + ["-m", "not example and not spark"],
+        + ["-m", "not example and not spark and not slow"],
         cwd=project.path,
     )
     local_dir = tmp_path / "local"

@@ -32,6 +32,14 @@ def value(amount: float):
     return int(amount) % 2 if CLASSIFICATION else amount
 
 
+def another_label(labels: pd.Series):
+    """A different valid label for each: the next class (of LABEL_RULE's), or a large amount."""
+    if not CLASSIFICATION:
+        return 999.0
+    low, high = int(contract.LABEL_RULE.low), int(contract.LABEL_RULE.high)
+    return low + (labels - low + 1) % (high - low + 1)
+
+
 def _labels(ids, amounts):
     return pd.DataFrame({ID: ids, LABEL: [value(amount) for amount in amounts]})
 
@@ -116,7 +124,7 @@ def test_attach_fills_only_unlabelled_rows_and_is_idempotent(location, champion)
     assert attach_labels(location=location) == 100
     assert attach_labels(location=location) == 0
     # Attached labels stay as they are; only the 200 unlabelled rows are filled.
-    other = 1 - truth[LABEL].head(100) if CLASSIFICATION else 999.0
+    other = another_label(truth[LABEL].head(100))
     record_labels(truth.head(100).assign(**{LABEL: other}), location=location)
     record_labels(truth.iloc[100:], location=location)
     assert attach_labels(location=location) == 200

@@ -182,7 +182,7 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     assert sorted(tries.index) == sorted(logged.index)
     assert tries.to_dict() == pytest.approx(logged.to_dict())
     candidate = runs[runs["tags.try"] == "candidate feature"].iloc[0]
-    assert candidate["params.candidate_features"] == "is_night"
+    assert candidate["params.candidate_features"] == ",".join(namespace["candidate_features"])
     other = runs[runs["tags.try"] == "candidate estimator"].iloc[0]
     assert other["tags.estimator"].startswith("RandomForest")
     # The champion (version 1 of this test's model) is measured on the same hold-out trips.
