@@ -66,6 +66,8 @@ class Dataset:
     label_rule: str
     compute_label: str  # the body of features.compute_label
     categorical: dict[str, str] = field(default_factory=dict)  # column -> Rule source
+    # A text column the generator adds (a site, drawn at random), coded as a categorical feature.
+    text: str = ""
     prefix: str = ""  # the project keeps the data set's columns whose names start with it
     drifting: str = ""  # the numeric column `drift` shifts
     gate: str = 'Gate(metric="roc_auc", threshold=0.8, higher_is_better=True)'
@@ -108,6 +110,7 @@ DATASETS = [
         # The "mean ..." measurements only: the worst and error columns say much the same.
         prefix="mean_",
         drifting="mean_radius",
+        text="clinic",
     ),
     Dataset(
         name="wine",
@@ -139,6 +142,8 @@ def contract_source(dataset: Dataset, columns: list[str]) -> str:
     for column in columns:
         rule = dataset.categorical.get(column, 'Rule("number")')
         rules.append(f'    "{column}": {rule},')
+    if dataset.text:
+        rules.append(f'    "{dataset.text}": Rule("string"),')
     rules_source = "\n".join(rules)
     metrics = (
         '["rmse", "mae", "r2"]'
@@ -179,7 +184,13 @@ def features_source(dataset: Dataset, columns: list[str], baked: str) -> str:
     assert DERIVED in baked, "features.py no longer has its derived declarations: update the test"
     numeric = [column for column in columns if column not in dataset.categorical]
     numeric_lines = "\n".join(f'    "{column}": "double",' for column in numeric)
-    categorical_lines = "\n".join(f'    "{column}": "long",' for column in dataset.categorical)
+    categorical = [*dataset.categorical, *([f"{dataset.text}_code"] if dataset.text else [])]
+    categorical_lines = "\n".join(f'    "{column}": "long",' for column in categorical)
+    text_code = (
+        f'"{dataset.text}_code": rows["{dataset.text}"].map(TEXT_CODES).fillna(-1), '
+        if dataset.text
+        else ""
+    )
     return f'''"""Edit here: the features of the {dataset.name} model, the measurements as such."""
 
 from __future__ import annotations
@@ -195,10 +206,13 @@ CATEGORICAL_FEATURES = {{
 {categorical_lines}
 }}
 
+# Codes of the text column's values (an unknown value is -1: a category never seen).
+TEXT_CODES = {{"north": 0, "south": 1, "east": 2, "west": 3}}
+
 
 def compute_features(rows: pd.DataFrame) -> dict[str, pd.Series]:
     # The measurements are the features, as they are.
-    return {{name: rows[name] for name in {columns!r}}}
+    return {{{text_code}**{{name: rows[name] for name in {columns!r}}}}}
 
 
 def compute_label(rows: pd.DataFrame) -> pd.Series:
@@ -259,6 +273,8 @@ def generate_rows(
     rows[DRIFTING] = rows[DRIFTING] + (drift - 1.0) * table[DRIFTING].std()
     # Codes stored as floats in the data set are whole numbers in the table.
     for name, rule in contract.INPUT_COLUMNS.items():
+        if rule.kind == "string":  # a site, drawn at random
+            rows[name] = rng.choice(["north", "south", "east", "west"], n_rows)
         if rule.kind == "integer" and name in rows:
             rows[name] = rows[name].astype("int64")
     # Ids that differ between batches: the seed and the first day, then a row number.
@@ -384,9 +400,14 @@ def test_the_recipe_retargets_the_project_to_another_table(tmp_path, dataset):
         assert sorted(int(name) for name in first) == classes
         assert sum(first.values()) == pytest.approx(1.0)
 
+    if dataset.text:  # a text input column, coded as a categorical feature
+        assert predictions[f"{dataset.text}_code"].isin(range(4)).all()
+
     metrics = prod_table(project, local_dir, "monitoring_metrics")
     psi = metrics[metrics["metric"] == "psi"]
     numeric = [column for column in columns if column not in dataset.categorical]
     assert set(psi["feature"]) >= set(numeric)
+    categorical = [*dataset.categorical, *([f"{dataset.text}_code"] if dataset.text else [])]
+    assert set(metrics.loc[metrics["metric"] == "js", "feature"]) == set(categorical)
     shifted = psi[(psi["feature"] == dataset.drifting) & (psi["batch_id"] == "2016-03-08")]
     assert (shifted["value"] > 0.2).all() and len(shifted) > 0
