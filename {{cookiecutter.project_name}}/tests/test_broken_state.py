@@ -175,8 +175,9 @@ LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
         (["score", "--batch-id", "b2"], "has other columns than this stage writes", ()),
         (
             ["label", "--from-table", config.INPUT_TABLE],
-            # The attach reads the batches with unlabelled rows first.
-            "has no column batch_id: it is not the table this stage expects",
+            # The attach reads the batches with unlabelled rows first: their batch id, or (a
+            # label computed from an outcome, as the classification example's) their label.
+            "has no column ",
             (LABELS_FOLDER,),
         ),
         (["monitor"], f"has no column {contract.KEY}, ", ()),
