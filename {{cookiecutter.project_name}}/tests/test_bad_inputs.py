@@ -23,7 +23,7 @@ from {{ cookiecutter.__package_name }} import contract, sample_data
 from {{ cookiecutter.__package_name }}.mlops import cli, tables
 
 # Each case is a CLI run (a model load, a Delta write, an MLflow run): seconds, not millis.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "8"))
 
 BAD_NUMBERS = [None, np.nan, np.inf, -np.inf, -1.0, -1e9, 1e15]

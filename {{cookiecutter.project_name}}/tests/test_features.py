@@ -17,6 +17,12 @@ def test_add_features_returns_model_inputs_id_and_label():
             assert frame[column].dtype == dtypes[kind], column
     # A label may be missing (not known yet): classes use pandas' nullable integers.
     assert frame[contract.LABEL].dtype == dataset.label_dtype()
+
+
+@pytest.mark.example
+def test_the_example_computes_trip_features():
+    trips = sample_data.generate_rows(200)
+    frame = dataset.add_features(trips)
     expected = (trips["tpep_dropoff_datetime"] - trips["tpep_pickup_datetime"]).dt.total_seconds()
     np.testing.assert_allclose(frame["trip_duration_minutes"], expected / 60)
     assert frame["pickup_hour"].between(0, 23).all()
@@ -27,13 +33,14 @@ def test_label_is_empty_when_not_known_yet():
     assert dataset.add_features(trips)[contract.LABEL].isna().all()
 
 
-def test_trip_ids_are_stable_and_unique():
+def test_row_ids_are_stable_and_unique():
     trips = sample_data.generate_rows(2_000)
     ids = dataset.row_ids(trips)
     assert ids.is_unique
     pd.testing.assert_series_equal(ids, dataset.row_ids(trips.copy()))
 
 
+@pytest.mark.example
 def test_trip_ids_ignore_time_unit_time_zone_and_int_width():
     trips = sample_data.generate_rows(50)
     other = trips.copy()
@@ -49,12 +56,13 @@ def test_holdout_is_a_fixed_fifth():
     assert 0.17 < holdout.mean() < 0.23
     fit, held = dataset.split_holdout(frame)
     assert len(fit) + len(held) == len(frame)
-    assert set(fit["trip_id"]).isdisjoint(held["trip_id"])
-    # The same trip is held out whichever sample it arrives in.
+    assert set(fit[contract.KEY]).isdisjoint(held[contract.KEY])
+    # The same row is held out whichever sample it arrives in.
     sample = frame.sample(frac=0.3, random_state=1)
     assert dataset.is_holdout(sample).equals(holdout.loc[sample.index])
 
 
+@pytest.mark.example
 def test_training_rows_drop_meter_glitches():
     frame = dataset.add_features(sample_data.generate_rows(100))
     frame.loc[frame.index[:3], "trip_distance"] = 0.0

@@ -7,6 +7,7 @@ import pytest
 from {{ cookiecutter.__package_name }} import contract, sample_data
 from {{ cookiecutter.__package_name }}.mlops import inputs, tables
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
+from {{ cookiecutter.__package_name }}.mlops.rules import Rule
 
 
 def test_type_names_of_both_engines_map_to_kinds():
@@ -17,6 +18,7 @@ def test_type_names_of_both_engines_map_to_kinds():
     assert inputs.kind_of("date32[day]") == "other"
 
 
+@pytest.mark.example
 def test_bad_rows_are_dropped_and_counted_once_per_row():
     trips = sample_data.generate_rows(10)
     trips.loc[0, "trip_distance"] = np.nan
@@ -29,6 +31,14 @@ def test_bad_rows_are_dropped_and_counted_once_per_row():
     assert dropped == {"tpep_pickup_datetime": 1, "trip_distance": 3}
     assert inputs.describe_dropped(dropped) == "4 rows (tpep_pickup_datetime 1, trip_distance 3)"
     assert inputs.describe_dropped({}) == ""
+
+
+def test_a_string_rule_refuses_only_missing_text():
+    values = pd.Series(["north", None, "", "12"], index=[3, 4, 5, 6])
+    assert inputs.bad_values(values, Rule("string")).tolist() == [False, True, False, False]
+    assert inputs.bad_values(values, Rule("string")).index.tolist() == [3, 4, 5, 6]
+    with pytest.raises(ValueError, match="a string Rule has no range"):
+        Rule("string", "a", "z")
 
 
 def test_label_rows_are_classified():
@@ -48,6 +58,7 @@ def test_label_rows_are_classified():
     ]
 
 
+@pytest.mark.example
 def test_columns_are_checked_by_kind(location):
     store = tables.for_runtime()
     table = location.table("trips")

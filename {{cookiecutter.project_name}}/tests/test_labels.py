@@ -32,6 +32,14 @@ def value(amount: float):
     return int(amount) % 2 if CLASSIFICATION else amount
 
 
+def another_label(labels: pd.Series):
+    """A different valid label for each: the next class (of LABEL_RULE's), or a large amount."""
+    if not CLASSIFICATION:
+        return 999.0
+    low, high = int(contract.LABEL_RULE.low), int(contract.LABEL_RULE.high)
+    return low + (labels - low + 1) % (high - low + 1)
+
+
 def _labels(ids, amounts):
     return pd.DataFrame({ID: ids, LABEL: [value(amount) for amount in amounts]})
 
@@ -76,6 +84,20 @@ def test_label_rows_from_raw_trips_use_the_scoring_ids():
     assert rows.set_index(ID)[LABEL].equals(expected.iloc[1:].astype(dataset.label_dtype()))
 
 
+def test_raw_rows_that_hold_the_key_column_too_are_read_as_raw_rows(location):
+    """A table keyed by one integer id column holds that column (contract.KEY) among its input
+    columns; without a label column its labels are still derived from the outcomes."""
+    trips = sample_data.generate_rows(40, seed=4)
+    if ID not in trips.columns:
+        trips[ID] = dataset.row_ids(trips)
+    table = location.table("raw_with_key")
+    tables.for_runtime().write(trips, table)
+    expected = dataset.labels_of(trips).set_axis(dataset.row_ids(trips)).dropna().sort_index()
+    rows = read_labels(table).set_index(ID)[LABEL].sort_index()
+    assert rows.index.tolist() == expected.index.tolist()
+    assert rows.tolist() == expected.astype(rows.dtype).tolist()
+
+
 def test_frames_without_ids_or_fares_are_refused(location):
     with pytest.raises(MlopsError, match="labels need"):
         label_rows(pd.DataFrame({ID: [1]}))
@@ -102,7 +124,7 @@ def test_attach_fills_only_unlabelled_rows_and_is_idempotent(location, champion)
     assert attach_labels(location=location) == 100
     assert attach_labels(location=location) == 0
     # Attached labels stay as they are; only the 200 unlabelled rows are filled.
-    other = 1 - truth[LABEL].head(100) if CLASSIFICATION else 999.0
+    other = another_label(truth[LABEL].head(100))
     record_labels(truth.head(100).assign(**{LABEL: other}), location=location)
     record_labels(truth.iloc[100:], location=location)
     assert attach_labels(location=location) == 200

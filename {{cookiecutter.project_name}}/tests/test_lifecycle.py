@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, contract
+from {{ cookiecutter.__package_name }} import config, contract, features
 from {{ cookiecutter.__package_name }}.mlops import lifecycle, registry, runtime, tables, ui
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 
@@ -86,23 +86,27 @@ def test_prod_predictions_and_monitoring(report):
     expected_batches = 2 if config.INCLUDE_MONITORING else 1
     assert rows["batch_id"].nunique() == expected_batches
     assert len(rows) == 1_500 * expected_batches
-    assert not rows.duplicated(["batch_id", "trip_id"]).any()
+    assert not rows.duplicated(["batch_id", contract.KEY]).any()
     assert (rows["model_version"] == "1").all()
     output = "\n".join(lines)
     if config.INCLUDE_MONITORING:
         normal, shifted = result.batches
         assert not normal["retrain"] and shifted["retrain"]
-        assert any("trip_distance" in violation for violation in shifted["violations"])
-        # The fares of both batches arrived (the shifted one after a first, drift-only check).
+        assert any(
+            f"psi of {name} " in violation
+            for violation in shifted["violations"]
+            for name in features.NUMERIC_FEATURES
+        )
+        # The labels of both batches arrived (the shifted one after a first, drift-only check).
         assert shifted["retrain_before_labels"] and f"{GATE} n/a (no labels yet)" in output
         assert normal["labelled_rows"] == shifted["labelled_rows"] == 1_500
         assert contract.GATE.better(normal["metric"], shifted["metric"])
-        assert rows["fare_amount"].notna().all()
+        assert rows[contract.LABEL].notna().all()
         assert "labels recorded in" in output
         labels = read(Location(PROD).labels)
-        assert len(labels) == 3_000 and labels["trip_id"].is_unique
+        assert len(labels) == 3_000 and labels[contract.KEY].is_unique
     else:
-        assert rows["fare_amount"].isna().all() and "labels recorded" not in output
+        assert rows[contract.LABEL].isna().all() and "labels recorded" not in output
     assert "Summary" in output
 
 
@@ -287,8 +291,8 @@ def test_running_again_adds_versions_and_keeps_one_copy_per_source(report):
         assert registry.versions(model(catalog)) == ["1", "2"], catalog
         assert registry.alias_version(model(catalog), config.CHAMPION) == "2"
     rows = read(Location(PROD).predictions)
-    assert not rows.duplicated(["batch_id", "trip_id"]).any()
+    assert not rows.duplicated(["batch_id", contract.KEY]).any()
     if config.INCLUDE_MONITORING:
-        # The same trips' labels again: upserted, not duplicated.
+        # The same rows' labels again: upserted, not duplicated.
         labels = read(Location(PROD).labels)
-        assert len(labels) == 3_000 and labels["trip_id"].is_unique
+        assert len(labels) == 3_000 and labels[contract.KEY].is_unique

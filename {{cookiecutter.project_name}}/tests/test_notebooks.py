@@ -182,7 +182,7 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     assert sorted(tries.index) == sorted(logged.index)
     assert tries.to_dict() == pytest.approx(logged.to_dict())
     candidate = runs[runs["tags.try"] == "candidate feature"].iloc[0]
-    assert candidate["params.candidate_features"] == "is_night"
+    assert candidate["params.candidate_features"] == ",".join(namespace["candidate_features"])
     other = runs[runs["tags.try"] == "candidate estimator"].iloc[0]
     assert other["tags.estimator"].startswith("RandomForest")
     # The champion (version 1 of this test's model) is measured on the same hold-out trips.
@@ -224,7 +224,8 @@ def test_widgets_must_exist():
 @pytest.mark.parametrize("name", notebook_names() + INTERACTIVE_NOTEBOOKS)
 def test_every_notebook_runs_setup_before_importing_the_package(name):
     assert run_targets(name) == ["_setup"]
-    first_import = next(i for i, cell in enumerate(cells(name)) if "from {{ cookiecutter.__package_name }}" in cell)
+    package = "from {{ cookiecutter.__package_name }}"
+    first_import = next(i for i, cell in enumerate(cells(name)) if package in cell)
     assert cells(name)[first_import - 1].strip() == "# MAGIC %run ./_setup"
 
 

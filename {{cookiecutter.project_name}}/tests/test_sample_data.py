@@ -1,15 +1,21 @@
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.__package_name }} import config, contract, sample_data
-from {{ cookiecutter.__package_name }}.mlops import tables
+from {{ cookiecutter.__package_name }} import config, contract, features, sample_data
+from {{ cookiecutter.__package_name }}.mlops import dataset, drift, tables
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
 
 
-def test_sample_has_the_schema_of_the_nyctaxi_trips_table():
+def test_sample_has_the_columns_of_the_contract():
     trips = sample_data.generate_rows(500)
     assert list(trips.columns) == sample_data.COLUMNS
     assert set(contract.INPUT_COLUMNS) | set(contract.OUTCOME_COLUMNS) == set(trips.columns)
+    assert pd.api.types.is_datetime64_any_dtype(trips[contract.TIMESTAMP])
+
+
+@pytest.mark.example
+def test_the_example_sample_has_the_types_of_the_nyctaxi_trips_table():
+    trips = sample_data.generate_rows(500)
     assert pd.api.types.is_datetime64_any_dtype(trips["tpep_pickup_datetime"])
     assert pd.api.types.is_datetime64_any_dtype(trips["tpep_dropoff_datetime"])
     assert trips["pickup_zip"].dtype == "int32"
@@ -23,6 +29,7 @@ def test_sample_is_deterministic():
     assert not sample_data.generate_rows(300, seed=7).equals(sample_data.generate_rows(300, seed=8))
 
 
+@pytest.mark.example
 def test_fares_are_realistic():
     trips = sample_data.generate_rows(5_000)
     assert (trips["fare_amount"] >= 2.5).all()
@@ -32,6 +39,18 @@ def test_fares_are_realistic():
     assert (trips["fare_amount"] * 2 % 1 == 0).all()  # half-dollar steps
 
 
+def test_drift_shifts_a_numeric_feature():
+    """`lifecycle` relies on it to show the drift check firing."""
+    normal = dataset.add_features(sample_data.generate_rows(2_000))
+    drifted = dataset.add_features(sample_data.generate_rows(2_000, drift=2.5))
+    psi = {
+        name: drift.population_stability_index(normal[name], drifted[name])
+        for name in features.NUMERIC_FEATURES
+    }
+    assert max(psi.values()) > config.MAX_PSI, psi
+
+
+@pytest.mark.example
 def test_drift_makes_trips_longer():
     normal = sample_data.generate_rows(2_000)["trip_distance"].median()
     longer = sample_data.generate_rows(2_000, drift=2.0)["trip_distance"].median()

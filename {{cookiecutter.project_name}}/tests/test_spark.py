@@ -95,13 +95,15 @@ def test_table_io_through_spark(location):
     assert store.exists(table) and store.count(table) == 500
     back = store.read(table)
     assert list(back.columns) == sample_data.COLUMNS
-    assert sorted(back["tpep_pickup_datetime"]) == sorted(trips["tpep_pickup_datetime"])
+    assert sorted(back[contract.TIMESTAMP]) == sorted(trips[contract.TIMESTAMP])
     store.write(trips.head(20), table, mode="append")
     assert store.count(table) == 520
-    assert len(store.read(table, columns=["trip_distance"], max_rows=7)) == 7
+    number = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "number")
+    assert len(store.read(table, columns=[number], max_rows=7)) == 7
     assert 20 < len(store.read(table, sample_fraction=0.2)) < 200
-    zip_code = int(trips["pickup_zip"].iloc[0])
-    assert (store.read(table, where={"pickup_zip": zip_code})["pickup_zip"] == zip_code).all()
+    integer = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "integer")
+    value = int(trips[integer].iloc[0])
+    assert (store.read(table, where={integer: value})[integer] == value).all()
     store.write(trips.head(10), table, mode="overwrite")
     assert store.count(table) == 10
 

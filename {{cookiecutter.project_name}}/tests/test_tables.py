@@ -6,9 +6,13 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.__package_name }} import config, sample_data
+from {{ cookiecutter.__package_name }} import config, contract, sample_data
 from {{ cookiecutter.__package_name }}.mlops import tables
 from {{ cookiecutter.__package_name }}.mlops.errors import MlopsError
+
+# An input column of each kind (the contract's first), for tests of reads by column and value.
+NUMBER = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "number")
+INTEGER = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "integer")
 
 DEV = config.DEV_CATALOG
 
@@ -37,7 +41,7 @@ def test_write_read_append_and_overwrite(store, schema):
     assert list(back.columns) == sample_data.COLUMNS
     assert store.columns(table) == sample_data.COLUMNS
     assert len(back) == 100
-    assert back["tpep_pickup_datetime"].tolist() == trips["tpep_pickup_datetime"].tolist()
+    assert back[contract.TIMESTAMP].tolist() == trips[contract.TIMESTAMP].tolist()
 
     store.write(trips, table, mode="append")
     assert store.count(table) == 200
@@ -336,10 +340,10 @@ def test_read_where_columns_sample_and_max_rows(store, schema):
     assert sample.equals(store.read(table, sample_fraction=0.1))
     assert len(store.read(table, max_rows=50)) == 50
     assert len(store.read(table, sample_fraction=0.1, max_rows=50)) == 50
-    assert list(store.read(table, columns=["trip_distance"]).columns) == ["trip_distance"]
-    zip_code = int(store.read(table)["pickup_zip"].iloc[0])
-    rows = store.read(table, where={"pickup_zip": zip_code})
-    assert len(rows) > 0 and (rows["pickup_zip"] == zip_code).all()
+    assert list(store.read(table, columns=[NUMBER]).columns) == [NUMBER]
+    value = int(store.read(table)[INTEGER].iloc[0])
+    rows = store.read(table, where={INTEGER: value})
+    assert len(rows) > 0 and (rows[INTEGER] == value).all()
     with pytest.raises(MlopsError, match="sample_fraction"):
         store.read(table, sample_fraction=0)
 
@@ -364,7 +368,7 @@ def test_missing_input_table_hints_at_sample_data(store, fresh_local_dir):
 
 def test_to_arrow_stores_microsecond_timestamps():
     table = tables.to_arrow(sample_data.generate_rows(5))
-    assert table.schema.field("tpep_pickup_datetime").type == pa.timestamp("us")
+    assert table.schema.field(contract.TIMESTAMP).type == pa.timestamp("us")
 
 
 def test_schemas_from_type_names():
@@ -419,7 +423,7 @@ def test_column_types_name_each_column(store, schema):
     store.write(sample_data.generate_rows(10), table)
     types = store.column_types(table)
     assert list(types) == sample_data.COLUMNS
-    assert types["trip_distance"] == "double" and types["pickup_zip"] == "int32"
+    assert types[NUMBER] == "double" and types[contract.TIMESTAMP].startswith("timestamp")
 
 
 # --- columns that change under a table that exists (see tables.schema_change) -----------------

@@ -6,8 +6,9 @@ label, change the declarations below, the features in `features.py` and the loca
 `sample_data.py` (README.md, "Your own table and label", is the recipe).
 
 - `INPUT_COLUMNS`: every column scoring reads from the input table, each with its rule
-  (`mlops/rules.py`): its kind (integer, number, timestamp, string), the allowed range, and
-  whether a row outside it is dropped (and counted) or refuses the whole run.
+  (`mlops/rules.py`): its kind (integer, number, timestamp, string), the allowed range (none
+  for a string: only a missing value breaks its rule), and whether a row outside it is dropped
+  (and counted) or refuses the whole run.
 - `KEY_COLUMNS` identify a row; the project stores their hash as `KEY` in every table it writes
   (a single integer column is used as it is). `TIMESTAMP` is the event time.
 - `OUTCOME_COLUMNS` are the input columns known only after the fact (with their rules): scoring

@@ -99,6 +99,8 @@ def require_columns(store, table: str, columns: Mapping[str, Rule] | list[str]) 
 
 def bad_values(values: pd.Series, rule: Rule) -> pd.Series:
     """True where a value breaks `rule`: null, not finite, or outside its range."""
+    if rule.kind == "string":  # text has no range: only a missing value breaks its rule
+        return pd.Series(values.isna().to_numpy(), index=values.index)
     if rule.kind == "timestamp":
         stamps = pd.to_datetime(values, errors="coerce", utc=True).dt.tz_localize(None)
         bad = stamps.isna()

@@ -96,9 +96,11 @@ def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _source_columns(store, table: str) -> list[str]:
     """The columns of `table` that hold labels, checked: the key and the label, or the raw
-    input columns with the outcomes (a key of another type is refused, not guessed)."""
+    input columns with the outcomes (a key of another type is refused, not guessed). Input
+    rows may hold the key column too (one integer id column is the key): without the label
+    column they are raw rows, whose labels `features.compute_label` derives."""
     types = store.column_types(table)
-    if ID in types:
+    if ID in types and LABEL in types:
         rules = {ID: inputs.KEY_RULE, LABEL: inputs.LABEL_RULE}
     else:
         rules = dict(inputs.TRAINING_RULES)

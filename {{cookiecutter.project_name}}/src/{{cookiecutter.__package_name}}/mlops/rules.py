@@ -23,7 +23,7 @@ class Rule:
     """How one input column is checked: its kind, its allowed range, and what to do with a row
     whose value is null, not finite or outside the range (`drop` or `refuse`)."""
 
-    kind: str  # integer | number | timestamp | string
+    kind: str  # integer | number | timestamp | string (text: no range, only not null)
     low: float | pd.Timestamp | None = None
     high: float | pd.Timestamp | None = None
     action: str = "drop"
@@ -31,6 +31,8 @@ class Rule:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"Rule kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind == "string" and (self.low is not None or self.high is not None):
+            raise ValueError("a string Rule has no range: Rule('string') checks it is not null")
         if self.action not in ("drop", "refuse"):
             raise ValueError(f"Rule action {self.action!r} is not 'drop' or 'refuse'")
 
