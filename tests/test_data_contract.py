@@ -35,9 +35,9 @@ def code_words(source: str) -> list[tuple[int, str]]:
     for item in tokenize.generate_tokens(io.StringIO(source).readline):
         statement_start = previous in (token.NEWLINE, token.INDENT, token.DEDENT)
         docstring = item.type == token.STRING and statement_start
-        if item.type == token.NAME and item.string not in ALLOWED_NAMES:
-            found.append((item.start[0], item.string))
-        elif item.type in STRING_TOKENS and not docstring:
+        name = item.type == token.NAME and item.string not in ALLOWED_NAMES
+        text = item.type in STRING_TOKENS and not docstring
+        if name or text:
             found.append((item.start[0], item.string))
         if item.type not in (token.NL, token.COMMENT):
             previous = item.type

@@ -7,7 +7,7 @@
 # MAGIC workspace (on a sample of `input_table`).
 # MAGIC
 # MAGIC 1. **Profile** a sample of the input: rows, missing values, values outside the ranges
-# MAGIC    training keeps (`features.VALID_RANGES`), and the distribution of every feature.
+# MAGIC    training keeps (`contract.TRAINING_RANGES`), and the distribution of every feature.
 # MAGIC 2. **Try** the model as `features.py` and `model.py` define it, with a candidate feature, and
 # MAGIC    with a candidate estimator. Each try is an MLflow run (tag `stage: explore`) in the
 # MAGIC    project's experiment; nothing is registered.
@@ -30,10 +30,9 @@
 # MAGIC %run ./_setup
 
 # COMMAND ----------
+from sklearn.ensemble import RandomForestRegressor as RandomForest
 
-from sklearn.ensemble import RandomForestRegressor
-
-from taxi_fare_mlops import config, features
+from taxi_fare_mlops import config, contract
 from taxi_fare_mlops.mlops import explore, reports
 from taxi_fare_mlops.mlops.location import Location
 
@@ -76,14 +75,14 @@ sample = explore.load_sample(
 
 data_profile = explore.profile(sample)
 display(data_profile)
-display(reports.distributions_figure(sample, explore.profile_columns(), features.VALID_RANGES))
+display(reports.distributions_figure(sample, explore.profile_columns(), contract.TRAINING_RANGES))
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## Try candidates
 # MAGIC Edit these cells: a candidate feature is a function of the featurised rows (the columns
-# MAGIC of `features.add_features`); a candidate estimator replaces the last step of
+# MAGIC of `dataset.add_features`); a candidate estimator replaces the last step of
 # MAGIC `model.build_pipeline()` (the columns are prepared as usual). `try_candidate` also takes
 # MAGIC `params=`, which override `model.PARAMS`.
 
@@ -94,9 +93,7 @@ candidate_features = {
     "is_night": lambda rows: (rows["pickup_hour"] >= 20) | (rows["pickup_hour"] < 6),
 }
 # Another family of trees: averaged deep trees instead of boosted shallow ones.
-candidate_estimator = RandomForestRegressor(
-    n_estimators=30, min_samples_leaf=5, random_state=config.SEED
-)
+candidate_estimator = RandomForest(n_estimators=30, min_samples_leaf=5, random_state=config.SEED)
 
 # COMMAND ----------
 
@@ -122,8 +119,8 @@ for trial in tries:
 
 # MAGIC %md
 # MAGIC ## Compare with the champion
-# MAGIC `rmse_vs_champion` is the relative change of the error: below zero, the try beats the
-# MAGIC champion on these trips. Without a champion yet (run `make lifecycle` locally, or the
+# MAGIC `<metric>_vs_champion` is the relative change of the gate's metric (`contract.GATE`)
+# MAGIC against the champion's on these rows. Without a champion yet (run `make lifecycle` locally, or the
 # MAGIC training job), the tries are compared with each other.
 
 # COMMAND ----------

@@ -10,7 +10,7 @@
 # MAGIC 1. read the input table (or a random `sample_fraction` of it: staging trains on a sample),
 # MAGIC    at most `max_training_rows` rows, a random sample drawn on the cluster (its size and share of
 # MAGIC    the table are logged with the run);
-# MAGIC 2. build features with `features.add_features` (trip duration, pickup hour and weekday, zip codes),
+# MAGIC 2. build features with `dataset.add_features` (trip duration, pickup hour and weekday, zip codes),
 # MAGIC    the same code that batch inference uses;
 # MAGIC 3. leave the hold-out trips out (a fixed 20 % chosen by trip id) and fit a scikit-learn pipeline;
 # MAGIC 4. log parameters, hold-out metrics, the model signature and an input example to MLflow, and

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import features, sample_data
+from taxi_fare_mlops import contract, sample_data
 from taxi_fare_mlops.mlops import cli, tables
 
 # Each case is a CLI run (a model load, a Delta write, an MLflow run): seconds, not millis.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "8"))
 
 BAD_NUMBERS = [None, np.nan, np.inf, -np.inf, -1.0, -1e9, 1e15]
@@ -53,7 +53,7 @@ def hypothesis_tools(max_examples: int = EXAMPLES):
         """Valid sample trips, then bad values in some cells, sometimes a column dropped or
         stored as text."""
         rows = draw(st.integers(min_rows, max_rows))
-        trips = sample_data.generate_trips(rows, seed=draw(st.integers(0, 1000)))
+        trips = sample_data.generate_rows(rows, seed=draw(st.integers(0, 1000)))
         # Nullable types, as a table column with nulls is (pandas would turn ints into floats).
         trips = trips.astype({"pickup_zip": "Int64", "dropoff_zip": "Int64"}).astype(
             {"tpep_pickup_datetime": "object", "tpep_dropoff_datetime": "object"}
@@ -103,12 +103,12 @@ def hypothesis_tools(max_examples: int = EXAMPLES):
         )
         frame = pd.DataFrame(
             {
-                features.ID: pd.array(ids, dtype="Int64"),
-                features.LABEL: pd.array(fares, dtype="float64"),
+                contract.KEY: pd.array(ids, dtype="Int64"),
+                contract.LABEL: pd.array(fares, dtype="float64"),
             }
         )
         if draw(st.integers(0, 5)) == 0:
-            frame[features.ID] = frame[features.ID].astype(str)
+            frame[contract.KEY] = frame[contract.KEY].astype(str)
         return frame
 
     suppress = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -190,7 +190,7 @@ def test_score_refuses_or_counts_bad_rows(champion, location, capsys):
             scored = _number(r"scored ([\d,]+) rows", out)
             left_out = _number(r"left out ([\d,]+) input rows", out)
             assert scored == len(written) and scored + left_out == len(trips), out
-            assert written[features.ID].notna().all()
+            assert written[contract.KEY].notna().all()
             assert np.isfinite(written["prediction"]).all()
             tally["successes"] += 1
         else:
@@ -225,8 +225,8 @@ def test_label_refuses_or_counts_bad_rows(location, capsys):
             assert result.recorded + sum(result.skipped.values()) == len(source_rows)
             if store.exists(location.labels):
                 stored = store.read(location.labels)
-                assert stored[features.LABEL].between(0, 1_000).all()
-                assert stored[features.ID].is_unique
+                assert stored[contract.LABEL].between(0, 1_000).all()
+                assert stored[contract.KEY].is_unique
             else:  # every row was left out: nothing to record, no table made
                 assert result.recorded == 0
             tally["successes"] += 1
@@ -241,10 +241,10 @@ def test_label_refuses_or_counts_bad_rows(location, capsys):
 
 def test_monitor_refuses_or_copes_with_a_bad_baseline(champion, location, capsys):
     store = tables.for_runtime()
-    trips = sample_data.generate_trips(300, seed=5, start="2016-03-01", days=7)
-    store.write(trips, location.new_trips)
+    trips = sample_data.generate_rows(300, seed=5, start="2016-03-01", days=7)
+    store.write(trips, location.new_rows)
     code, _, _ = run(
-        capsys, "score", *_location_args(location), "--input-table", location.new_trips,
+        capsys, "score", *_location_args(location), "--input-table", location.new_rows,
         "--batch-id", "good",
     )  # fmt: skip
     assert code == 0

@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import config
-from taxi_fare_mlops.mlops import drift
+from taxi_fare_mlops import config, contract
+from taxi_fare_mlops.mlops import drift, metrics
+
+GATE = contract.GATE.metric
+regression_only = pytest.mark.skipif(
+    contract.PROBLEM_TYPE != "regression", reason="the taxi example's regression metrics"
+)
 
 ROWS = 20_000
 
@@ -218,35 +223,34 @@ def test_feature_drift_names_missing_columns(baseline):
         drift.feature_drift(baseline, baseline, ["trip_distance", "fare_amount"], [])
 
 
-# --- error_metrics -----------------------------------------------------------------------------
+# --- the task's error metrics (metrics.compute), as monitoring applies them ----------------------
 
 
+@regression_only
 def test_error_metrics_on_known_numbers():
-    errors = drift.error_metrics([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 3.0, 2.0])
+    errors = metrics.compute([1.0, 2.0, 3.0, 4.0], np.array([2.0, 2.0, 3.0, 2.0]))
     # residuals 1, 0, 0, -2: squared mean 5 / 4, absolute mean 3 / 4
-    assert errors == pytest.approx({"rmse": math.sqrt(1.25), "mae": 0.75})
+    assert errors["rmse"] == pytest.approx(math.sqrt(1.25))
+    assert errors["mae"] == pytest.approx(0.75)
 
 
+@regression_only
 def test_error_metrics_leave_out_rows_without_a_label():
-    errors = drift.error_metrics([1.0, np.nan, 3.0, np.nan], [2.0, 100.0, 3.0, 100.0])
-    assert errors == pytest.approx({"rmse": math.sqrt(0.5), "mae": 0.5})
+    errors = metrics.compute([1.0, np.nan, 3.0, np.nan], np.array([2.0, 100.0, 3.0, 100.0]))
+    assert errors["rmse"] == pytest.approx(math.sqrt(0.5))
+    assert errors["mae"] == pytest.approx(0.5)
 
 
 def test_error_metrics_without_labels_are_nan():
-    errors = drift.error_metrics(pd.Series([np.nan, np.nan]), pd.Series([1.0, 2.0]))
-    assert set(errors) == {"rmse", "mae"}
-    assert math.isnan(errors["rmse"])
-    assert math.isnan(errors["mae"])
+    errors = metrics.compute(pd.Series([np.nan, np.nan]), np.array([1.0, 2.0]))
+    assert set(errors) == set(contract.METRICS) | {GATE}
+    assert all(math.isnan(value) for value in errors.values())
 
 
+@regression_only
 def test_error_metrics_reject_a_missing_prediction_on_a_labelled_row():
-    with pytest.raises(ValueError, match="y_pred is missing"):
-        drift.error_metrics([1.0, 2.0], [1.0, np.nan])
-
-
-def test_error_metrics_reject_different_lengths():
-    with pytest.raises(ValueError, match="rows"):
-        drift.error_metrics([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="prediction is missing"):
+        metrics.compute([1.0, 2.0], np.array([1.0, np.nan]))
 
 
 # --- find_violations ---------------------------------------------------------------------------
@@ -256,62 +260,70 @@ def drift_rows(*rows):
     return pd.DataFrame(rows, columns=drift.DRIFT_COLUMNS)
 
 
+LIMITS = {"max_psi": 0.2, "gate_threshold": 4.0}
 HEALTHY_ERRORS = {"rmse": 3.0, "mae": 2.0}
 
 
+@regression_only
 def test_no_violations_means_healthy():
     table = drift_rows(("trip_distance", "psi", 0.05), ("trip_distance", "ks", 0.02))
-    assert drift.find_violations(table, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0) == []
+    assert drift.find_violations(table, HEALTHY_ERRORS, **LIMITS) == []
 
 
 def test_psi_above_the_threshold_is_reported_readably():
     table = drift_rows(("trip_distance", "psi", 0.41), ("pickup_hour", "psi", 0.01))
-    violations = drift.find_violations(table, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0)
+    violations = drift.find_violations(table, HEALTHY_ERRORS, **LIMITS)
     assert violations == ["psi of trip_distance is 0.41, above 0.2"]
 
 
+@regression_only
 def test_psi_exactly_at_the_threshold_is_not_a_violation():
     at_threshold = drift_rows(("trip_distance", "psi", 0.2))
     just_above = drift_rows(("trip_distance", "psi", 0.2001))
-    assert drift.find_violations(at_threshold, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0) == []
-    assert len(drift.find_violations(just_above, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0)) == 1
+    assert drift.find_violations(at_threshold, HEALTHY_ERRORS, **LIMITS) == []
+    assert len(drift.find_violations(just_above, HEALTHY_ERRORS, **LIMITS)) == 1
 
 
+@regression_only
 def test_rmse_above_the_threshold_is_a_violation_and_at_it_is_not():
     table = drift_rows(("trip_distance", "psi", 0.0))
-    above = drift.find_violations(table, {"rmse": 5.2, "mae": 3.0}, max_psi=0.2, max_rmse=4.0)
-    assert above == ["rmse is 5.2, above 4"]
-    at = drift.find_violations(table, {"rmse": 4.0, "mae": 3.0}, max_psi=0.2, max_rmse=4.0)
+    above = drift.find_violations(table, {"rmse": 5.2, "mae": 3.0}, **LIMITS)
+    assert above == ["rmse is 5.2, not at most 4"]
+    at = drift.find_violations(table, {"rmse": 4.0, "mae": 3.0}, **LIMITS)
     assert at == []
 
 
+@regression_only
 def test_nan_rmse_means_no_labels_yet_and_is_not_a_violation():
     table = drift_rows(("trip_distance", "psi", 0.0))
     no_labels = {"rmse": math.nan, "mae": math.nan}
-    assert drift.find_violations(table, no_labels, max_psi=0.2, max_rmse=4.0) == []
+    assert drift.find_violations(table, no_labels, **LIMITS) == []
 
 
 def test_ks_is_reported_but_not_acted_on():
     table = drift_rows(("trip_distance", "ks", 0.9))
-    assert drift.find_violations(table, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0) == []
+    assert drift.find_violations(table, HEALTHY_ERRORS, **LIMITS) == []
 
 
 def test_js_is_checked_only_when_a_threshold_is_given():
     table = drift_rows(("pickup_zip", "js", 0.3))
-    assert drift.find_violations(table, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0) == []
-    violations = drift.find_violations(table, HEALTHY_ERRORS, max_psi=0.2, max_rmse=4.0, max_js=0.1)
+    assert drift.find_violations(table, HEALTHY_ERRORS, **LIMITS) == []
+    violations = drift.find_violations(table, HEALTHY_ERRORS, **LIMITS, max_js=0.1)
     assert violations == ["js of pickup_zip is 0.3, above 0.1"]
 
 
+@regression_only
 def test_every_violation_gets_its_own_line():
     table = drift_rows(("trip_distance", "psi", 0.5), ("fare_per_mile", "psi", 0.3))
-    violations = drift.find_violations(table, {"rmse": 9.0}, max_psi=0.2, max_rmse=4.0)
+    violations = drift.find_violations(table, {"rmse": 9.0}, **LIMITS)
     assert len(violations) == 3
 
 
 def test_shifted_batch_fires_the_check_with_default_thresholds(baseline):
     longer_trips = baseline.assign(trip_distance=baseline["trip_distance"] + 3.0)
     table = drift.feature_drift(baseline, longer_trips, ["trip_distance", "pickup_hour"], [])
-    violations = drift.find_violations(table, {"rmse": math.nan}, config.MAX_PSI, config.MAX_RMSE)
+    violations = drift.find_violations(
+        table, {"rmse": math.nan}, config.MAX_PSI, contract.GATE.threshold
+    )
     assert len(violations) == 1
     assert violations[0].startswith("psi of trip_distance is ")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from taxi_fare_mlops import config, features
+from taxi_fare_mlops import config, contract, features
 from taxi_fare_mlops.mlops import registry, tables
 from taxi_fare_mlops.mlops.labels import record_labels
 from taxi_fare_mlops.mlops.location import Location
@@ -25,6 +25,10 @@ from notebook_runner import (
 )
 from notebook_runner import main as notebook_main
 
+GATE = contract.GATE.metric
+# A gate threshold no model meets: above the best possible score, or no error at all.
+UNREACHABLE = "1.5" if contract.GATE.higher_is_better else "0.0"
+
 # The widgets the bundle's jobs pass: the contract between notebooks and resources/*.yml.
 EXPECTED_WIDGETS = {
     "train": {"input_table", "experiment_name", "sample_fraction", "max_training_rows"},
@@ -32,13 +36,13 @@ EXPECTED_WIDGETS = {
         "input_table",
         "experiment_name",
         "model_version",
-        "max_rmse",
+        "gate_threshold",
         "champion_tolerance",
     },
     "deploy": {"model_version"},
     "promote": {"source_catalog", "source_alias", "source_version"},
     "score": {"input_table", "batch_id"},
-    "monitor": {"max_psi", "max_rmse", "fail_on_violation"},
+    "monitor": {"max_psi", "gate_threshold", "fail_on_violation"},
     "create_monitor": {"assets_dir"},
     "explore": {"input_table", "experiment_name", "sample_rows"},
     "rollback": set(),
@@ -127,13 +131,13 @@ def test_every_notebook_runs_like_the_jobs_chain_them(input_table, schema):
 
 
 def test_failed_gate_fails_the_validate_notebook(input_table, location, candidate):
-    with pytest.raises(ValidationFailed, match="max_rmse 0.1"):
+    with pytest.raises(ValidationFailed, match=f"gate_threshold {float(UNREACHABLE):g}"):
         run_notebook(
             "validate",
             catalog=location.catalog,
             schema=location.schema,
             model_version=candidate,
-            max_rmse="0.1",
+            gate_threshold=UNREACHABLE,
         )
 
 
@@ -142,13 +146,13 @@ def test_monitor_notebook_reports_retrain_without_failing(input_table, location,
         pytest.skip("the project was generated without monitoring")
     at = {"catalog": location.catalog, "schema": location.schema}
     run_notebook("score", **at)
-    # Scoring leaves labels empty; once the fares arrive the error exists (and is above 0.0).
+    # Scoring leaves labels empty; once the labels arrive the error exists (and misses the gate).
     record_labels(tables.for_runtime().read(input_table), location=location)
-    values = run_notebook("monitor", **at, max_psi="0.0", max_rmse="0.0")
+    values = run_notebook("monitor", **at, max_psi="0.0", gate_threshold=UNREACHABLE)
     assert values["retrain"] == "true"
     # Where retraining happens upstream, the job passes fail_on_violation so the run fails.
-    strict = {"max_psi": "0.0", "max_rmse": "0.0", "fail_on_violation": "true"}
-    with pytest.raises(RuntimeError, match="monitoring thresholds violated: .*above"):
+    strict = {"max_psi": "0.0", "gate_threshold": UNREACHABLE, "fail_on_violation": "true"}
+    with pytest.raises(RuntimeError, match="monitoring thresholds violated: "):
         run_notebook("monitor", **at, **strict)
 
 
@@ -167,24 +171,24 @@ def test_explore_notebook_profiles_tries_and_compares_with_the_champion(
     )
     # The profile covers every feature and the label of the sampled rows.
     profile = namespace["data_profile"].set_index("column")
-    assert list(profile.index) == [*features.MODEL_FEATURES, features.LABEL]
+    assert list(profile.index) == [*features.MODEL_FEATURES, contract.LABEL]
     assert (profile["rows"] == 2_000).all()
     # Each try is a run of the experiment, with the metrics the comparison shows.
     comparison = namespace["comparison"]
     runs = mlflow.search_runs(experiment_names=[experiment], filter_string="tags.stage = 'explore'")
     assert len(runs) == 3
-    logged = runs.set_index("run_id")["metrics.holdout_rmse"]
-    tries = comparison[~comparison["is_champion"]].set_index("run_id")["rmse"]
+    logged = runs.set_index("run_id")[f"metrics.holdout_{GATE}"]
+    tries = comparison[~comparison["is_champion"]].set_index("run_id")[GATE]
     assert sorted(tries.index) == sorted(logged.index)
     assert tries.to_dict() == pytest.approx(logged.to_dict())
     candidate = runs[runs["tags.try"] == "candidate feature"].iloc[0]
-    assert candidate["params.candidate_features"] == "is_night"
+    assert candidate["params.candidate_features"] == ",".join(namespace["candidate_features"])
     other = runs[runs["tags.try"] == "candidate estimator"].iloc[0]
-    assert other["tags.estimator"] == "RandomForestRegressor"
+    assert other["tags.estimator"].startswith("RandomForest")
     # The champion (version 1 of this test's model) is measured on the same hold-out trips.
     (champion_row,) = comparison[comparison["is_champion"]].itertuples()
     assert champion_row.name == f"{config.CHAMPION} (version {champion})"
-    assert champion_row.rmse_vs_champion == 0.0
+    assert getattr(champion_row, f"{GATE}_vs_champion") == 0.0
     # Shown: the profile table and its histograms, the comparison table and its chart.
     figures = [shown for shown in namespace["displayed"] if hasattr(shown, "savefig")]
     assert len(figures) == 2
@@ -199,7 +203,7 @@ def test_make_explore_runs_it_in_a_terminal_without_a_champion(
     assert notebook_main(["explore", f"schema={schema}", "sample_rows=1000"]) == 0
     printed = capsys.readouterr().out
     # Tables printed whole: the profile, then the tries (no champion in this schema).
-    assert "out_of_range" in printed and "rmse_vs_champion" in printed
+    assert "out_of_range" in printed and f"{GATE}_vs_champion" in printed
     assert "candidate estimator" in printed and f"{config.CHAMPION} (version" not in printed
     figures = sorted((session_local_dir / "reports" / "explore").glob("figure_*.png"))
     assert [path.name for path in figures] == ["figure_1.png", "figure_2.png"]
@@ -220,7 +224,8 @@ def test_widgets_must_exist():
 @pytest.mark.parametrize("name", notebook_names() + INTERACTIVE_NOTEBOOKS)
 def test_every_notebook_runs_setup_before_importing_the_package(name):
     assert run_targets(name) == ["_setup"]
-    first_import = next(i for i, cell in enumerate(cells(name)) if "from taxi_fare_mlops" in cell)
+    package = "from taxi_fare_mlops"
+    first_import = next(i for i, cell in enumerate(cells(name)) if package in cell)
     assert cells(name)[first_import - 1].strip() == "# MAGIC %run ./_setup"
 
 

@@ -6,9 +6,13 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from taxi_fare_mlops import config, sample_data
+from taxi_fare_mlops import config, contract, sample_data
 from taxi_fare_mlops.mlops import tables
 from taxi_fare_mlops.mlops.errors import MlopsError
+
+# An input column of each kind (the contract's first), for tests of reads by column and value.
+NUMBER = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "number")
+INTEGER = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "integer")
 
 DEV = config.DEV_CATALOG
 
@@ -30,14 +34,14 @@ def test_tables_live_under_the_local_warehouse(session_local_dir):
 def test_write_read_append_and_overwrite(store, schema):
     table = f"{DEV}.{schema}.trips"
     assert not store.exists(table)
-    trips = sample_data.generate_trips(100)
+    trips = sample_data.generate_rows(100)
     store.write(trips, table)
     assert store.exists(table)
     back = store.read(table)
-    assert list(back.columns) == sample_data.TRIP_COLUMNS
-    assert store.columns(table) == sample_data.TRIP_COLUMNS
+    assert list(back.columns) == sample_data.COLUMNS
+    assert store.columns(table) == sample_data.COLUMNS
     assert len(back) == 100
-    assert back["tpep_pickup_datetime"].tolist() == trips["tpep_pickup_datetime"].tolist()
+    assert back[contract.TIMESTAMP].tolist() == trips[contract.TIMESTAMP].tolist()
 
     store.write(trips, table, mode="append")
     assert store.count(table) == 200
@@ -329,24 +333,24 @@ def test_a_stream_sample_keeps_exactly_the_rows_with_the_smallest_keys():
 
 def test_read_where_columns_sample_and_max_rows(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(1_000), table)
+    store.write(sample_data.generate_rows(1_000), table)
     # A Bernoulli sample, as Spark's: about the share asked for, the same rows every time.
     sample = store.read(table, sample_fraction=0.1)
     assert 70 <= len(sample) <= 130
     assert sample.equals(store.read(table, sample_fraction=0.1))
     assert len(store.read(table, max_rows=50)) == 50
     assert len(store.read(table, sample_fraction=0.1, max_rows=50)) == 50
-    assert list(store.read(table, columns=["trip_distance"]).columns) == ["trip_distance"]
-    zip_code = int(store.read(table)["pickup_zip"].iloc[0])
-    rows = store.read(table, where={"pickup_zip": zip_code})
-    assert len(rows) > 0 and (rows["pickup_zip"] == zip_code).all()
+    assert list(store.read(table, columns=[NUMBER]).columns) == [NUMBER]
+    value = int(store.read(table)[INTEGER].iloc[0])
+    rows = store.read(table, where={INTEGER: value})
+    assert len(rows) > 0 and (rows[INTEGER] == value).all()
     with pytest.raises(MlopsError, match="sample_fraction"):
         store.read(table, sample_fraction=0)
 
 
 def test_batches_bound_the_chunk_size(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(1_050), table)
+    store.write(sample_data.generate_rows(1_050), table)
     sizes = [len(chunk) for chunk in store.batches(table, 200)]
     assert sum(sizes) == 1_050
     assert max(sizes) <= 200
@@ -363,8 +367,8 @@ def test_missing_input_table_hints_at_sample_data(store, fresh_local_dir):
 
 
 def test_to_arrow_stores_microsecond_timestamps():
-    table = tables.to_arrow(sample_data.generate_trips(5))
-    assert table.schema.field("tpep_pickup_datetime").type == pa.timestamp("us")
+    table = tables.to_arrow(sample_data.generate_rows(5))
+    assert table.schema.field(contract.TIMESTAMP).type == pa.timestamp("us")
 
 
 def test_schemas_from_type_names():
@@ -416,7 +420,97 @@ def test_newest_is_the_value_at_the_largest_order(store, schema):
 
 def test_column_types_name_each_column(store, schema):
     table = f"{DEV}.{schema}.trips"
-    store.write(sample_data.generate_trips(10), table)
+    store.write(sample_data.generate_rows(10), table)
     types = store.column_types(table)
-    assert list(types) == sample_data.TRIP_COLUMNS
-    assert types["trip_distance"] == "double" and types["pickup_zip"] == "int32"
+    assert list(types) == sample_data.COLUMNS
+    assert types[NUMBER] == "double" and types[contract.TIMESTAMP].startswith("timestamp")
+
+
+# --- columns that change under a table that exists (see tables.schema_change) -----------------
+
+
+def test_appends_and_replaces_merge_new_columns_and_keep_removed_ones(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    old = pd.DataFrame({"batch_id": ["a", "a"], "key": [1, 2], "gone": [0.5, 0.25]})
+    store.write(old, table, mode="append", replace={"batch_id": "a"})
+    new = pd.DataFrame({"batch_id": ["b"], "key": [3], "added": [7.0]})
+    store.write(new, table, mode="append", replace={"batch_id": "b"})
+    store.write(new.assign(batch_id="c", key=4), table, mode="append")
+    assert store.columns(table) == ["batch_id", "key", "gone", "added"]
+    rows = store.read(table).set_index("key").sort_index()
+    assert rows["added"].isna().tolist() == [True, True, False, False]
+    assert rows["gone"].isna().tolist() == [False, False, True, True]
+    # The rows written before read back the same; a read of some columns works on every file.
+    assert rows.loc[[1, 2], "gone"].tolist() == [0.5, 0.25]
+    assert store.read(table, columns=["key", "added"], where={"batch_id": "a"}).shape == (2, 2)
+    # Replacing the old batch with the new columns fills them there too.
+    store.write(old.assign(added=1.0), table, mode="append", replace={"batch_id": "a"})
+    assert store.read(table, where={"batch_id": "a"})["added"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("stored", "written", "names"),
+    [([1, 2], [1.5, 2.5], ("long", "double")), ([0.5, 1.5], ["x", "y"], ("double", "string"))],
+)
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_changed_type_is_refused_before_anything_is_written(
+    store, schema, stored, written, names, replace
+):
+    table = f"{DEV}.{schema}.scored"
+    store.write(pd.DataFrame({"batch_id": ["a", "a"], "value": stored}), table, mode="append")
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(
+            pd.DataFrame({"batch_id": ["b", "b"], "value": written}),
+            table,
+            mode="append",
+            replace={"batch_id": "b"} if replace else None,
+        )
+    line = str(refused.value)
+    assert line.startswith(
+        f"table {table}: column value is stored as {names[0]}, this code writes {names[1]}; "
+    )
+    assert "under a new name" in line and "migrate the table" in line and "\n" not in line
+    assert store.read(table)["value"].tolist() == stored
+
+
+def test_a_replace_by_a_column_the_table_has_not_got_is_refused(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    store.write(pd.DataFrame({"old_batch": ["a"], "value": [1.0]}), table)
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(
+            pd.DataFrame({"batch_id": ["a"], "value": [2.0]}),
+            table,
+            mode="append",
+            replace={"batch_id": "a"},
+        )
+    assert str(refused.value).startswith(
+        f"table {table} has other columns than this stage writes: it has no batch_id"
+    )
+    assert store.columns(table) == ["old_batch", "value"] and store.count(table) == 1
+
+
+def test_schema_change_of_declared_columns_writes_nothing(store, schema):
+    table = f"{DEV}.{schema}.scored"
+    assert store.schema_change(table, {"key": "long"}) is None
+    store.create_if_missing(table, {"key": "long", "gone": "double"})
+    change = store.schema_change(table, {"key": "long", "at": "timestamp_utc"}, keys=("key",))
+    assert change.added == {"at": store.type_name("timestamp_utc")} and change.kept == ("gone",)
+    assert change.summary() == (
+        f"{table}: adds column at (null in the rows already there); keeps column gone "
+        "(null in new rows)"
+    )
+    with pytest.raises(tables.SchemaConflict, match="column key is stored as long, this code"):
+        store.schema_change(table, {"key": "double"})
+    with pytest.raises(tables.SchemaConflict, match="it has no other_key, the key"):
+        store.schema_change(table, {"key": "long"}, keys=("other_key",))
+    assert store.columns(table) == ["key", "gone"]
+    assert tables.declared_columns(tables.arrow_schema({"k": "long", "t": "timestamp_utc"})) == {
+        "k": "long",
+        "t": "timestamp_utc",
+    }
+
+
+def test_a_column_of_nulls_fits_any_stored_type():
+    change = tables.schema_change("c.s.t", {"x": "double", "y": "string"}, {"x": "null"})
+    assert change.added == {} and change.kept == ("y",)
+    assert tables.schema_change("c.s.t", {"x": "string"}, {"x": "large_string"}).kept == ()

@@ -1,9 +1,11 @@
 import pytest
 
-from taxi_fare_mlops import config, features
+from taxi_fare_mlops import contract, features
 from taxi_fare_mlops.mlops import registry
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.train import pip_requirements, train
+
+GATE = contract.GATE.metric
 
 
 def test_pip_requirements_are_explicit_and_pinned():
@@ -20,7 +22,7 @@ def test_train_registers_a_new_version_each_time(input_table, location):
     sample = train(location=location, input_table=input_table, sample_fraction=0.25)
     assert (first.version, sample.version) == ("1", "2")
     assert first.model_name == location.model
-    assert first.metrics["rmse"] < config.MAX_RMSE
+    assert contract.GATE.passes(first.metrics[GATE], contract.GATE.threshold)
     assert sample.training_rows < 0.3 * first.training_rows
     assert f"{location.model} version 1: trained on" in first.summary()
 
@@ -31,7 +33,7 @@ def test_train_registers_a_new_version_each_time(input_table, location):
     assert registry.tags(location.model, "2")["sample_fraction"] == "0.25"
 
     run = mlflow.get_run(first.run_id)
-    assert run.data.metrics["holdout_rmse"] == pytest.approx(first.metrics["rmse"])
+    assert run.data.metrics[f"holdout_{GATE}"] == pytest.approx(first.metrics[GATE])
     assert run.data.params["input_table"] == input_table
     info = mlflow.models.get_model_info(location.model_uri("1"))
     assert info.signature is not None

@@ -2,11 +2,20 @@
 test_lifecycle.py, over a lifecycle's registry)."""
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import pytest
+
 from taxi_fare_mlops.mlops import ui
+
+from conftest import source_environment
+from processes import default_sigint, processes_marked, running, stop
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -44,3 +53,59 @@ def test_make_mlflow_ui_runs_the_module():
         env={**os.environ, "PYTHONPATH": str(SRC)},
     )
     assert "--port" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((ui.HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on the port now (SO_REUSEADDR, as servers bind)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ui.HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_health(port: int, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{ui.HOST}:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the MLflow UI did not start: {stop(process)[1][-2000:]}")
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
+    """`make mlflow-ui` ended by SIGTERM or Ctrl-C: "stopped", exit 0, the port free and no
+    process of the MLflow server left."""
+    port = _free_port()
+    with running(
+        [sys.executable, "-m", ui.__name__, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=source_environment(),
+        preexec_fn=default_sigint if stop_signal == signal.SIGINT else None,
+    ) as process:
+        _wait_for_health(port, process, seconds=300)
+        out, err = stop(process, stop_signal, timeout=ui.STOP_SECONDS + 30)
+        # The server's processes (a session of their own) carry the UI's mark: none may
+        # outlive it.
+        left = processes_marked(process.mark)
+    assert process.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
+    assert not left, f"processes left behind: {left}"
+    assert _port_is_free(port)

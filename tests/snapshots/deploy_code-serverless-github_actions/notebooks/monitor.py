@@ -12,7 +12,7 @@
 # MAGIC   Without labels the error is empty ("n/a"), never a violation.
 # MAGIC
 # MAGIC The metrics are appended to `<catalog>.<schema>.monitoring_metrics`, and the plots logged to
-# MAGIC MLflow. If PSI exceeds `max_psi` or RMSE exceeds `max_rmse`, the task value `retrain` is
+# MAGIC MLflow. If PSI exceeds `max_psi` or RMSE exceeds `gate_threshold`, the task value `retrain` is
 # MAGIC `"true"`. Where training runs in the same environment (deploy_code) the monitoring job then
 # MAGIC starts the training job; elsewhere `fail_on_violation` is `"true"`, so the task fails and
 # MAGIC the job's failure notification tells the team to retrain upstream.
@@ -30,7 +30,7 @@
 
 # COMMAND ----------
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, contract
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.monitor import monitor
 
@@ -46,7 +46,9 @@ dbutils.widgets.text("schema", config.SCHEMA, "Schema")
 dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
 dbutils.widgets.text("input_table", config.INPUT_TABLE, "Training data (drift baseline)")
 dbutils.widgets.text("max_psi", str(config.MAX_PSI), "Highest acceptable PSI")
-dbutils.widgets.text("max_rmse", str(config.MAX_RMSE), "Highest acceptable RMSE")
+dbutils.widgets.text(
+    "gate_threshold", str(contract.GATE.threshold), "Gate metric threshold (contract.GATE)"
+)
 dbutils.widgets.dropdown("fail_on_violation", "false", ["true", "false"], "Fail on a violation")
 
 # COMMAND ----------
@@ -65,7 +67,7 @@ result = monitor(
     location=location,
     baseline_table=dbutils.widgets.get("input_table"),
     max_psi=float(dbutils.widgets.get("max_psi")),
-    max_rmse=float(dbutils.widgets.get("max_rmse")),
+    gate_threshold=float(dbutils.widgets.get("gate_threshold")),
 )
 print(result.summary())
 display(result.drift)

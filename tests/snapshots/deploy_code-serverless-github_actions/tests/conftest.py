@@ -28,7 +28,7 @@ import skops.io  # noqa: F401
 from threadpoolctl import threadpool_limits
 
 from taxi_fare_mlops import config, sample_data
-from taxi_fare_mlops.mlops import registry, runtime
+from taxi_fare_mlops.mlops import errors, registry, runtime
 from taxi_fare_mlops.mlops.deploy import deploy
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.train import train
@@ -42,6 +42,16 @@ TEST_ROWS = 4_000
 threadpool_limits(limits=1, user_api="openmp")
 DEV = config.DEV_CATALOG
 SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def pytest_exception_interact(node, call, report):
+    """A model skops does not trust fails every test that trains: stop at the first, with the
+    one line that says what to do, instead of reporting it once per test."""
+    for cause in errors.chain(call.excinfo.value):
+        untrusted = errors.untrusted_types(cause)
+        if untrusted is not None:
+            node.session.shouldstop = str(untrusted)
+            return
 
 
 def source_environment() -> dict[str, str]:

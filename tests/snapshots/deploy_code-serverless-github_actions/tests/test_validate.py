@@ -1,39 +1,59 @@
 """The validation gate, including the case it exists for: a worse model must not ship."""
 
 import pytest
-from sklearn.dummy import DummyRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from taxi_fare_mlops import config, model
+from taxi_fare_mlops import config, contract, model
 from taxi_fare_mlops.mlops import registry
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.train import train
 from taxi_fare_mlops.mlops.validate import ValidationFailed, check_gate, validate
 
+GATE = contract.GATE
+# A threshold no model reaches: above the best possible score, or below the best error.
+IMPOSSIBLE = 1.5 if GATE.higher_is_better else 1e-6
+
 
 def predict_the_mean(params=None):
-    """A deliberately poor model, whatever estimator `model.py` holds: it ignores the trip."""
+    """A deliberately poor model, whatever estimator `model.py` holds: it ignores the row."""
+    if contract.PROBLEM_TYPE == "classification":
+        return DummyClassifier(strategy="prior")
     return DummyRegressor(strategy="mean")
 
 
-def gate(metrics, champion_metrics=None, champion_version=None, max_rmse=3.0, tolerance=0.05):
+def gate(metrics, champion_metrics=None, champion_version=None, gate_threshold=3.0, tolerance=0.05):
     return check_gate(
         metrics,
         champion_metrics=champion_metrics,
         champion_version=champion_version,
-        max_rmse=max_rmse,
+        gate_threshold=gate_threshold,
         champion_tolerance=tolerance,
     )
 
 
+@pytest.mark.skipif(not GATE.metric == "rmse", reason="the regression example's gate")
 def test_gate_rules():
     good = {"rmse": 2.0}
     assert gate(good) == []
     assert gate(good, {"rmse": 1.95}, "4") == []  # within tolerance
     (absolute,) = gate({"rmse": 3.5})
-    assert "rmse 3.5000 is above max_rmse 3" in absolute
+    assert "rmse 3.5000 is not at most gate_threshold 3" in absolute
     (relative,) = gate(good, {"rmse": 1.5}, "4")
     assert "champion version 4" in relative and "1.5750" in relative and "5%" in relative
     assert len(gate({"rmse": float("nan")})) == 1
+
+
+@pytest.mark.skipif(not GATE.higher_is_better, reason="a gate whose metric grows with quality")
+def test_gate_rules_when_higher_is_better():
+    name = GATE.metric
+    good = {name: 0.9}
+    assert gate(good, gate_threshold=0.8) == []
+    assert gate(good, {name: 0.93}, "4", gate_threshold=0.8) == []  # within tolerance
+    (absolute,) = gate({name: 0.7}, gate_threshold=0.8)
+    assert f"{name} 0.7000 is not at least gate_threshold 0.8" in absolute
+    (relative,) = gate(good, {name: 0.99}, "4", gate_threshold=0.8)
+    assert "champion version 4" in relative and "0.9405" in relative and "5%" in relative
+    assert len(gate({name: float("nan")}, gate_threshold=0.8)) == 1
 
 
 def test_passing_version_becomes_challenger(input_table, location, candidate):
@@ -51,7 +71,7 @@ def test_worse_model_fails_and_champion_stays(input_table, location, champion, m
     with pytest.raises(ValidationFailed) as failure:
         validate(location=location, model_version=worse.version, input_table=input_table)
     message = str(failure.value)
-    assert "rmse" in message and f"champion version {champion}" in message
+    assert GATE.metric in message and f"champion version {champion}" in message
     assert "champion_tolerance" in message
     assert registry.alias_version(location.model, config.CHAMPION) == champion
     assert registry.alias_version(location.model, config.CHALLENGER) == champion
@@ -59,8 +79,13 @@ def test_worse_model_fails_and_champion_stays(input_table, location, champion, m
 
 
 def test_absolute_threshold_fails_without_champion(input_table, location, candidate):
-    with pytest.raises(ValidationFailed, match="above max_rmse 0.5"):
-        validate(location=location, model_version=candidate, input_table=input_table, max_rmse=0.5)
+    with pytest.raises(ValidationFailed, match=f"not {GATE.bound} gate_threshold"):
+        validate(
+            location=location,
+            model_version=candidate,
+            input_table=input_table,
+            gate_threshold=IMPOSSIBLE,
+        )
     assert registry.alias_version(location.model, config.CHALLENGER) is None
 
 

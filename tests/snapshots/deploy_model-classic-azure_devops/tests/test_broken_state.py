@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from taxi_fare_mlops import config, sample_data
+from taxi_fare_mlops import config, contract, sample_data
 from taxi_fare_mlops.mlops import cli, errors, runtime, tables
 from taxi_fare_mlops.mlops.deploy import deploy
 from taxi_fare_mlops.mlops.location import Location
@@ -175,11 +175,12 @@ LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
         (["score", "--batch-id", "b2"], "has other columns than this stage writes", ()),
         (
             ["label", "--from-table", config.INPUT_TABLE],
-            # The attach reads the batches with unlabelled rows first.
-            "has no column batch_id: it is not the table this stage expects",
+            # The attach reads the batches with unlabelled rows first: their batch id, or (a
+            # label computed from an outcome, as the classification example's) their label.
+            "has no column ",
             (LABELS_FOLDER,),
         ),
-        (["monitor"], "has no column trip_id, ", ()),
+        (["monitor"], f"has no column {contract.KEY}, ", ()),
     ],
 )
 def test_a_predictions_table_of_another_shape(state, argv, message, may_change, capsys):

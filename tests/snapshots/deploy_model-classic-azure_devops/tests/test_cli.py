@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, contract, model
 from taxi_fare_mlops.mlops import cli, tables
 
 from conftest import source_environment
+
+GATE = contract.GATE.metric
+# A gate threshold no model meets: above the best possible score, or no error at all.
+UNREACHABLE = "1.5" if contract.GATE.higher_is_better else "0.0"
 
 COMMANDS = [
     "sample-data",
@@ -39,7 +43,7 @@ def test_sample_data(location, capsys):
     table = location.table("trips")
     collector = (gc.get_threshold(), gc.get_freeze_count())
     assert cli.main(["sample-data", "--rows", "120", "--table", table]) == 0
-    assert f"wrote 120 trips to {table}" in capsys.readouterr().out
+    assert f"wrote 120 sample rows to {table}" in capsys.readouterr().out
     assert tables.for_runtime().count(table) == 120
     # `main` leaves the collector of a process that goes on (this one) as it was.
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
@@ -74,7 +78,7 @@ def test_a_process_that_runs_one_command_collects_less_and_freezes_its_imports()
         (["validate"], "has no versions yet"),
         (["train", "--input-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["monitor"], "no predictions yet"),
-        (["label"], "new_trips does not exist: pass --from-table"),
+        (["label"], "new_rows does not exist: pass --from-table"),
         (["label", "--from-table", f"{config.DEV_CATALOG}.x.missing"], "does not exist"),
         (["promote", "--catalog", config.PROD_CATALOG], "has no champion yet"),
         (["rollback"], "has no champion yet: nothing to roll back"),
@@ -103,8 +107,8 @@ def test_train_validate_deploy_score_from_the_command_line(location, capsys):
     assert cli.main(["label", *at, "--from-table", trips]) == 0
     labelled = capsys.readouterr().out
     assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
-    assert cli.main(["validate", *at, "--input-table", trips, "--max-rmse", "0.1"]) == 1
-    assert "failed validation: rmse" in capsys.readouterr().err
+    assert cli.main(["validate", *at, "--input-table", trips, "--gate-threshold", UNREACHABLE]) == 1
+    assert f"failed validation: {GATE}" in capsys.readouterr().err
     if config.INCLUDE_MONITORING:
         assert cli.main(["monitor", *at]) == 0
         assert "retrain: " in capsys.readouterr().out
@@ -132,3 +136,15 @@ def test_python_dash_m_prints_no_traceback(fresh_local_dir):
         "error: unknown catalog 'nope': the local catalogs are "
         + ", ".join(sorted(set(config.CATALOGS.values()) | {config.INPUT_TABLE.split(".")[0]}))
     )
+
+
+def test_a_model_skops_does_not_trust_is_one_line_naming_the_types(location, capsys, monkeypatch):
+    trips = location.table("trips")
+    at = ["--catalog", location.catalog, "--schema", location.schema, "--input-table", trips]
+    assert cli.main(["sample-data", "--rows", "500", "--table", trips]) == 0
+    monkeypatch.setattr(model, "TRUSTED_TYPES", [])
+    assert cli.main(["train", *at]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: skops does not trust the model's types ")
+    assert err[-1].endswith("add them to TRUSTED_TYPES in model.py")
+    assert "sklearn." in err[-1]

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from taxi_fare_mlops import config, features, sample_data
+from taxi_fare_mlops import config, contract, features, sample_data
 from taxi_fare_mlops.mlops import tables
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.labels import label_rows, record_labels
@@ -14,14 +14,14 @@ if not config.INCLUDE_MONITORING:
 from taxi_fare_mlops.mlops.monitor import monitor  # noqa: E402
 from taxi_fare_mlops.mlops.score import score  # noqa: E402
 
+GATE = contract.GATE.metric
 
-def _score_batch(location, batch_id, distance_scale=1.0, seed=11, labelled=True):
+
+def _score_batch(location, batch_id, drift=1.0, seed=11, labelled=True):
     """Score 1,000 new trips; with `labelled`, their fares arrive before the check."""
-    trips = sample_data.generate_trips(
-        1_000, seed=seed, start="2016-03-01", days=7, distance_scale=distance_scale
-    )
-    tables.for_runtime().write(trips, location.new_trips)
-    score(location=location, input_table=location.new_trips, batch_id=batch_id)
+    trips = sample_data.generate_rows(1_000, seed=seed, start="2016-03-01", days=7, drift=drift)
+    tables.for_runtime().write(trips, location.new_rows)
+    score(location=location, input_table=location.new_rows, batch_id=batch_id)
     if labelled:
         record_labels(trips, location=location)
     return trips
@@ -41,25 +41,29 @@ def test_healthy_batch_then_drifted_batch(location, champion, tmp_path):
     healthy = monitor(location=location, reports_dir=tmp_path)
     assert healthy.batch_id == "normal" and healthy.model_version == champion
     assert healthy.violations == [] and not healthy.retrain
-    assert healthy.errors["rmse"] < config.MAX_RMSE and healthy.labelled_rows == 1_000
-    assert set(healthy.drift["metric"]) == {"psi", "ks", "js"}
-    # Every declared feature is checked, with the metrics of its kind.
+    assert (
+        contract.GATE.passes(healthy.errors[GATE], contract.GATE.threshold)
+        and healthy.labelled_rows == 1_000
+    )
+    # Every declared feature is checked, with the metrics of its kind (a contract may declare
+    # no categorical feature).
     checked = healthy.drift.groupby("metric")["feature"].apply(set).to_dict()
     assert checked["psi"] == checked["ks"] == set(features.NUMERIC_FEATURES)
-    assert checked["js"] == set(features.CATEGORICAL_FEATURES)
+    assert checked.get("js", set()) == set(features.CATEGORICAL_FEATURES)
+    assert set(checked) == {"psi", "ks"} | ({"js"} if features.CATEGORICAL_FEATURES else set())
     assert healthy.summary().endswith("retrain: false")
 
-    _score_batch(location, "long-trips", distance_scale=2.5, seed=12)
+    _score_batch(location, "long-trips", drift=2.5, seed=12)
     drifted = monitor(location=location, reports_dir=tmp_path)  # the latest batch by default
     assert drifted.batch_id == "long-trips" and drifted.retrain
-    assert any("trip_distance" in violation for violation in drifted.violations)
-    assert "! psi of trip_distance" in drifted.summary()
+    shifted = [name for name in features.NUMERIC_FEATURES if f"psi of {name} " in drifted.summary()]
+    assert shifted and any(shifted[0] in violation for violation in drifted.violations)
     for path in drifted.reports:
         assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
 
     metrics = _metrics(location)
     assert set(metrics["batch_id"]) == {"normal", "long-trips"}
-    errors = metrics[(metrics["feature"] == "prediction") & (metrics["metric"] == "rmse")]
+    errors = metrics[(metrics["feature"] == "prediction") & (metrics["metric"] == GATE)]
     assert len(errors) == 2
 
 
@@ -73,7 +77,7 @@ def _batch_metric(location, batch_id, metric):
 def test_error_waits_for_labels_and_then_matches_a_hand_computation(location, champion, tmp_path):
     trips = _score_batch(location, "late", labelled=False)
     before = monitor(location=location, reports_dir=tmp_path)
-    assert math.isnan(before.errors["rmse"]) and math.isnan(before.errors["mae"])
+    assert all(math.isnan(value) for value in before.errors.values())
     assert before.labelled_rows == 0 and "no labels yet" in before.summary()
     assert _batch_metric(location, "late", "labelled_rows") == 0
     count = tables.for_runtime().count(location.metrics)
@@ -84,14 +88,19 @@ def test_error_waits_for_labels_and_then_matches_a_hand_computation(location, ch
     assert after.labelled_rows == 250
 
     predictions = tables.for_runtime().read(location.predictions)
-    joined = predictions[[features.ID, "prediction"]].merge(truth, on=features.ID)
-    residuals = (joined["prediction"] - joined[features.LABEL]).to_numpy()
-    assert after.errors["rmse"] == pytest.approx(np.sqrt(np.mean(residuals**2)))
-    assert after.errors["mae"] == pytest.approx(np.mean(np.abs(residuals)))
+    joined = predictions.drop(columns=[contract.LABEL]).merge(truth, on=contract.KEY)
+    if contract.PROBLEM_TYPE == "classification":
+        # The most likely class: the same as accuracy over the labelled rows.
+        hits = (joined["prediction"] == joined[contract.LABEL]).to_numpy()
+        assert after.errors["accuracy"] == pytest.approx(hits.mean())
+    else:
+        residuals = (joined["prediction"] - joined[contract.LABEL]).to_numpy()
+        assert after.errors["rmse"] == pytest.approx(np.sqrt(np.mean(residuals**2)))
+        assert after.errors["mae"] == pytest.approx(np.mean(np.abs(residuals)))
     # The batch's metrics were replaced, not appended to.
     assert tables.for_runtime().count(location.metrics) == count
     assert _batch_metric(location, "late", "labelled_rows") == 250
-    assert _batch_metric(location, "late", "rmse") == pytest.approx(after.errors["rmse"])
+    assert _batch_metric(location, "late", GATE) == pytest.approx(after.errors[GATE])
 
 
 def test_rerunning_the_check_replaces_its_metrics(location, champion, tmp_path):

@@ -4,7 +4,7 @@
 # MAGIC
 # MAGIC Measures a registered version on the **hold-out trips** of `input_table` (trips no model trains
 # MAGIC on) and applies two rules:
-# MAGIC - its RMSE must not exceed `max_rmse` (dollars);
+# MAGIC - its RMSE must not exceed `gate_threshold` (dollars);
 # MAGIC - it must not be worse than the current `champion` by more than `champion_tolerance`
 # MAGIC   (0.05 = 5 %), measured on the same trips.
 # MAGIC
@@ -25,7 +25,7 @@
 
 # COMMAND ----------
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, contract
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.validate import validate
 
@@ -43,7 +43,9 @@ dbutils.widgets.text("model_name", config.MODEL_NAME, "Model name")
 dbutils.widgets.text("input_table", config.INPUT_TABLE, "Input table")
 dbutils.widgets.text("experiment_name", config.EXPERIMENT_NAME, "MLflow experiment")
 dbutils.widgets.text("model_version", "", "Model version to validate")
-dbutils.widgets.text("max_rmse", str(config.MAX_RMSE), "Highest acceptable RMSE")
+dbutils.widgets.text(
+    "gate_threshold", str(contract.GATE.threshold), "Gate metric threshold (contract.GATE)"
+)
 dbutils.widgets.text("champion_tolerance", str(config.CHAMPION_TOLERANCE), "Tolerance vs champion")
 
 # COMMAND ----------
@@ -64,7 +66,7 @@ result = validate(
     model_version=dbutils.widgets.get("model_version"),
     input_table=dbutils.widgets.get("input_table"),
     experiment_name=dbutils.widgets.get("experiment_name"),
-    max_rmse=float(dbutils.widgets.get("max_rmse")),
+    gate_threshold=float(dbutils.widgets.get("gate_threshold")),
     champion_tolerance=float(dbutils.widgets.get("champion_tolerance")),
 )
 print(result.summary())

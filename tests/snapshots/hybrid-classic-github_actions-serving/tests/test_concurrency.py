@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from taxi_fare_mlops import config, features, sample_data
+from taxi_fare_mlops import config, contract, sample_data
 from taxi_fare_mlops.mlops import registry, tables
 from taxi_fare_mlops.mlops.deploy import deploy
 from taxi_fare_mlops.mlops.location import Location
@@ -23,6 +23,7 @@ from taxi_fare_mlops.mlops.train import train
 from taxi_fare_mlops.mlops.validate import validate
 
 from conftest import source_environment
+from processes import kill_group
 
 ROWS = 2_000
 ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "1"))
@@ -36,13 +37,21 @@ def _start(argv: list[str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # so a run that hangs is killed with whatever it started
     )
 
 
 def _both(argv: list[str]) -> list[tuple[int, str, str]]:
-    """Run `argv` twice at the same time; (exit code, stdout, stderr) of each."""
+    """Run `argv` twice at the same time; (exit code, stdout, stderr) of each. A run still
+    going after ten minutes is killed, with its process group, and the test fails."""
     runs = [_start(argv), _start(argv)]
-    return [(run.wait(timeout=600), run.stdout.read(), run.stderr.read()) for run in runs]
+    try:
+        outputs = [run.communicate(timeout=600) for run in runs]
+    finally:
+        for run in runs:
+            kill_group(run)
+            run.communicate()
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
 
 
 @pytest.mark.slow
@@ -71,5 +80,5 @@ def test_two_promotions_and_two_scorings_at_once(fresh_local_dir):
         scorings = _both(["score", "--catalog", staging.catalog, "--batch-id", batch])
         assert [code for code, _, _ in scorings] == [0, 0], scorings
         scored = tables.for_runtime().read(staging.predictions, where={"batch_id": batch})
-        assert len(scored) == ROWS and scored[features.ID].is_unique
+        assert len(scored) == ROWS and scored[contract.KEY].is_unique
         print(f"round {round_number + 1}/{ROUNDS}: one copy, champion 1, {len(scored)} rows once")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, contract
 
 BUNDLE = Path(__file__).resolve().parent.parent / "databricks.yml"
 
@@ -20,14 +20,14 @@ SAME_DEFAULTS = {
     "schema": config.SCHEMA,
     "model_name": config.MODEL_NAME,
     "input_table": config.INPUT_TABLE,
-    "max_rmse": config.MAX_RMSE,
+    "gate_threshold": contract.GATE.threshold,
     "champion_tolerance": config.CHAMPION_TOLERANCE,
     "max_psi": config.MAX_PSI,
     "training_sample_fraction": 1.0,
     "max_training_rows": config.MAX_TRAINING_ROWS,
 }
 # Present in every generated bundle (max_psi only with monitoring).
-ALWAYS_DECLARED = {"catalog", "schema", "model_name", "input_table", "max_rmse"}
+ALWAYS_DECLARED = {"catalog", "schema", "model_name", "input_table", "gate_threshold"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_input_table_has_three_levels():
 
 
 def test_thresholds_are_sane():
-    assert config.MAX_RMSE > 0
+    assert contract.GATE.threshold > 0
     assert 0 <= config.CHAMPION_TOLERANCE < 1
     assert 0 < config.MAX_PSI
     assert 0 < config.STAGING_SAMPLE_FRACTION <= 1

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import features, sample_data
+from taxi_fare_mlops import contract, sample_data
 from taxi_fare_mlops.mlops import inputs, tables
 from taxi_fare_mlops.mlops.errors import MlopsError
+from taxi_fare_mlops.mlops.rules import Rule
 
 
 def test_type_names_of_both_engines_map_to_kinds():
@@ -17,48 +18,59 @@ def test_type_names_of_both_engines_map_to_kinds():
     assert inputs.kind_of("date32[day]") == "other"
 
 
+@pytest.mark.example
 def test_bad_rows_are_dropped_and_counted_once_per_row():
-    trips = sample_data.generate_trips(10)
+    trips = sample_data.generate_rows(10)
     trips.loc[0, "trip_distance"] = np.nan
     trips.loc[1, "trip_distance"] = 5_000.0
     trips.loc[2, "pickup_zip"] = -3
     trips.loc[2, "trip_distance"] = np.inf  # counted under its first broken column only
     trips.loc[3, "tpep_pickup_datetime"] = pd.Timestamp("1900-01-01")
-    kept, dropped = inputs.clean_trips(trips, table="t")
+    kept, dropped = inputs.clean_rows(trips, table="t")
     assert len(kept) == 6
     assert dropped == {"tpep_pickup_datetime": 1, "trip_distance": 3}
     assert inputs.describe_dropped(dropped) == "4 rows (tpep_pickup_datetime 1, trip_distance 3)"
     assert inputs.describe_dropped({}) == ""
 
 
+def test_a_string_rule_refuses_only_missing_text():
+    values = pd.Series(["north", None, "", "12"], index=[3, 4, 5, 6])
+    assert inputs.bad_values(values, Rule("string")).tolist() == [False, True, False, False]
+    assert inputs.bad_values(values, Rule("string")).index.tolist() == [3, 4, 5, 6]
+    with pytest.raises(ValueError, match="a string Rule has no range"):
+        Rule("string", "a", "z")
+
+
 def test_label_rows_are_classified():
+    low, high = contract.LABEL_RULE.low, contract.LABEL_RULE.high
     frame = pd.DataFrame(
         {
-            features.ID: pd.array([1, 2, None, 4, 5], dtype="Int64"),
-            features.LABEL: [10.0, None, 5.0, -2.0, np.inf],
+            contract.KEY: pd.array([1, 2, None, 4, 5], dtype="Int64"),
+            contract.LABEL: [high, None, low, low - 1, high + 1],
         }
     )
     assert inputs.classify_labels(frame).tolist() == [
         inputs.LABEL_OK,
-        inputs.LABEL_NO_FARE,
-        inputs.LABEL_NO_TRIP,
-        inputs.LABEL_IMPLAUSIBLE,
-        inputs.LABEL_IMPLAUSIBLE,
+        inputs.LABEL_MISSING,
+        inputs.LABEL_NO_KEY,
+        inputs.LABEL_IMPOSSIBLE,
+        inputs.LABEL_IMPOSSIBLE,
     ]
 
 
+@pytest.mark.example
 def test_columns_are_checked_by_kind(location):
     store = tables.for_runtime()
     table = location.table("trips")
-    trips = sample_data.generate_trips(5)
+    trips = sample_data.generate_rows(5)
     store.write(trips.assign(pickup_zip=trips["pickup_zip"].astype(str)), table)
     with pytest.raises(MlopsError, match="pickup_zip is string, not integer"):
-        inputs.require_columns(store, table, inputs.TRIP_COLUMNS)
+        inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
     store.write(trips.drop(columns="trip_distance"), table)
-    with pytest.raises(MlopsError, match="has no column trip_distance"):
-        inputs.require_columns(store, table, inputs.TRIP_COLUMNS)
+    with pytest.raises(MlopsError, match="has no column trip_distance, which contract.py declares"):
+        inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
     store.write(trips, table)
-    inputs.require_columns(store, table, inputs.TRIP_COLUMNS)
+    inputs.require_columns(store, table, inputs.INPUT_COLUMNS)
 
 
 @pytest.mark.parametrize(

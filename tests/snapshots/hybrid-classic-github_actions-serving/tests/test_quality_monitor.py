@@ -1,11 +1,12 @@
 """The quality monitor of the predictions table: created in code, idempotently, once the table
 exists (a bundle resource would need the table at the first deploy, before any scoring)."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
-from taxi_fare_mlops import config
+from taxi_fare_mlops import config, contract, features
 from taxi_fare_mlops.mlops import quality_monitor, tables
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.score import PREDICTION_SCHEMA
@@ -19,6 +20,13 @@ def test_the_table_is_created_empty_once_with_scorings_columns(fresh_local_dir):
     assert tables.for_runtime().count(name) == 0
     assert tables.for_runtime().columns(name) == PREDICTION_SCHEMA.names
     assert quality_monitor.ensure_table(DEV) == (name, False)
+
+
+def test_the_monitor_names_no_feature_column():
+    """So a feature added or removed needs no change to the monitor: it profiles the table's
+    columns as they are at each refresh."""
+    spec = json.dumps(quality_monitor.monitor_spec("table-id", "schema-id", "/assets"))
+    assert not [feature for feature in features.MODEL_FEATURES if f'"{feature}"' in spec]
 
 
 def test_off_databricks_only_the_table_is_made(fresh_local_dir):
@@ -65,8 +73,8 @@ def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir):
     assert (monitor.object_type, monitor.object_id) == ("table", "table-uuid")
     assert profile.output_schema_id == "schema-uuid" and profile.assets_dir == "/a"
     log = profile.inference_log
-    assert log.problem_type.value == "INFERENCE_PROBLEM_TYPE_REGRESSION"
-    assert (log.prediction_column, log.label_column) == ("prediction", "fare_amount")
+    assert log.problem_type.value == quality_monitor.PROBLEM_TYPES[contract.PROBLEM_TYPE]
+    assert (log.prediction_column, log.label_column) == ("prediction", contract.LABEL)
     assert (log.model_id_column, log.timestamp_column) == ("model_version", "scored_at")
     again = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
     assert (again.created_monitor, again.refreshed) == (False, True)

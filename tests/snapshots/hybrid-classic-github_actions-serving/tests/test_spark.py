@@ -20,10 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import config, features, sample_data
-from taxi_fare_mlops.mlops import registry, runtime, tables
+from taxi_fare_mlops import config, contract, features, sample_data
+from taxi_fare_mlops.mlops import dataset, outputs, registry, runtime, tables
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.location import Location
+
+from conftest import copy_of
 
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark")
@@ -88,18 +90,20 @@ def test_table_io_through_spark(location):
     assert not store.exists(table)
     with pytest.raises(MlopsError, match="does not exist"):
         store.read(table)
-    trips = sample_data.generate_trips(500)
+    trips = sample_data.generate_rows(500)
     store.write(trips, table)
     assert store.exists(table) and store.count(table) == 500
     back = store.read(table)
-    assert list(back.columns) == sample_data.TRIP_COLUMNS
-    assert sorted(back["tpep_pickup_datetime"]) == sorted(trips["tpep_pickup_datetime"])
+    assert list(back.columns) == sample_data.COLUMNS
+    assert sorted(back[contract.TIMESTAMP]) == sorted(trips[contract.TIMESTAMP])
     store.write(trips.head(20), table, mode="append")
     assert store.count(table) == 520
-    assert len(store.read(table, columns=["trip_distance"], max_rows=7)) == 7
+    number = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "number")
+    assert len(store.read(table, columns=[number], max_rows=7)) == 7
     assert 20 < len(store.read(table, sample_fraction=0.2)) < 200
-    zip_code = int(trips["pickup_zip"].iloc[0])
-    assert (store.read(table, where={"pickup_zip": zip_code})["pickup_zip"] == zip_code).all()
+    integer = next(name for name, rule in contract.INPUT_COLUMNS.items() if rule.kind == "integer")
+    value = int(trips[integer].iloc[0])
+    assert (store.read(table, where={integer: value})[integer] == value).all()
     store.write(trips.head(10), table, mode="overwrite")
     assert store.count(table) == 10
 
@@ -114,34 +118,41 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
 
     store = tables.for_runtime()
     source = location.table("trips")
-    store.write(sample_data.generate_trips(3_000), source)
+    store.write(sample_data.generate_rows(3_000), source)
     trained = train(location=location, input_table=source)
     validate(location=location, model_version=trained.version, input_table=source)
     deploy(location=location, model_version=trained.version)
 
-    trips = sample_data.generate_trips(400, seed=3, start="2016-03-01", days=7)
-    store.write(trips, location.new_trips)
-    result = score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+    trips = sample_data.generate_rows(400, seed=3, start="2016-03-01", days=7)
+    store.write(trips, location.new_rows)
+    result = score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
     assert result.rows == 400
 
     rows = store.read(result.table)
-    assert len(rows) == 400 and rows[features.ID].is_unique
+    assert len(rows) == 400 and rows[contract.KEY].is_unique
     assert set(rows["batch_id"]) == {"2016-03-01"} and set(rows["model_version"]) == {"1"}
     # Every declared feature reaches the predictions table on the cluster path too.
     assert list(rows.columns) == PREDICTION_SCHEMA.names
     # The cluster path predicts exactly what the local path would.
     model = mlflow.pyfunc.load_model(location.model_uri("1"))
-    expected = features.add_features(trips)
-    expected["expected"] = model.predict(expected[features.MODEL_FEATURES])
-    joined = rows.merge(expected[[features.ID, "expected"]], on=features.ID)
+    expected = dataset.add_features(trips)
+    answer = outputs.answer(
+        model.predict(expected[features.MODEL_FEATURES]), outputs.classes_of(model)
+    )
+    expected["expected"] = answer[outputs.PREDICTION]
+    joined = rows.merge(expected[[contract.KEY, "expected"]], on=contract.KEY)
     assert len(joined) == 400
     assert joined["prediction"].to_numpy() == pytest.approx(joined["expected"].to_numpy())
+    if outputs.PROBABILITIES in answer:  # a classifier: the same probabilities by class
+        by_key = dict(zip(expected[contract.KEY], answer[outputs.PROBABILITIES], strict=True))
+        for key, stored in zip(rows[contract.KEY], rows[outputs.PROBABILITIES], strict=True):
+            assert dict(stored) == pytest.approx(dict(by_key[key]))
     assert registry.alias_version(location.model, config.CHAMPION) == "1"
 
     # Replacing a batch in place needs Delta, which local Spark does not have.
     if not DELTA_JARS:
         with pytest.raises(MlopsError, match="needs a Delta table"):
-            score(location=location, input_table=location.new_trips, batch_id="2016-03-01")
+            score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
 
 
 def _write_sorted(spark, table, rows=20_000):
@@ -179,7 +190,7 @@ def test_every_stage_stays_under_max_result_size(spark, fresh_local_dir, locatio
     store = tables.for_runtime()
     source = location.table("trips")
     rows = 60_000
-    store.write(sample_data.generate_trips(rows), source)
+    store.write(sample_data.generate_rows(rows), source)
     # The limit bites: collecting the whole table fails.
     with pytest.raises(Exception, match="maxResultSize"):
         spark.table(tables.quoted(source)).toPandas()
@@ -215,12 +226,12 @@ def test_labels_merge_into_delta_tables(location):
 
     store = tables.for_runtime()
     source = location.table("fares")
-    store.write(pd.DataFrame({features.ID: [1, 2, 2], features.LABEL: [5.0, 6.0, 6.0]}), source)
+    store.write(pd.DataFrame({contract.KEY: [1, 2, 2], contract.LABEL: [5.0, 6.0, 6.0]}), source)
     first = label(location=location, source=source)
     assert first.recorded == 2 and first.skipped == {"trip listed again": 1}
-    store.write(pd.DataFrame({features.ID: [2, 3], features.LABEL: [9.0, 7.0]}), source)
+    store.write(pd.DataFrame({contract.KEY: [2, 3], contract.LABEL: [9.0, 7.0]}), source)
     label(location=location, source=source)
-    stored = store.read(location.labels).set_index(features.ID)[features.LABEL].to_dict()
+    stored = store.read(location.labels).set_index(contract.KEY)[contract.LABEL].to_dict()
     assert stored == {1: 5.0, 2: 9.0, 3: 7.0}
 
 
@@ -229,7 +240,7 @@ def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
     from notebook_runner import notebook_namespace
 
     source = location.table("trips")
-    tables.for_runtime().write(sample_data.generate_trips(2_500), source)
+    tables.for_runtime().write(sample_data.generate_rows(2_500), source)
     namespace = notebook_namespace(
         "explore",
         catalog=location.catalog,
@@ -239,3 +250,76 @@ def test_the_explore_notebook_samples_a_spark_table(fresh_local_dir, location):
     )
     assert (namespace["data_profile"]["rows"] == 1_500).all()
     assert len(namespace["comparison"]) == 3  # no champion in this schema yet
+
+
+# --- features that change on tables that exist (tables.schema_change, schema_check) -----------
+
+
+def test_spark_appends_follow_new_and_removed_columns(location):
+    """`ALTER TABLE ... ADD COLUMNS` for a new column (old rows read null), nulls for a stored
+    column the rows have not got; a changed type refused before anything is written."""
+    store = tables.for_runtime()
+    table = location.table("scored")
+    old = pd.DataFrame({"batch_id": ["a", "a"], "key": [1, 2], "gone": [0.5, 0.25]})
+    store.write(old, table, mode="append")
+    store.write(pd.DataFrame({"batch_id": ["b"], "key": [3], "added": [7.0]}), table, mode="append")
+    assert store.columns(table) == ["batch_id", "key", "gone", "added"]
+    rows = store.read(table).set_index("key").sort_index()
+    assert rows["added"].isna().tolist() == [True, True, False]
+    assert rows["gone"].isna().tolist() == [False, False, True]
+
+    with pytest.raises(tables.SchemaConflict) as refused:
+        store.write(pd.DataFrame({"batch_id": ["c"], "key": [4.5]}), table, mode="append")
+    assert str(refused.value).startswith(
+        f"table {table}: column key is stored as long, this code writes double; "
+    )
+    assert store.count(table) == 3
+    if not DELTA_JARS:
+        # A replace needs Delta: refused before the table gets the write's new column.
+        more = pd.DataFrame({"batch_id": ["a"], "key": [1], "more": [1.0]})
+        with pytest.raises(MlopsError, match="needs a Delta table"):
+            store.write(more, table, mode="append", replace={"batch_id": "a"})
+        assert "more" not in store.columns(table)
+
+
+def test_a_changed_type_on_spark_fails_before_any_alias_moves(location, trained_model):
+    from taxi_fare_mlops.mlops.deploy import deploy
+    from taxi_fare_mlops.mlops.score import PREDICTION_COLUMNS
+    from taxi_fare_mlops.mlops.validate import validate
+
+    champion = copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
+    candidate = copy_of(trained_model, location)
+    feature, kind = next(iter(features.NUMERIC_FEATURES.items()))
+    stored = "double" if kind == "long" else "string"
+    tables.for_runtime().create_if_missing(
+        location.predictions, {**PREDICTION_COLUMNS, feature: stored}
+    )
+    line = f"table {location.predictions}: column {feature} is stored as {stored}, this code "
+    with pytest.raises(tables.SchemaConflict, match=f"^{line}writes {kind}; "):
+        validate(location=location, model_version=candidate)
+    registry.set_alias(location.model, config.CHALLENGER, candidate)
+    with pytest.raises(tables.SchemaConflict, match=f"^{line}writes {kind}; "):
+        deploy(location=location, model_version=candidate)
+    assert registry.alias_version(location.model, config.CHAMPION) == champion
+
+
+@pytest.mark.skipif(not DELTA_JARS, reason=NO_DELTA)
+def test_scoring_on_spark_merges_a_feature_added_since(location, trained_model):
+    """As test_schema_check's local test: a predictions table of an older code (without the
+    newest feature, with one removed since) takes the next batch through `replaceWhere`."""
+    from taxi_fare_mlops.mlops.score import score
+
+    copy_of(trained_model, location, config.CHALLENGER, config.CHAMPION)
+    store = tables.for_runtime()
+    added, retired = list(features.NUMERIC_FEATURES)[-1], "retired_feature"
+    store.write(sample_data.generate_rows(300, seed=1, start="2016-03-01"), location.new_rows)
+    score(location=location, input_table=location.new_rows, batch_id="old")
+    older = store.read(location.predictions).drop(columns=[added]).assign(**{retired: 0.5})
+    store.write(older, location.predictions, mode="overwrite")
+    store.write(sample_data.generate_rows(300, seed=2, start="2016-03-08"), location.new_rows)
+    score(location=location, input_table=location.new_rows, batch_id="new")
+    rows = store.read(location.predictions)
+    old, new = rows[rows["batch_id"] == "old"], rows[rows["batch_id"] == "new"]
+    assert len(old) == len(older) and len(new) > 0
+    assert old[added].isna().all() and new[added].notna().all()
+    assert (old[retired] == 0.5).all() and new[retired].isna().all()

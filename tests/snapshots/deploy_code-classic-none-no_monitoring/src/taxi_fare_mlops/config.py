@@ -8,7 +8,7 @@ variables of databricks.yml default to the same values; tests/test_config.py che
 
 PACKAGE = "taxi_fare_mlops"
 PROJECT_NAME = "taxi-fare-mlops"
-DESCRIPTION = "Predict NYC taxi fares with a scikit-learn model, trained and served on Databricks"
+DESCRIPTION = "An ML model on Databricks, started from the NYC taxi example of the template"
 
 # deploy_code | deploy_model | hybrid: see README.md, "How a model reaches production".
 DEPLOYMENT_PATTERN = "deploy_code"
@@ -28,15 +28,15 @@ STAGING_CATALOG = CATALOGS["staging"]
 PROD_CATALOG = CATALOGS["prod"]
 
 SCHEMA = "taxi_fare_mlops"
-MODEL_NAME = "taxi_fare_regressor"
+MODEL_NAME = "taxi_fare_mlops_model"
 INPUT_TABLE = "samples.nyctaxi.trips"
 PREDICTIONS_TABLE = "predictions"
-# Ground truth that arrives after scoring: the real fare per trip id (see labels.py).
+# Ground truth that arrives after scoring: the label per key (see mlops/labels.py).
 LABELS_TABLE = "labels"
 MONITORING_TABLE = "monitoring_metrics"
-# Locally, `lifecycle` writes each batch of new trips here (with the fares the generator drew,
+# Locally, `lifecycle` writes each batch of new rows here (with the outcomes the generator drew,
 # which `label` then records as if they had arrived a day later).
-NEW_TRIPS_TABLE = "new_trips"
+NEW_ROWS_TABLE = "new_rows"
 EXPERIMENT_NAME = f"/Shared/{PROJECT_NAME}"
 
 # Aliases in the registry: a candidate that passed validation, and the version batch inference uses.
@@ -45,10 +45,10 @@ CHAMPION = "champion"
 # The version champion replaced, set when champion moves: what `rollback` returns to.
 PREVIOUS_CHAMPION = "previous_champion"
 
-# Validation gate (bundle variables max_rmse, champion_tolerance): an absolute RMSE ceiling in
-# dollars, plus "not worse than the current champion by more than 5 %". Monitoring uses the
-# same max_rmse for the error of scored batches.
-MAX_RMSE = 10.0
+# Validation gate (bundle variables gate_threshold, champion_tolerance): the metric, its
+# direction and its threshold are the data contract's (`contract.GATE`); a candidate must also
+# be no worse than the current champion by more than 5 %. Monitoring uses the same
+# gate_threshold for the error of scored batches.
 CHAMPION_TOLERANCE = 0.05
 # Monitoring (bundle variable max_psi): a population stability index above 0.2 is the usual
 # "significant shift" rule of thumb.

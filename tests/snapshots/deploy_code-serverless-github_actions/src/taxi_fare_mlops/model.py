@@ -1,8 +1,8 @@
-"""Edit here: the model, its hyper-parameters and the metrics it is judged by.
+"""Edit here: the model and its hyper-parameters.
 
 `build_pipeline` is what `train` fits on the feature columns (`features.MODEL_FEATURES`);
-`PARAMS` are its hyper-parameters, logged with every run; `regression_metrics` scores it on the
-hold-out trips, and validation gates on its `rmse`. To try another estimator, change
+`PARAMS` are its hyper-parameters, logged with every run. The metrics it is judged by, and the
+one validation gates on, are declared in `contract.py`. To try another estimator, change
 `build_pipeline` (and `PARAMS`); if MLflow then refuses to load the model, add the types it
 names to `TRUSTED_TYPES`.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -29,22 +28,22 @@ TRUSTED_TYPES = [
 
 
 def build_pipeline(params: dict | None = None) -> Pipeline:
-    """Zip codes as categories (rare ones pooled), gradient-boosted trees on top.
+    """Categorical codes as categories (rare ones pooled), gradient-boosted trees on top.
 
-    Trees need no scaling and pick up the tariff's steps (night and rush-hour surcharges) by
-    themselves, which keeps the feature code short.
+    Trees need no scaling and pick up steps in the data (in the example, the tariff's night and
+    rush-hour surcharges) by themselves, which keeps the feature code short.
     """
     categorical = list(features.CATEGORICAL_FEATURES)
-    zips = OrdinalEncoder(
+    codes = OrdinalEncoder(
         handle_unknown="use_encoded_value",
-        # Negative codes are "missing" to the trees: a zip code never seen in training.
+        # Negative codes are "missing" to the trees: a category never seen in training.
         unknown_value=-1,
         encoded_missing_value=-1,
         max_categories=60,
     )
     # The encoded categories come first, the other features pass through after them.
     columns = ColumnTransformer(
-        [("categories", zips, categorical)],
+        [("categories", codes, categorical)],
         remainder="passthrough",
         verbose_feature_names_out=False,
     )
@@ -54,12 +53,3 @@ def build_pipeline(params: dict | None = None) -> Pipeline:
         random_state=config.SEED,
     )
     return Pipeline([("columns", columns), ("model", estimator)])
-
-
-def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """The metrics logged with every run and compared by validation (which gates on rmse)."""
-    return {
-        "rmse": float(root_mean_squared_error(y_true, y_pred)),
-        "mae": float(mean_absolute_error(y_true, y_pred)),
-        "r2": float(r2_score(y_true, y_pred)),
-    }

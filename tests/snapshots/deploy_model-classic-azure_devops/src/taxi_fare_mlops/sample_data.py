@@ -1,9 +1,11 @@
 """Edit here: the local stand-in for the input table.
 
-Off Databricks there is no `samples.nyctaxi.trips`, so `generate_trips` draws a deterministic
-stand-in with the same columns and realistic fares; `sample-data` and `lifecycle` write it to the
-local warehouse. If your features need another input column, add it here too, so the local runs
-and the tests see it.
+Off Databricks there is no input table, so `generate_rows` draws a deterministic stand-in with
+its columns (`contract.INPUT_COLUMNS` and `contract.OUTCOME_COLUMNS`); `sample-data` and
+`lifecycle` write it to the local warehouse. Keep its signature when you retarget the project:
+`drift` > 1 must shift the rows away from what training saw (lifecycle uses it to show the
+drift check firing). The example draws taxi trips like `samples.nyctaxi.trips` with realistic
+fares; for your own table, draw rows like yours, or read a file of them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import config, features
+from . import config, contract
 from .mlops.errors import MlopsError
 
-# The columns of `samples.nyctaxi.trips`, in its order: exactly the ones the features read.
-TRIP_COLUMNS = list(features.INPUT_COLUMNS)
+# The input table's columns, in the contract's order.
+COLUMNS = [*contract.INPUT_COLUMNS, *contract.OUTCOME_COLUMNS]
 
 # Manhattan-heavy zip codes, most frequent first, like the pickups in the real sample.
 _ZIPS = np.array(
@@ -30,19 +32,19 @@ _HOURLY_SHARE = np.array(
 )
 
 
-def generate_trips(
+def generate_rows(
     n_rows: int = config.SAMPLE_ROWS,
     *,
     seed: int = config.SEED,
     start: str = "2016-01-01",
     days: int = 60,
-    distance_scale: float = 1.0,
+    drift: float = 1.0,
 ) -> pd.DataFrame:
     """Taxi trips with the schema of `samples.nyctaxi.trips`, the same for the same arguments.
 
     Fares follow the 2016 NYC tariff in spirit: a flag drop, a rate per mile, a rate per minute
     stuck in traffic, surcharges at night and in the weekday rush hour, tips of noise, and rounding
-    to half dollars. `distance_scale` > 1 makes trips longer: the drift the monitoring must catch.
+    to half dollars. `drift` > 1 makes trips longer: the drift the monitoring must catch.
     """
     if n_rows < 1:
         raise MlopsError(f"the sample needs at least one row, got {n_rows}")
@@ -60,7 +62,7 @@ def generate_trips(
     rush = weekday & (((hour >= 7) & (hour < 10)) | ((hour >= 16) & (hour < 20)))
     night = (hour >= 20) | (hour < 6)
 
-    distance = np.clip(rng.lognormal(0.55, 0.75, n_rows) * distance_scale, 0.1, 80.0)
+    distance = np.clip(rng.lognormal(0.55, 0.75, n_rows) * drift, 0.1, 80.0)
     speed_mph = np.where(rush, 8.0, np.where(night, 17.0, 11.5)) * rng.lognormal(0, 0.2, n_rows)
     minutes = distance / speed_mph * 60 + rng.gamma(2.0, 0.8, n_rows)
 
@@ -87,7 +89,7 @@ def generate_trips(
             "pickup_zip": rng.choice(_ZIPS, n_rows, p=zip_share).astype("int32"),
             "dropoff_zip": rng.choice(_ZIPS, n_rows, p=zip_share).astype("int32"),
         }
-    )
+    )[COLUMNS]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,11 +102,11 @@ def write_sample_data(
     seed: int = config.SEED,
     start: str = "2016-01-01",
     days: int = 60,
-    distance_scale: float = 1.0,
+    drift: float = 1.0,
 ) -> int:
-    """Generate trips and overwrite `table` with them; returns the number of rows."""
+    """Generate rows and overwrite `table` with them; returns the number of rows."""
     from .mlops import tables
 
-    trips = generate_trips(n_rows, seed=seed, start=start, days=days, distance_scale=distance_scale)
-    tables.for_runtime().write(trips, table, mode="overwrite")
-    return len(trips)
+    rows = generate_rows(n_rows, seed=seed, start=start, days=days, drift=drift)
+    tables.for_runtime().write(rows, table, mode="overwrite")
+    return len(rows)

@@ -18,9 +18,11 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
+from .. import contract
 from .errors import DataError
 
-# The thresholds (max_psi, max_rmse) are the project's, in `config.py`; this module only counts.
+# The thresholds (max_psi, gate_threshold) are the project's, in `config.py` and `contract.py`;
+# this module only counts.
 DEFAULT_PSI_BINS = 10
 
 # Share given to a bin that holds no rows, so PSI's log ratio stays finite. Small enough that an
@@ -66,9 +68,9 @@ def population_stability_index(expected, actual, bins: int = DEFAULT_PSI_BINS) -
     """PSI of `actual` against the `expected` (training) distribution of one numeric feature.
 
     Bin edges are quantiles of `expected`, so every bin holds about the same share of the
-    baseline: fixed-width bins would put most rows of a skewed feature like trip distance in one
-    or two bins and miss shifts inside them. Ties collapse duplicate edges, which is what turns a
-    constant or low-cardinality column into one bin per value instead of empty slivers.
+    baseline: fixed-width bins would put most rows of a skewed feature (a distance, an amount)
+    in one or two bins and miss shifts inside them. Ties collapse duplicate edges, which is what
+    turns a constant or low-cardinality column into one bin per value instead of empty slivers.
 
     Besides the quantile bins there are three bins the baseline leaves empty: values below the
     training minimum, values above the training maximum (inputs the model never saw) and missing
@@ -176,41 +178,17 @@ def feature_drift(
     return pd.DataFrame(rows, columns=DRIFT_COLUMNS).astype({"value": float})
 
 
-def error_metrics(y_true, y_pred) -> dict[str, float]:
-    """RMSE and MAE over the rows that have a label.
-
-    Ground truth arrives after scoring, so recent predictions have no label yet (NaN); those
-    rows are left out. With no labelled rows both values are NaN, which `find_violations`
-    reads as "not known yet", not as a failure. A missing prediction on a labelled row is a
-    scoring bug and raises, rather than quietly turning the error into NaN.
-    """
-    y_true = _as_float_array(y_true)
-    y_pred = _as_float_array(y_pred)
-    if y_true.size != y_pred.size:
-        raise ValueError(f"y_true has {y_true.size} rows but y_pred has {y_pred.size}")
-    labelled = ~np.isnan(y_true)
-    if not labelled.any():
-        return {"rmse": math.nan, "mae": math.nan}
-    if np.isnan(y_pred[labelled]).any():
-        raise ValueError("y_pred is missing for rows that have a label")
-    residuals = y_pred[labelled] - y_true[labelled]
-    return {
-        "rmse": float(np.sqrt(np.mean(residuals**2))),
-        "mae": float(np.mean(np.abs(residuals))),
-    }
-
-
 def find_violations(
     drift_table: pd.DataFrame,
     errors: Mapping[str, float],
     max_psi: float,
-    max_rmse: float,
+    gate_threshold: float,
     max_js: float | None = None,
 ) -> list[str]:
     """One readable line per broken threshold; an empty list means the model is healthy.
 
     A value exactly at its threshold passes ("above 0.2" means above). NaN never violates:
-    an RMSE of NaN only means no labels have arrived yet. KS is reported but not acted on,
+    an error metric of NaN only means no labels have arrived yet. KS is reported but not acted on,
     because at millions of rows it flags shifts too small to matter; PSI is the numeric rule.
     Categorical drift (JS) is checked only when `max_js` is given.
     """
@@ -224,7 +202,8 @@ def find_violations(
             f"{metric} of {feature} is {value:.4g}, above {limit:g}"
             for feature, value in zip(over["feature"], over["value"], strict=True)
         ]
-    rmse = errors.get("rmse", math.nan)
-    if rmse is not None and rmse > max_rmse:
-        violations.append(f"rmse is {rmse:.4g}, above {max_rmse:g}")
+    gate = contract.GATE
+    value = errors.get(gate.metric, math.nan)
+    if value is not None and not math.isnan(value) and not gate.passes(value, gate_threshold):
+        violations.append(f"{gate.metric} is {value:.4g}, not {gate.bound} {gate_threshold:g}")
     return violations

@@ -1,28 +1,20 @@
-"""What the stages accept from the tables they read: the rules in one place.
+"""What the stages accept from the tables they read: the rules of `contract.py`, applied.
 
 Each stage checks its input table once, where it reads it:
 
 1. **Columns and types** (`require_columns`): a missing column, or one whose type is not of the
-   declared kind, refuses the whole run with one line; nothing is written. The kinds come from
-   the declarations in `features.py` (`COLUMN_TYPES`), so a new input column is checked too.
-2. **Rows** (`clean_trips`, `classify_labels`): per column, what happens to a row whose value is
+   declared kind, refuses the whole run with one line that names the column and `contract.py`;
+   nothing is written.
+2. **Rows** (`clean_rows`, `classify_labels`): per column, what happens to a row whose value is
    null, not finite or out of range. `drop` leaves the row out and counts it (the stage reports
    the count, and rows in = rows written + rows dropped); `refuse` stops the run with one line
    that names the column, the count and the allowed range, and leaves every table as it was.
 
-| column                 | kind      | allowed                  | otherwise |
-|------------------------|-----------|--------------------------|-----------|
-| tpep_pickup_datetime   | timestamp | 1970-01-01 .. 2100-01-01 | drop      |
-| tpep_dropoff_datetime  | timestamp | 1970-01-01 .. 2100-01-01 | drop      |
-| trip_distance          | number    | 0 .. 1,000 miles         | drop      |
-| pickup_zip             | integer   | 0 .. 99,999              | drop      |
-| dropoff_zip            | integer   | 0 .. 99,999              | drop      |
-| fare_amount (training) | number    | finite                   | drop      |
-| fare_amount (labels)   | number    | 0 .. 1,000 dollars       | refuse    |
-| trip_id (labels)       | integer   | any 64-bit integer       | drop null |
-
-A null fare in a labels source is a trip whose fare has not arrived: skipped and counted, not
-an error. Training drops fares outside its own narrower range later (`features.training_rows`).
+The rules are `contract.INPUT_COLUMNS` (what scoring reads), `contract.OUTCOME_COLUMNS` (what
+training reads besides; a row whose outcome breaks its rule is dropped) and `contract.LABEL_RULE`
+(a labels load holding a label outside it is refused whole). A missing label in a labels source
+is a row whose label has not arrived: skipped and counted, not an error. Training drops rows
+outside `contract.TRAINING_RANGES` later (`dataset.training_rows`).
 
 Identifiers typed by people are parsed strictly: `parse_batch_id` accepts ASCII letters,
 digits and `_ . : -`, at most `MAX_BATCH_ID_LENGTH` characters, and every stage that reads a
@@ -35,47 +27,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .. import features
+from .. import contract, features
 from .errors import MlopsError
+from .rules import Rule
 
-
-@dataclass(frozen=True)
-class Rule:
-    """How one input column is checked: its kind, its allowed range, and what to do with a row
-    whose value is null, not finite or outside the range (`drop` or `refuse`)."""
-
-    kind: str  # integer | number | timestamp | string
-    low: float | pd.Timestamp | None = None
-    high: float | pd.Timestamp | None = None
-    action: str = "drop"
-
-    def describe(self) -> str:
-        if self.low is None and self.high is None:
-            return "finite" if self.kind == "number" else "not null"
-        return f"between {self.low} and {self.high}"
-
-
-_TIMESTAMP = Rule("timestamp", pd.Timestamp("1970-01-01"), pd.Timestamp("2100-01-01"))
-_ZIP = Rule("integer", 0, 99_999)
-# The trip columns every stage reads from an input table (training, scoring, the baseline of
-# monitoring, raw trips as a labels source), by column.
-TRIP_RULES: dict[str, Rule] = {
-    "tpep_pickup_datetime": _TIMESTAMP,
-    "tpep_dropoff_datetime": _TIMESTAMP,
-    "trip_distance": Rule("number", 0.0, 1_000.0),
-    "pickup_zip": _ZIP,
-    "dropoff_zip": _ZIP,
-}
-TRAINING_LABEL_RULE = Rule("number")
-# Labels: a fare outside this range is not a taxi fare; the whole load is refused.
-LABEL_RULE = Rule("number", 0.0, 1_000.0, action="refuse")
-ID_RULE = Rule("integer")
-TRIP_COLUMNS = list(TRIP_RULES)
+# The input columns every stage reads (training, scoring, the baseline of monitoring, raw rows
+# as a labels source), and with the outcomes what training reads.
+INPUT_RULES: dict[str, Rule] = dict(contract.INPUT_COLUMNS)
+TRAINING_RULES: dict[str, Rule] = {**contract.INPUT_COLUMNS, **contract.OUTCOME_COLUMNS}
+LABEL_RULE = contract.LABEL_RULE
+KEY_RULE = Rule("integer")
+INPUT_COLUMNS = list(INPUT_RULES)
 
 # The kinds of `features.COLUMN_TYPES` (the tables this project writes) as rules' kinds.
 _DECLARED_KINDS = {"long": "integer", "double": "number", "timestamp": "timestamp"}
@@ -113,12 +79,15 @@ def _accepts(expected: str, actual: str) -> bool:
 def require_columns(store, table: str, columns: Mapping[str, Rule] | list[str]) -> None:
     """Refuse `table` unless it has every column, each of its rule's kind (one line)."""
     if not isinstance(columns, Mapping):
-        columns = {name: TRIP_RULES[name] for name in columns}
+        columns = {name: TRAINING_RULES[name] for name in columns}
     rules = columns
     types = store.column_types(table)
     missing = [name for name in rules if name not in types]
     if missing:
-        raise MlopsError(f"{table} has no column {', '.join(missing)}")
+        raise MlopsError(
+            f"{table} has no column {', '.join(missing)}, which contract.py declares: add it to "
+            "the table or change the contract"
+        )
     wrong = [
         f"{name} is {types[name]}, not {rule.kind}"
         for name, rule in rules.items()
@@ -130,6 +99,8 @@ def require_columns(store, table: str, columns: Mapping[str, Rule] | list[str]) 
 
 def bad_values(values: pd.Series, rule: Rule) -> pd.Series:
     """True where a value breaks `rule`: null, not finite, or outside its range."""
+    if rule.kind == "string":  # text has no range: only a missing value breaks its rule
+        return pd.Series(values.isna().to_numpy(), index=values.index)
     if rule.kind == "timestamp":
         stamps = pd.to_datetime(values, errors="coerce", utc=True).dt.tz_localize(None)
         bad = stamps.isna()
@@ -149,22 +120,21 @@ def bad_values(values: pd.Series, rule: Rule) -> pd.Series:
     return pd.Series(bad, index=values.index)
 
 
-def clean_trips(
-    trips: pd.DataFrame, *, table: str, with_label: bool = False
+def clean_rows(
+    rows: pd.DataFrame, *, table: str, with_outcomes: bool = False
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Trip rows -> the rows every rule accepts, and {column: rows dropped because of it}.
+    """Input rows -> the rows every rule accepts, and {column: rows dropped because of it}.
 
-    A row is counted once, under the first column (in `TRIP_RULES` order) it fails.
+    A row is counted once, under the first column (in the contract's order) it fails. Outcome
+    columns are checked only `with_outcomes` (training); a missing outcome is dropped too.
     """
-    rules = dict(TRIP_RULES)
-    if with_label:
-        rules[features.LABEL] = TRAINING_LABEL_RULE
-    keep = pd.Series(True, index=trips.index)
+    rules = TRAINING_RULES if with_outcomes else INPUT_RULES
+    keep = pd.Series(True, index=rows.index)
     dropped: dict[str, int] = {}
     for column, rule in rules.items():
-        if column not in trips.columns:
+        if column not in rows.columns:
             continue
-        bad = bad_values(trips[column], rule) & keep
+        bad = bad_values(rows[column], rule) & keep
         if bad.any():
             if rule.action == "refuse":
                 raise MlopsError(
@@ -172,11 +142,11 @@ def clean_trips(
                 )
             dropped[column] = int(bad.sum())
             keep &= ~bad
-    return trips[keep], dropped
+    return rows[keep], dropped
 
 
 def describe_dropped(dropped: Mapping[str, int]) -> str:
-    """{column: rows} -> "3 rows (trip_distance 2, pickup_zip 1)", or "" when none."""
+    """{column: rows} -> "3 rows (distance 2, zip 1)", or "" when none."""
     total = sum(dropped.values())
     if not total:
         return ""
@@ -186,24 +156,30 @@ def describe_dropped(dropped: Mapping[str, int]) -> str:
 
 # Label rows fall in exactly one of these classes (see `classify_labels`).
 LABEL_OK = "ok"
-LABEL_NO_FARE = "no fare yet"
-LABEL_NO_TRIP = "trip not identifiable"
-LABEL_IMPLAUSIBLE = "fare outside the plausible range"
+LABEL_MISSING = "no label yet"
+LABEL_NO_KEY = "row not identifiable"
+LABEL_IMPOSSIBLE = "label outside its rule"
 
 
 def classify_labels(frame: pd.DataFrame) -> pd.Series:
-    """One class per row of a labels source (`trip_id` and `fare_amount`, or raw trips)."""
-    label = frame[features.LABEL]
+    """One class per row of a labels source (the key and the label, or raw input rows with their
+    outcome columns, whose labels `features.compute_label` derives)."""
+    from . import dataset  # dataset imports features; imported here to keep this module light
+
+    if contract.LABEL in frame.columns:
+        label = dataset.as_labels(frame[contract.LABEL], source="labels")
+    else:
+        label = dataset.labels_of(frame)
     classes = pd.Series(LABEL_OK, index=frame.index, dtype=object)
-    if features.ID in frame.columns:
-        unidentified = bad_values(frame[features.ID], ID_RULE)
+    if contract.KEY in frame.columns:
+        unidentified = bad_values(frame[contract.KEY], KEY_RULE)
     else:
         unidentified = pd.Series(False, index=frame.index)
-        for column, rule in TRIP_RULES.items():
-            unidentified |= bad_values(frame[column], rule)
-    classes[bad_values(label, LABEL_RULE)] = LABEL_IMPLAUSIBLE
-    classes[label.isna()] = LABEL_NO_FARE
-    classes[unidentified] = LABEL_NO_TRIP
+        for column in contract.KEY_COLUMNS:
+            unidentified |= bad_values(frame[column], TRAINING_RULES[column])
+    classes[bad_values(label, LABEL_RULE)] = LABEL_IMPOSSIBLE
+    classes[label.isna().to_numpy()] = LABEL_MISSING
+    classes[unidentified] = LABEL_NO_KEY
     return classes
 
 

@@ -11,7 +11,22 @@ target would fail. Instead the `create_monitor` task of `batch_inference_job` ru
 3. asks for a refresh, so the metrics follow each batch without a schedule of their own.
 
 Each developer's dev deployment has its own schema (development mode prefixes it), hence its
-own table and monitor. The monitor uses the Data Quality API of databricks-sdk
+own table and monitor.
+
+When the features change, the monitor follows the table; nothing here is made again. Scoring
+merges a new feature's column into the predictions table (and keeps a removed one's, null in new
+batches; see `tables.schema_change`), and the monitor's configuration names no feature column:
+only the prediction, label, model version and timestamp columns of `monitor_spec`, which do not
+change with the features. The profile metrics hold "summary statistics for each column" of the
+monitored table (Databricks docs, "Monitor metric tables",
+docs.databricks.com/en/lakehouse-monitoring/monitor-output.html), and the `create_monitor` task
+asks for a refresh after every scoring run, so a new column is profiled from the first refresh
+after the batch that brought it (its earlier windows hold only nulls). That page does not say in
+so many words how a refresh treats a column added after the monitor was created, and this was
+not tried against a workspace here. A type change never reaches the table: it is refused before
+any alias moves (`schema_check`).
+
+The monitor uses the Data Quality API of databricks-sdk
 (`WorkspaceClient().data_quality`); the older `quality_monitors` API is deprecated in favour of it
 (databricks-sdk 0.162, `databricks/sdk/service/catalog.py`, `QualityMonitorsAPI`).
 """
@@ -21,8 +36,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .. import features
-from . import runtime, tables
+from .. import contract
+from . import outputs, runtime, tables
 from .location import Location, split_name
 from .score import PREDICTION_COLUMNS
 
@@ -54,6 +69,15 @@ def ensure_table(location: Location) -> tuple[str, bool]:
     return name, tables.for_runtime().create_if_missing(name, PREDICTION_COLUMNS)
 
 
+# The Data Quality API's problem type per task of the contract. Its `inference_log` takes the
+# predicted class and the label; it has no field for class probabilities (the older Lakehouse
+# monitoring API's `prediction_proba_col`), so they stay in the table for queries of their own.
+PROBLEM_TYPES = {
+    "regression": "INFERENCE_PROBLEM_TYPE_REGRESSION",
+    "classification": "INFERENCE_PROBLEM_TYPE_CLASSIFICATION",
+}
+
+
 def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
     """The monitor, as the Data Quality API's `Monitor` (a dict; `Monitor.from_dict` reads it)."""
     return {
@@ -63,9 +87,9 @@ def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
             "output_schema_id": output_schema_id,
             "assets_dir": assets_dir,
             "inference_log": {
-                "problem_type": "INFERENCE_PROBLEM_TYPE_REGRESSION",
-                "prediction_column": "prediction",
-                "label_column": features.LABEL,
+                "problem_type": PROBLEM_TYPES[contract.PROBLEM_TYPE],
+                "prediction_column": outputs.PREDICTION,
+                "label_column": contract.LABEL,
                 "model_id_column": "model_version",
                 "timestamp_column": "scored_at",
                 "granularities": [GRANULARITY],

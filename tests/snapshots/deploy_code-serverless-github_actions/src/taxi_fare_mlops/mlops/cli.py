@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import config
+from .. import config, contract
 from . import errors, registry, runtime
 from .errors import MlopsError
 from .location import Location
@@ -70,9 +70,9 @@ def _experiment(parser: argparse.ArgumentParser) -> None:
 
 def _gate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--max-rmse",
+        "--gate-threshold",
         type=float,
-        default=config.MAX_RMSE,
+        default=contract.GATE.threshold,
         help="highest acceptable hold-out RMSE (default: %(default)s)",
     )
     parser.add_argument(
@@ -93,10 +93,10 @@ def sample_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default="2016-01-01", help="first day (default: %(default)s)")
     parser.add_argument("--days", type=int, default=60, help="default: %(default)s")
     parser.add_argument(
-        "--distance-scale",
+        "--drift",
         type=float,
         default=1.0,
-        help="> 1 makes trips longer, to simulate drift (default: %(default)s)",
+        help="> 1 shifts the rows away from training, to simulate drift (default: %(default)s)",
     )
 
 
@@ -109,9 +109,9 @@ def sample_data(args: argparse.Namespace) -> Message:
         seed=args.seed,
         start=args.start,
         days=args.days,
-        distance_scale=args.distance_scale,
+        drift=args.drift,
     )
-    return Message(f"wrote {rows:,} trips to {args.table}")
+    return Message(f"wrote {rows:,} sample rows to {args.table}")
 
 
 # --- train, validate, deploy -------------------------------------------------------------------
@@ -151,7 +151,7 @@ def train(args: argparse.Namespace):
 
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
-    _input_table(parser, "data whose hold-out trips measure the model")
+    _input_table(parser, "data whose hold-out rows measure the model")
     parser.add_argument("--model-version", default="", help="default: the newest version")
     _experiment(parser)
     _gate(parser)
@@ -167,7 +167,7 @@ def validate(args: argparse.Namespace):
         model_version=args.model_version or registry.latest_version(location.model),
         input_table=args.input_table,
         experiment_name=args.experiment_name,
-        max_rmse=args.max_rmse,
+        gate_threshold=args.gate_threshold,
         champion_tolerance=args.champion_tolerance,
     )
 
@@ -229,7 +229,7 @@ def promote(args: argparse.Namespace):
     return promote(
         **source,
         input_table=args.input_table,
-        max_rmse=args.max_rmse,
+        gate_threshold=args.gate_threshold,
         champion_tolerance=args.champion_tolerance,
     )
 
@@ -239,7 +239,7 @@ def promote(args: argparse.Namespace):
 
 def score_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
-    _input_table(parser, "trips to score")
+    _input_table(parser, "rows to score")
     parser.add_argument("--batch-id", default="", help="default: today's date")
 
 
@@ -262,8 +262,9 @@ def label_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from-table",
         default="",
-        help=f"table with trip_id and fare_amount, or raw trips with their fares (default "
-        f"locally: <catalog>.<schema>.{config.NEW_TRIPS_TABLE}, the latest generated batch)",
+        help=f"table with {contract.KEY} and {contract.LABEL}, or input rows with their outcomes "
+        f"(default "
+        f"locally: <catalog>.<schema>.{config.NEW_ROWS_TABLE}, the latest generated batch)",
     )
 
 
@@ -274,9 +275,9 @@ def label(args: argparse.Namespace):
     location = _location(args)
     source = args.from_table.strip()
     if not source:
-        # Only `lifecycle` writes this table (locally); elsewhere the fares come from a table
+        # Only `lifecycle` writes this table (locally); elsewhere the labels come from a table
         # the caller names.
-        source = location.new_trips
+        source = location.new_rows
         if not tables.for_runtime().exists(source):
             raise MlopsError(
                 f"table {source} does not exist: pass --from-table, or run lifecycle first"
@@ -294,7 +295,10 @@ def monitor_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-psi", type=float, default=config.MAX_PSI, help="default: %(default)s"
     )
     parser.add_argument(
-        "--max-rmse", type=float, default=config.MAX_RMSE, help="default: %(default)s"
+        "--gate-threshold",
+        type=float,
+        default=contract.GATE.threshold,
+        help="default: %(default)s",
     )
 
 
@@ -305,7 +309,7 @@ def monitor(args: argparse.Namespace):
         location=_location(args),
         baseline_table=args.baseline_table,
         max_psi=args.max_psi,
-        max_rmse=args.max_rmse,
+        gate_threshold=args.gate_threshold,
         batch_id=args.batch_id,
     )
     return Message(
@@ -321,7 +325,7 @@ def lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
         "--rows",
         type=int,
         default=config.SAMPLE_ROWS,
-        help="sample trips to train on (default: %(default)s)",
+        help="sample rows to train on (default: %(default)s)",
     )
     parser.add_argument(
         "--pattern",
@@ -357,9 +361,7 @@ class Command:
 
 
 COMMANDS = [
-    Command(
-        "sample-data", "write deterministic sample taxi trips", sample_data_arguments, sample_data
-    ),
+    Command("sample-data", "write the local sample input", sample_data_arguments, sample_data),
     Command("train", "train and register a new model version", train_arguments, train),
     Command("validate", "gate a version; pass makes it challenger", validate_arguments, validate),
     Command("deploy", "make the challenger champion", deploy_arguments, deploy),
@@ -375,7 +377,7 @@ COMMANDS = [
     Command("score", "batch inference with the champion", score_arguments, score),
     Command(
         "label",
-        "record the real fares of scored trips and attach them to the predictions",
+        "record the labels of scored rows and attach them to the predictions",
         label_arguments,
         label,
     ),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .. import config
-from . import registry
+from . import registry, schema_check
 from .errors import MlopsError
 from .location import Location
 
@@ -46,6 +46,8 @@ def deploy(*, location: Location, model_version: str = "") -> DeployResult:
             f"{name} version {version} is not the {config.CHALLENGER} "
             f"(version {challenger} is): only a validated version can become {config.CHAMPION}"
         )
+    # Batch scoring writes with this code: champion never moves to predictions it cannot write.
+    schema_check.require_writable(location)
     with registry.model_lock(name):
         previous = registry.alias_version(name, config.CHAMPION)
         registry.set_alias(name, config.CHAMPION, version)

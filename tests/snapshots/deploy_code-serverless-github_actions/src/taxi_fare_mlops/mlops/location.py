@@ -81,8 +81,8 @@ class Location:
         return self.table(config.MONITORING_TABLE)
 
     @property
-    def new_trips(self) -> str:
-        return self.table(config.NEW_TRIPS_TABLE)
+    def new_rows(self) -> str:
+        return self.table(config.NEW_ROWS_TABLE)
 
     def model_uri(self, version: str) -> str:
         return f"models:/{self.model}/{version}"

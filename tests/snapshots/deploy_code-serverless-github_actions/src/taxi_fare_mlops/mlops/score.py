@@ -6,15 +6,18 @@ scoring a batch again replaces that batch in one transaction (no duplicates, not
 An input table without rows is refused before anything is written: replacing a batch with
 nothing would delete it, and the labels attached to it. Two runs scoring the same batch at
 once take turns locally (a file lock); on Spark the one whose commit loses tries again
-(`errors.retry_conflicts`): either way the batch holds each trip once.
+(`errors.retry_conflicts`): either way the batch holds each row once.
 
-The label column (`fare_amount`) is always written empty, even when the input has fares: the
-real fare of a trip arrives later and reaches the predictions through the labels table
+The label column (`contract.LABEL`) is always written empty, even when the input has outcomes:
+the real label of a row arrives later and reaches the predictions through the labels table
 (`labels.py`), so there is one way in for ground truth, not two that could disagree.
 
-The predictions table's columns are `features.COLUMN_TYPES` plus the bookkeeping below, so a
-new feature reaches it without an edit here. Locally the input is read in chunks and written as
-a stream; on Databricks the model runs on the cluster (both in `tables.py`).
+The predictions table's columns are `features.COLUMN_TYPES`, the model's answer
+(`outputs.py`: the prediction, and a classifier's probabilities) and the bookkeeping below, so a
+new feature reaches it without an edit here: a table scored before gets the new column (null in
+its old batches), and a removed feature's column stays (null in new batches). A changed type
+is refused before the model runs (`tables.schema_change`). Locally the input is read in chunks
+and written as a stream; on Databricks the model runs on the cluster (both in `tables.py`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-import numpy as np
 import pandas as pd
 
-from .. import config, features
-from . import errors, inputs, registry, runtime, tables
+from .. import config, contract, features
+from . import dataset, errors, inputs, outputs, registry, runtime, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -38,15 +40,15 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 250_000
 # What scoring adds to the feature columns. The label stays null until labels are attached.
 BOOKKEEPING_COLUMNS = {
-    "prediction": "double",
+    **outputs.column_types(),
     "model_version": "string",
     "scored_at": "timestamp_utc",
     "batch_id": "string",
 }
 PREDICTION_COLUMNS = {**features.COLUMN_TYPES, **BOOKKEEPING_COLUMNS}
 PREDICTION_SCHEMA = tables.arrow_schema(PREDICTION_COLUMNS)
-# What scoring reads from the input: the trips without their fare.
-INPUT_COLUMNS = [column for column in features.INPUT_COLUMNS if column != features.LABEL]
+# What scoring reads from the input: its declared columns, never the outcomes.
+INPUT_COLUMNS = dataset.SCORING_COLUMNS
 
 
 @dataclass
@@ -72,17 +74,17 @@ def resolve_batch_id(batch_id: str | None) -> str:
     return inputs.parse_batch_id((batch_id or "").strip() or date.today().isoformat())
 
 
-def prepare_rows(trips: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
-    """One chunk of raw trips -> the features, an empty label and the bookkeeping columns
-    (everything but the prediction). Rows that break the input rules are left out (`inputs`);
-    `score` reports how many."""
-    trips, _ = inputs.clean_trips(trips, table="input")
-    rows = features.add_features(trips)
-    rows[features.LABEL] = np.nan
-    rows["model_version"] = version
-    rows["scored_at"] = scored_at
-    rows["batch_id"] = batch_id
-    return rows
+def prepare_rows(raw: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
+    """One chunk of input rows -> the features, an empty label and the bookkeeping columns
+    (everything but the model's answer). Rows that break the input rules are left out
+    (`inputs`); `score` reports how many."""
+    raw, _ = inputs.clean_rows(raw, table="input")
+    prepared = dataset.add_features(raw)
+    prepared[contract.LABEL] = dataset.empty_labels(prepared.index)
+    prepared["model_version"] = version
+    prepared["scored_at"] = scored_at
+    prepared["batch_id"] = batch_id
+    return prepared
 
 
 def score(
@@ -103,6 +105,8 @@ def score(
     store = tables.for_runtime()
     store.require(input_table)
     inputs.require_columns(store, input_table, INPUT_COLUMNS)
+    # Before the model runs: a predictions table these columns cannot be merged into.
+    store.schema_change(location.predictions, PREDICTION_COLUMNS, keys=(contract.KEY, "batch_id"))
     input_rows = store.count(input_table)
     if input_rows == 0:
         raise MlopsError(
@@ -111,8 +115,8 @@ def score(
         )
     scored_at = pd.Timestamp(datetime.now(timezone.utc))
 
-    def prepare(trips: pd.DataFrame) -> pd.DataFrame:
-        return prepare_rows(trips, version=version, scored_at=scored_at, batch_id=batch_id)
+    def prepare(raw: pd.DataFrame) -> pd.DataFrame:
+        return prepare_rows(raw, version=version, scored_at=scored_at, batch_id=batch_id)
 
     def write() -> int:
         return store.score(

@@ -1,20 +1,21 @@
-"""Ground truth that arrives after scoring: the real fare of each trip, keyed by trip id.
+"""Ground truth that arrives after scoring: the label of each row, keyed by `contract.KEY`.
 
-When a trip is scored its fare is not known yet, so scoring leaves the label column of
-`<catalog>.<schema>.predictions` empty. Later the fares arrive:
+When a row is scored its label is not known yet, so scoring leaves the label column of
+`<catalog>.<schema>.predictions` empty. Later the labels arrive (in the example, the fare of a
+trip once it ended):
 
-- `record_labels` upserts them into `<catalog>.<schema>.labels` (`trip_id`, `fare_amount`,
-  `labelled_at`). A trip recorded again replaces its row, so a rerun never duplicates.
-- `attach_labels` copies each known fare into the predictions that have no label yet. The
+- `record_labels` upserts them into `<catalog>.<schema>.labels` (the key, the label,
+  `labelled_at`). A row recorded again replaces its row, so a rerun never duplicates.
+- `attach_labels` copies each known label into the predictions that have no label yet. The
   monitoring check calls it first, and the Databricks quality monitor reads its label column from
   the predictions table, so both report error metrics as soon as labels exist.
 
 Locally a large load is upserted in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows,
 one deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows
 the range, not the load. The attach rewrites one scored batch at a time (a commit each), and
-looks up the fares of its unlabelled rows in key ranges of the same size. A run stopped between
+looks up the labels of its unlabelled rows in key ranges of the same size. A run stopped between
 two commits leaves the ones before it done and the others untouched, and a rerun completes it:
-the upsert replaces by key (a trip recorded again gets the same fare and a newer `labelled_at`,
+the upsert replaces by key (a row recorded again gets the same label and a newer `labelled_at`,
 never a second row), and the attach fills only labels that are still empty.
 On Databricks each step is one MERGE on the cluster.
 """
@@ -27,14 +28,14 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from .. import features
-from . import inputs, tables
+from .. import contract, features
+from . import dataset, inputs, tables
 from .errors import MlopsError
 from .location import Location
 
 log = logging.getLogger(__name__)
 
-ID, LABEL = features.ID, features.LABEL
+ID, LABEL = contract.KEY, contract.LABEL
 LABELLED_AT = "labelled_at"
 LABEL_SCHEMA = tables.arrow_schema(
     {
@@ -45,8 +46,6 @@ LABEL_SCHEMA = tables.arrow_schema(
 )
 # read_labels loads at most this many rows into memory (a random sample beyond it).
 MAX_FRAME_ROWS = 1_000_000
-# Raw trips (the input of scoring) identify a trip by these columns; see `features.trip_ids`.
-_TRIP_KEY_COLUMNS = [column for column in features.INPUT_COLUMNS if column != LABEL]
 
 
 @dataclass
@@ -56,7 +55,7 @@ class LabelResult:
     recorded: int
     attached: int
     source_rows: int = 0
-    # {reason: rows} of source rows that were not recorded (no fare yet, no trip id, a trip
+    # {reason: rows} of source rows that were not recorded (no label yet, no key, a row
     # listed twice); with `recorded` they add up to `source_rows`.
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -72,47 +71,52 @@ class LabelResult:
 
 
 def label_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """`trip_id` and `fare_amount` of every row that has a fare, one row per trip.
+    """The key and label of every row that has a label, one row per key.
 
-    `frame` either has trip ids already or is raw trips (the columns scoring reads), whose ids
-    are computed the way scoring computes them.
+    `frame` either has keys and labels already or is raw input rows with their outcome columns,
+    whose keys and labels are computed the way scoring and training compute them.
     """
-    if LABEL not in frame.columns:
-        raise MlopsError(f"labels need a {LABEL} column")
-    if ID in frame.columns:
-        ids = frame[ID]
-    elif all(column in frame.columns for column in _TRIP_KEY_COLUMNS):
-        ids = features.trip_ids(frame)
+    if ID in frame.columns and LABEL in frame.columns:
+        labels = pd.DataFrame(
+            {ID: frame[ID], LABEL: dataset.as_labels(frame[LABEL], source="labels")}
+        )
+    elif all(
+        column in frame.columns for column in [*contract.KEY_COLUMNS, *contract.OUTCOME_COLUMNS]
+    ):
+        labels = pd.DataFrame({ID: dataset.row_ids(frame), LABEL: dataset.labels_of(frame)})
     else:
         raise MlopsError(
-            f"labels need {ID} and {LABEL} columns, or the trip columns "
-            + ", ".join(features.INPUT_COLUMNS)
+            f"labels need {ID} and {LABEL} columns, or the input columns "
+            + ", ".join([*contract.KEY_COLUMNS, *contract.OUTCOME_COLUMNS])
         )
-    labels = pd.DataFrame({ID: ids, LABEL: frame[LABEL]}).dropna()
-    labels = labels.astype({ID: "int64", LABEL: "float64"})
+    labels = labels.dropna()
+    labels = labels.astype({ID: "int64", LABEL: dataset.label_dtype()})
     return labels.drop_duplicates(ID, keep="last").reset_index(drop=True)
 
 
 def _source_columns(store, table: str) -> list[str]:
-    """The columns of `table` that hold labels, checked: `trip_id` and `fare_amount`, or the
-    raw trip columns with `fare_amount` (a `trip_id` of another type is refused, not guessed)."""
+    """The columns of `table` that hold labels, checked: the key and the label, or the raw
+    input columns with the outcomes (a key of another type is refused, not guessed). Input
+    rows may hold the key column too (one integer id column is the key): without the label
+    column they are raw rows, whose labels `features.compute_label` derives."""
     types = store.column_types(table)
-    if ID in types:
-        rules = {ID: inputs.ID_RULE, LABEL: inputs.LABEL_RULE}
+    if ID in types and LABEL in types:
+        rules = {ID: inputs.KEY_RULE, LABEL: inputs.LABEL_RULE}
     else:
-        rules = {**inputs.TRIP_RULES, LABEL: inputs.LABEL_RULE}
+        rules = dict(inputs.TRAINING_RULES)
     missing = [column for column in rules if column not in types]
     if missing:
         raise MlopsError(
-            f"{table} has no {', '.join(missing)}: labels need {ID} and {LABEL} (or raw trips)"
+            f"{table} has no {', '.join(missing)}: labels need {ID} and {LABEL} (or the input "
+            "columns with their outcomes, contract.py)"
         )
     inputs.require_columns(store, table, rules)
     return list(rules)
 
 
 def read_labels(table: str) -> pd.DataFrame:
-    """The labels held by a (small) table as pandas: `trip_id` and `fare_amount`, or raw trips
-    with their fares. For tests and local runs; the `label` stage merges table to table."""
+    """The labels held by a (small) table as pandas: keys and labels, or raw input rows with
+    their outcomes. For tests and local runs; the `label` stage merges table to table."""
     store = tables.for_runtime()
     store.require(table)
     columns = _source_columns(store, table)
@@ -124,15 +128,15 @@ def read_labels(table: str) -> pd.DataFrame:
 def record_labels(
     frame: pd.DataFrame, *, location: Location, labelled_at: datetime | None = None
 ) -> int:
-    """Upsert the fares in `frame` into the labels table; returns how many trips it recorded.
+    """Upsert the labels in `frame` into the labels table; returns how many rows it recorded.
 
-    Rows of trips already in the table are replaced (the newer fare wins), others inserted.
+    Rows already in the table are replaced (the newer label wins), others inserted.
     """
-    implausible = int((inputs.classify_labels(frame) == inputs.LABEL_IMPLAUSIBLE).sum())
-    if implausible:
+    impossible = int((inputs.classify_labels(frame) == inputs.LABEL_IMPOSSIBLE).sum())
+    if impossible:
         raise MlopsError(
-            f"{implausible:,} labels have {LABEL} outside "
-            f"{inputs.LABEL_RULE.low:g}..{inputs.LABEL_RULE.high:g}; nothing recorded"
+            f"{impossible:,} labels have {LABEL} not {inputs.LABEL_RULE.describe()} "
+            "(contract.LABEL_RULE); nothing recorded"
         )
     labels = label_rows(frame)
     if labels.empty:
@@ -157,21 +161,21 @@ def attach_labels(*, location: Location) -> int:
 
 
 def label(*, location: Location, source: str) -> LabelResult:
-    """The `label` command: record the fares in `source`, then attach them to predictions.
+    """The `label` command: record the labels in `source`, then attach them to predictions.
 
-    The source is checked first (columns, types, and every fare: one outside the plausible
-    range refuses the whole load, see `inputs.py`), then merged into the labels table from the
-    source table itself, never through the driver's memory.
+    The source is checked first (columns, types, and every label: one outside
+    `contract.LABEL_RULE` refuses the whole load, see `inputs.py`), then merged into the labels
+    table from the source table itself, never through the driver's memory.
     """
     store = tables.for_runtime()
     store.require(source)
     columns = _source_columns(store, source)
     classes = store.tally(source, columns=columns, classify=inputs.classify_labels)
-    implausible = classes.get(inputs.LABEL_IMPLAUSIBLE, 0)
-    if implausible:
+    impossible = classes.get(inputs.LABEL_IMPOSSIBLE, 0)
+    if impossible:
         raise MlopsError(
-            f"{source}: {implausible:,} rows have {LABEL} outside "
-            f"{inputs.LABEL_RULE.low:g}..{inputs.LABEL_RULE.high:g}; nothing recorded"
+            f"{source}: {impossible:,} rows have {LABEL} not {inputs.LABEL_RULE.describe()} "
+            "(contract.LABEL_RULE); nothing recorded"
         )
     labelled_at = pd.Timestamp(datetime.now(timezone.utc))
 
@@ -190,10 +194,10 @@ def label(*, location: Location, source: str) -> LabelResult:
     attached = attach_labels(location=location)
     skipped = {
         reason: classes.get(reason, 0)
-        for reason in (inputs.LABEL_NO_FARE, inputs.LABEL_NO_TRIP)
+        for reason in (inputs.LABEL_MISSING, inputs.LABEL_NO_KEY)
         if classes.get(reason, 0)
     }
     duplicates = classes.get(inputs.LABEL_OK, 0) - recorded
     if duplicates:
-        skipped["trip listed again"] = duplicates
+        skipped["row listed again"] = duplicates
     return LabelResult(source, location.labels, recorded, attached, sum(classes.values()), skipped)

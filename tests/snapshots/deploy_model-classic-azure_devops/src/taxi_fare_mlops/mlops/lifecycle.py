@@ -8,9 +8,10 @@ Three local catalogs stand in for the dev, staging and prod workspaces. Dependin
   then to prod, validated on each catalog's data before it becomes champion there.
 - hybrid: dev is for development; staging trains on the production data; prod receives a copy.
 
-Then prod scores a batch of new trips and, with monitoring, records its labels (the true fares,
-as if they arrived the next day) and checks it for drift and error. A second batch of unusually
-long trips is checked before its labels arrive, which drift alone flags, and again after.
+Then prod scores a batch of new rows and, with monitoring, records its labels (the outcomes the
+sample generator drew, as if they arrived the next day) and checks it for drift and error. A
+second batch drawn with drift (`sample_data`'s `drift`) is checked before its labels arrive,
+which drift alone flags, and again after.
 Every step prints the summary of its stage's result, as the CLI and the notebooks do, and then
 how long it took. At the end the run writes one HTML page, `.local/reports/lifecycle.html`
 (`lifecycle_page.py`), with the registry, the batches and the monitoring plots.
@@ -24,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import config, sample_data
-from . import lifecycle_page, registry, runtime
+from .. import config, contract, sample_data
+from . import lifecycle_page, registry, runtime, schema_check
 from .deploy import deploy
 from .errors import MlopsError
 from .labels import record_labels
@@ -49,11 +50,12 @@ class LifecycleReport:
 
     def summary(self) -> str:
         lines = [f"Summary ({self.pattern}, {self.seconds:.1f}s)"]
-        lines.append(f"  {'catalog':<10} {'versions':<10} {'champion':<9} {'rmse':>7}  source")
+        metric = contract.GATE.metric
+        lines.append(f"  {'catalog':<10} {'versions':<10} {'champion':<9} {metric:>8}  source")
         for catalog, state in self.catalogs.items():
             lines.append(
                 f"  {catalog:<10} {','.join(state['versions']):<10} "
-                f"{state[config.CHAMPION] or '-':<9} {state['rmse']:>7.3f}  "
+                f"{state[config.CHAMPION] or '-':<9} {state['metric']:>8.3f}  "
                 f"{state['source'] or 'trained here'}"
             )
         for batch in self.batches:
@@ -64,13 +66,14 @@ class LifecycleReport:
             if "retrain_before_labels" in batch:
                 line += (
                     f", max psi {batch['max_psi']:.3f}, retrain "
-                    f"{str(batch['retrain_before_labels']).lower()} before labels; rmse "
-                    f"{batch['rmse']:.3f} once {batch['labelled_rows']:,} labels arrived"
+                    f"{str(batch['retrain_before_labels']).lower()} before labels; {metric} "
+                    f"{batch['metric']:.3f} once {batch['labelled_rows']:,} labels "
+                    "arrived"
                 )
             elif "retrain" in batch:
                 line += (
-                    f", {batch['labelled_rows']:,} labelled, rmse {batch['rmse']:.3f}, max psi "
-                    f"{batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
+                    f", {batch['labelled_rows']:,} labelled, {metric} {batch['metric']:.3f}, "
+                    f"max psi {batch['max_psi']:.3f}, retrain {str(batch['retrain']).lower()}"
                 )
             lines.append(line)
         if self.serving:
@@ -107,7 +110,8 @@ def _train_validate_deploy(location: Location, sample_fraction: float, say) -> d
     checked = validate(location=location, model_version=trained.version)
     show(checked)
     show(deploy(location=location, model_version=checked.version))
-    return {"version": trained.version, "rmse": checked.metrics["rmse"], "source": None}
+    metric = checked.metrics[contract.GATE.metric]
+    return {"version": trained.version, "metric": metric, "source": None}
 
 
 def _promote(location: Location, source_catalog: str, say) -> dict:
@@ -115,7 +119,7 @@ def _promote(location: Location, source_catalog: str, say) -> dict:
     _say_in(location.catalog, say)(promoted)
     return {
         "version": promoted.copy.version,
-        "rmse": promoted.validation.metrics["rmse"],
+        "metric": promoted.validation.metrics[contract.GATE.metric],
         "source": promoted.copy.source_uri,
     }
 
@@ -141,27 +145,27 @@ def _score_and_check(
     prod: Location,
     *,
     batch_id: str,
-    distance_scale: float,
+    drift: float,
     seed: int,
     rows: int,
     monitoring: bool,
     say: Callable[[str], None],
     labels_late: bool = False,
 ) -> None:
-    """Score a week of new trips starting on `batch_id` (a date) in prod; with monitoring, check
-    it and record its labels (the true fares the generator drew) as if they arrived a day later:
+    """Score a week of new rows starting on `batch_id` (a date) in prod; with monitoring, check
+    it and record its labels (the outcomes the generator drew) as if they arrived a day later:
     before the check, or, with `labels_late`, between a first check (drift only) and a second
     one (error too)."""
     show = _say_in(prod.catalog, say)
     sample_data.write_sample_data(
-        prod.new_trips,
+        prod.new_rows,
         n_rows=rows,
         seed=seed,
         start=batch_id,
         days=7,
-        distance_scale=distance_scale,
+        drift=drift,
     )
-    scored = score(location=prod, input_table=prod.new_trips, batch_id=batch_id)
+    scored = score(location=prod, input_table=prod.new_rows, batch_id=batch_id)
     show(scored)
     batch = {"batch_id": batch_id, "rows": scored.rows, "model_version": scored.model_version}
     report.batches.append(batch)
@@ -174,9 +178,9 @@ def _score_and_check(
         first = monitor(location=prod, batch_id=batch_id)
         show(first)
         batch.update(retrain_before_labels=first.retrain)
-    recorded = record_labels(read_labels(prod.new_trips), location=prod)
+    recorded = record_labels(read_labels(prod.new_rows), location=prod)
     say(
-        f"[{prod.catalog}] a day later the fares of batch {batch_id} arrive: {recorded:,} "
+        f"[{prod.catalog}] a day later the labels of batch {batch_id} arrive: {recorded:,} "
         f"labels recorded in {prod.labels}"
     )
     checked = monitor(location=prod, batch_id=batch_id)
@@ -184,7 +188,7 @@ def _score_and_check(
     batch.update(
         retrain=checked.retrain,
         violations=checked.violations,
-        rmse=checked.errors["rmse"],
+        metric=checked.errors[contract.GATE.metric],
         labelled_rows=checked.labelled_rows,
         max_psi=checked.largest_psi[1],
         plots=[str(path) for path in checked.reports],
@@ -205,9 +209,14 @@ def run(
     )
     report = LifecycleReport(pattern)
     say(f"{config.PROJECT_NAME}: {pattern} lifecycle, local state in {runtime.local_dir()}")
+    # Every catalog's tables before the first step: a change of the features they cannot take
+    # stops the run before any alias moves anywhere, not after dev and staging moved theirs.
+    for location in (dev, staging, prod):
+        for change in schema_check.require_writable(location):
+            say(f"[{location.catalog}] the next write to {change.summary()}")
     with _timed(report, "sample data", say):
         written = sample_data.write_sample_data(config.INPUT_TABLE, n_rows=rows)
-        say(f"[data] wrote {written:,} sample trips to {config.INPUT_TABLE}")
+        say(f"[data] wrote {written:,} sample rows to {config.INPUT_TABLE}")
 
     steps = report.catalogs
 
@@ -241,19 +250,19 @@ def run(
         report,
         prod,
         batch_id="2016-03-01",
-        distance_scale=1.0,
+        drift=1.0,
         seed=config.SEED + 1,
         rows=batch_rows,
         monitoring=monitoring,
         say=say,
     )
     if monitoring:
-        # Longer trips than anything in training: the drift check should fire.
+        # Rows drawn away from what training saw: the drift check should fire.
         _score_batch(
             report,
             prod,
             batch_id="2016-03-08",
-            distance_scale=2.5,
+            drift=2.5,
             seed=config.SEED + 2,
             rows=batch_rows,
             monitoring=monitoring,

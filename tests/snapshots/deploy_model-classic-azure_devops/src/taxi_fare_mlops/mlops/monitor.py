@@ -4,13 +4,15 @@ Drift compares each feature of the scored batch with the data the champion train
 baseline); error compares predictions with labels where the batch has them. Labels arrive after
 scoring: the check first attaches whatever the labels table holds (`labels.attach_labels`), so a
 batch checked the day it was scored may have no error yet (NaN, never a violation) and gets one
-when it is checked again after its fares arrived. The thresholds come from the job (or the
+when it is checked again after its labels arrived. The thresholds come from the job (or the
 CLI). Any violation means "retrain": the monitoring job reads the `retrain` task value and starts
 the training job; this module never fails because of drift.
 
-The features checked are `features.NUMERIC_FEATURES` and `features.CATEGORICAL_FEATURES`; the
-numbers come from `drift.py` and the pictures from `reports.py`. This module only fetches data,
-stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the run to MLflow.
+The features checked are `features.NUMERIC_FEATURES` and `features.CATEGORICAL_FEATURES`, the
+error metrics the task's (`metrics.py`, with the gate's threshold from `contract.GATE`); the
+numbers come from `drift.py` and `metrics.py`, and the pictures from `reports.py`. This module
+only fetches data, stores the metrics in `<catalog>.<schema>.monitoring_metrics` and logs the
+run to MLflow.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import config, features
-from . import drift, inputs, registry, reports, runtime, tables
+from .. import config, contract, features
+from . import dataset, drift, inputs, metrics, outputs, registry, reports, runtime, tables
 from .errors import MlopsError
 from .labels import attach_labels
 from .location import Location
@@ -59,9 +61,9 @@ class MonitorResult:
 
     def describe_errors(self) -> str:
         if not self.labelled_rows:
-            return "rmse n/a (no labels yet)"
+            return f"{contract.GATE.metric} n/a (no labels yet)"
         return (
-            f"rmse {self.errors['rmse']:.3f}, mae {self.errors['mae']:.3f} "
+            f"{metrics.describe(self.errors)} "
             f"({self.labelled_rows:,} of {self.rows:,} rows labelled)"
         )
 
@@ -95,10 +97,10 @@ def load_baseline(table: str) -> pd.DataFrame:
     # Bounded: a seeded random sample of MAX_ROWS rows, drawn on the cluster on Databricks.
     store = tables.for_runtime()
     store.require(table)
-    inputs.require_columns(store, table, inputs.TRIP_COLUMNS)
-    raw = store.read(table, columns=features.INPUT_COLUMNS, max_rows=MAX_ROWS)
-    raw, _ = inputs.clean_trips(raw, table=table)
-    return features.training_rows(features.add_features(raw))
+    inputs.require_columns(store, table, inputs.TRAINING_RULES)
+    raw = store.read(table, columns=dataset.TRAINING_COLUMNS, max_rows=MAX_ROWS)
+    raw, _ = inputs.clean_rows(raw, table=table, with_outcomes=True)
+    return dataset.training_rows(dataset.add_features(raw))
 
 
 def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFrame:
@@ -119,7 +121,7 @@ def metric_rows(result: MonitorResult, computed_at: pd.Timestamp) -> pd.DataFram
 
 
 def error_history(table: str) -> pd.DataFrame:
-    """RMSE and MAE per window from everything monitored so far (for the trend plot)."""
+    """The task's error metrics per window from everything monitored so far (the trend plot)."""
     # Bounded: the prediction rows only (a filter pushed down to the files; three per batch)
     # and capped, so years of daily batches fit.
     history = tables.for_runtime().read(
@@ -128,11 +130,28 @@ def error_history(table: str) -> pd.DataFrame:
         where={"feature": "prediction"},
         max_rows=MAX_HISTORY_ROWS,
     )
-    errors = history[history["metric"].isin(["rmse", "mae"])]
+    names = error_metric_names()
+    errors = history[history["metric"].isin(names)]
     wide = errors.pivot_table(
         index="window_start", columns="metric", values="value", aggfunc="last", dropna=False
     )
-    return wide.reindex(columns=["rmse", "mae"]).reset_index()
+    return wide.reindex(columns=names).reset_index()
+
+
+def error_metric_names() -> list[str]:
+    """The metrics monitoring plots over time: the gate's first, then up to one more."""
+    others = [name for name in contract.METRICS if name != contract.GATE.metric]
+    return [contract.GATE.metric, *others[:1]]
+
+
+def batch_errors(current: pd.DataFrame) -> dict[str, float]:
+    """The task's metrics over the labelled rows of a scored batch (NaN with none)."""
+    label = current[contract.LABEL]
+    if metrics.is_classification():
+        classes = outputs.classes_in(current[outputs.PROBABILITIES])
+        scores = outputs.probability_matrix(current[outputs.PROBABILITIES], classes)
+        return metrics.compute(label, scores, classes)
+    return metrics.compute(label, current[outputs.PREDICTION].to_numpy())
 
 
 def monitor(
@@ -140,7 +159,7 @@ def monitor(
     location: Location,
     baseline_table: str = "",
     max_psi: float = config.MAX_PSI,
-    max_rmse: float = config.MAX_RMSE,
+    gate_threshold: float = contract.GATE.threshold,
     batch_id: str = "",
     experiment_name: str | None = None,
     reports_dir: Path | None = None,
@@ -149,21 +168,21 @@ def monitor(
     # The same parser as scoring's: an id scoring accepted is read back as it was written.
     batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
     store = tables.for_runtime()
-    predictions = location.predictions
-    if not store.exists(predictions):
-        raise MlopsError(f"no predictions yet in {predictions}: run score first")
+    predictions_table = location.predictions
+    if not store.exists(predictions_table):
+        raise MlopsError(f"no predictions yet in {predictions_table}: run score first")
     attach_labels(location=location)
     inputs.require_columns(
         store,
-        predictions,
+        predictions_table,
         {column: inputs.Rule(inputs.declared_kind(column)) for column in features.COLUMN_TYPES}
-        | {"prediction": inputs.Rule("number"), "batch_id": inputs.Rule("string")},
+        | {outputs.PREDICTION: inputs.Rule("number"), "batch_id": inputs.Rule("string")},
     )
-    batch_id = batch_id or latest_batch(predictions)
+    batch_id = batch_id or latest_batch(predictions_table)
     # Bounded: one batch, and of it a seeded random sample of at most MAX_ROWS rows.
-    current = store.read(predictions, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
+    current = store.read(predictions_table, where={"batch_id": batch_id}, max_rows=MAX_ROWS)
     if current.empty:
-        raise MlopsError(f"{predictions} has no batch {batch_id!r}")
+        raise MlopsError(f"{predictions_table} has no batch {batch_id!r}")
     model_version = str(current["model_version"].mode().iloc[0])
     baseline_table = baseline_table.strip() or baseline_table_of(location.model, model_version)
     baseline = load_baseline(baseline_table)
@@ -174,18 +193,18 @@ def monitor(
         list(features.NUMERIC_FEATURES),
         list(features.CATEGORICAL_FEATURES),
     )
-    # Only labelled rows count (unlabelled ones are NaN); with none, both errors are NaN.
-    errors = drift.error_metrics(current[features.LABEL], current["prediction"])
-    violations = drift.find_violations(drift_table, errors, max_psi, max_rmse)
+    # Only labelled rows count (unlabelled ones are missing); with none, every error is NaN.
+    errors = batch_errors(current)
+    violations = drift.find_violations(drift_table, errors, max_psi, gate_threshold)
     result = MonitorResult(
         batch_id=batch_id,
         model_version=model_version,
         rows=len(current),
-        window_start=pd.Timestamp(current[features.TIMESTAMP].min()),
+        window_start=pd.Timestamp(current[contract.TIMESTAMP].min()),
         drift=drift_table,
         errors=errors,
         violations=violations,
-        labelled_rows=int(current[features.LABEL].notna().sum()),
+        labelled_rows=int(current[contract.LABEL].notna().sum()),
     )
 
     computed_at = pd.Timestamp(datetime.now(timezone.utc))
@@ -209,7 +228,7 @@ def monitor(
         result,
         catalog=location.catalog,
         max_psi=max_psi,
-        max_rmse=max_rmse,
+        gate_threshold=gate_threshold,
         experiment_name=experiment_name,
     )
     # Info, not warning: callers (CLI, notebook, lifecycle) show the violations themselves.
@@ -222,7 +241,7 @@ def _log_run(
     *,
     catalog: str,
     max_psi: float,
-    max_rmse: float,
+    gate_threshold: float,
     experiment_name: str | None,
 ) -> None:
     import mlflow
@@ -244,7 +263,7 @@ def _log_run(
                 "retrain": str(result.retrain).lower(),
             }
         )
-        mlflow.log_params({"max_psi": max_psi, "max_rmse": max_rmse})
+        mlflow.log_params({"max_psi": max_psi, "gate_threshold": gate_threshold})
         metrics = {f"psi_{f}": v for f, v in zip(psi["feature"], psi["value"])}
         metrics.update({k: v for k, v in result.errors.items() if pd.notna(v)})
         metrics["labelled_rows"] = result.labelled_rows

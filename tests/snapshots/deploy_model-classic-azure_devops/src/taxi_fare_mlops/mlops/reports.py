@@ -68,24 +68,25 @@ def plot_feature_drift(
 
 
 def plot_error_over_time(metrics_history: pd.DataFrame, path: str | Path) -> Path:
-    """Line chart of RMSE and MAE per monitoring window.
+    """Line chart of each error metric (every column but `window_start`) per monitoring window.
 
     Windows whose labels have not arrived yet (NaN) show as gaps rather than as zero error.
     """
-    _require_columns(metrics_history, ["window_start", "rmse", "mae"], "metrics_history")
+    _require_columns(metrics_history, ["window_start"], "metrics_history")
+    names = [column for column in metrics_history.columns if column != "window_start"]
     history = metrics_history.sort_values("window_start")
     figure, axes = plt.subplots(figsize=(8, 4))
     if history.empty:
         axes.text(0.5, 0.5, "no monitoring windows yet", ha="center", va="center")
     else:
-        for metric in ("rmse", "mae"):
+        for metric in names:
             values = history[metric].to_numpy(dtype=float, na_value=np.nan)
-            axes.plot(history["window_start"], values, marker="o", label=metric.upper())
+            axes.plot(history["window_start"], values, marker="o", label=metric)
         axes.legend()
         figure.autofmt_xdate()
     axes.set_xlabel("window start")
-    axes.set_ylabel("error")
-    axes.set_title("Prediction error over time")
+    axes.set_ylabel("metric")
+    axes.set_title("Prediction quality over time")
     return _save(figure, path)
 
 
@@ -119,16 +120,22 @@ def distributions_figure(
     return figure
 
 
-def comparison_figure(comparison: pd.DataFrame, metric: str = "rmse") -> plt.Figure:
-    """Horizontal bars of `metric` per try; the champion's bar in red, so the question
-    "which try beats it" is answered at a glance."""
+def comparison_figure(comparison: pd.DataFrame, metric: str | None = None) -> plt.Figure:
+    """Horizontal bars of `metric` (default: the gate's) per try; the champion's bar in red, so
+    the question "which try beats it" is answered at a glance."""
+    from .. import contract
+    from .metrics import HIGHER_IS_BETTER
+
+    metric = metric or contract.GATE.metric
+    higher_is_better = HIGHER_IS_BETTER.get(metric, False)
     _require_columns(comparison, ["name", metric, "is_champion"], "comparison")
     ordered = comparison.sort_values(metric, ascending=False)
     figure, axes = plt.subplots(figsize=(8, 1.5 + 0.4 * max(len(ordered), 1)))
     colours = np.where(ordered["is_champion"].to_numpy(dtype=bool), _ALERT_COLOUR, _OK_COLOUR)
     axes.barh(ordered["name"].astype(str), ordered[metric].to_numpy(dtype=float), color=colours)
     axes.set_xlabel(f"hold-out {metric}")
-    axes.set_title(f"Tries against the champion ({metric}, lower is better)")
+    better = "higher" if higher_is_better else "lower"
+    axes.set_title(f"Tries against the champion ({metric}, {better} is better)")
     return figure
 
 

@@ -8,7 +8,16 @@ Tables always have three-level names, `<catalog>.<schema>.<table>`.
 
 The stages never ask which one they hold: everything that differs between the runtimes, the
 SQL included, lives here. Column types are plain names (`long`, `double`, `string`,
-`timestamp`, `timestamp_utc`) so a schema is declared once and turned into Arrow or Spark here.
+`timestamp`, `timestamp_utc`, `map_string_double`) so a schema is declared once and turned
+into Arrow or Spark here.
+
+Tables follow the code's columns (`schema_change`): a write that brings a column the table has
+not got adds it (rows written before read it back as null), a column the table has and the
+write leaves out stays (null in the new rows), so adding or removing a feature works on tables
+that exist. What cannot follow in place is refused before anything is written, in one line: a
+column whose type changed (its old rows would be cast or lost), or a missing key column (a
+renamed key, or another table). `schema_check.require_writable` asks the same question of a
+catalog's tables before an alias moves.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +48,19 @@ ARROW_TYPES = {
     "string": pa.string(),
     "timestamp": pa.timestamp("us"),
     "timestamp_utc": pa.timestamp("us", tz="UTC"),
+    # A classifier's probabilities by class (predictions.py).
+    "map_string_double": pa.map_(pa.string(), pa.float64()),
 }
-_SPARK_TYPES = {"timestamp_utc": "timestamp"}
+_SPARK_TYPES = {"timestamp_utc": "timestamp", "map_string_double": "map<string,double>"}
+# The names Spark's `simpleString` gives the declared types (both timestamps are `timestamp`).
+_SPARK_SIMPLE_TYPES = {
+    "long": "bigint",
+    "double": "double",
+    "string": "string",
+    "timestamp": "timestamp",
+    "timestamp_utc": "timestamp",
+    "map_string_double": "map<string,double>",
+}
 
 
 def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
@@ -50,6 +71,84 @@ def arrow_schema(columns: Mapping[str, str]) -> pa.Schema:
 def spark_ddl(columns: Mapping[str, str]) -> str:
     """{column: type name} -> a Spark DDL schema string, e.g. `trip_id long, fare double`."""
     return ", ".join(f"{name} {_SPARK_TYPES.get(kind, kind)}" for name, kind in columns.items())
+
+
+def declared_columns(schema: pa.Schema) -> dict[str, str]:
+    """An Arrow schema -> {column: type name}, the inverse of `arrow_schema`."""
+    names = {arrow_type: name for name, arrow_type in ARROW_TYPES.items()}
+    return {field.name: names[field.type] for field in schema}
+
+
+# Engine type names (as `Tables.column_types` reports them) of the same type.
+_SAME_TYPE = {"large_string": "string", "large_utf8": "string", "utf8": "string"}
+# The type of a column of nothing but nulls (Arrow, Spark): it fits any stored type.
+_NULL_TYPES = ("null", "void")
+
+
+class SchemaConflict(MlopsError):
+    """A table cannot take what a stage writes without losing or misreading rows it holds."""
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """How a write changes a table that exists: the columns it adds (rows written before read
+    them back as null) and the stored columns it leaves out (kept, null in the new rows)."""
+
+    table: str
+    added: dict[str, str]
+    kept: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"adds column {', '.join(self.added)} (null in the rows already there)")
+        if self.kept:
+            parts.append(f"keeps column {', '.join(self.kept)} (null in new rows)")
+        return f"{self.table}: " + ("; ".join(parts) or "columns unchanged")
+
+
+def schema_change(
+    table: str,
+    stored: Mapping[str, str],
+    written: Mapping[str, str],
+    *,
+    keys: tuple[str, ...] = (),
+    describe: Callable[[str], str] = str,
+) -> SchemaChange:
+    """What writing columns `written` to `table`, which has `stored`, does to it; both are
+    {column: the engine's type name}. Refuses, in one line naming each column, its stored and
+    its new type and what to do: a column whose type differs (no cast is safe for every row:
+    doubles written to a long column lose their fractions, and readers that expect the new
+    type find the old one), and a `keys` column the table has not got (a renamed key: its old
+    rows could never be matched). `describe` turns an engine type name into the name to show."""
+    problems = []
+    missing_keys = [key for key in keys if key not in stored]
+    if missing_keys:
+        problems.append(
+            f"table {table} has other columns than this stage writes: it has no "
+            f"{', '.join(missing_keys)}, the key this stage matches and replaces rows by, so "
+            "its rows could never be matched (a renamed key is not merged): keep the old key's "
+            "name, or migrate the table to the new key (or drop it to start afresh)"
+        )
+    for column, kind in written.items():
+        old = stored.get(column)
+        if (
+            old is None
+            or kind in _NULL_TYPES
+            or _SAME_TYPE.get(old, old) == _SAME_TYPE.get(kind, kind)
+        ):
+            continue
+        problems.append(
+            f"table {table}: column {column} is stored as {describe(old)}, this code writes "
+            f"{describe(kind)}; a type cannot change in place: declare the feature under a new "
+            f"name (the old column stays, null in new rows), or migrate the table (its {column} "
+            "cast to the new type, or the table dropped to start afresh)"
+        )
+    if problems:
+        raise SchemaConflict("; ".join(problems))
+    added = {column: kind for column, kind in written.items() if column not in stored}
+    kept = tuple(column for column in stored if column not in written)
+    return SchemaChange(table, added, kept)
 
 
 def quoted(name: str) -> str:
@@ -347,6 +446,30 @@ class Tables:
         """{column: the engine's type name}, e.g. `int64`/`bigint`, for checking inputs."""
         raise NotImplementedError
 
+    def type_name(self, kind: str) -> str:
+        """The engine's name of a declared type name, as `column_types` reports it."""
+        raise NotImplementedError
+
+    def _describe_type(self, engine_type: str) -> str:
+        """An engine type name as the declared type name it stands for (itself if none)."""
+        for kind in ARROW_TYPES:
+            if self.type_name(kind) == engine_type:
+                return kind
+        return engine_type
+
+    def schema_change(
+        self, name: str, columns: Mapping[str, str], *, keys: tuple[str, ...] = ()
+    ) -> SchemaChange | None:
+        """What writing these {column: type name} to `name` would do to it (None: no such table
+        yet, the write creates it), without writing. Raises `SchemaConflict` for a change that
+        cannot be merged (see `schema_change`): the check a stage runs before an alias moves to
+        a version whose predictions this code writes."""
+        if not self.exists(name):
+            return None
+        written = {column: self.type_name(kind) for column, kind in columns.items()}
+        stored = self.column_types(name)
+        return schema_change(name, stored, written, keys=keys, describe=self._describe_type)
+
     def tally(self, name: str, *, columns: list[str], classify: Classify) -> dict[str, int]:
         """How many rows of `name` fall in each class `classify` gives them (pandas, batch by
         batch; on Spark on the executors): one pass, only the counts reach memory."""
@@ -387,7 +510,12 @@ class Tables:
     ) -> None:
         """`overwrite` the table, `append` to it, or with `replace` = {column: value} swap
         exactly the rows of that slice (e.g. one batch) in one transaction, so a rerun leaves
-        one copy and a failed run leaves the old one."""
+        one copy and a failed run leaves the old one.
+
+        An append or a replace follows the data's columns (`schema_change`): new ones are
+        added to the table, stored ones the data has not got are null in its rows; a changed
+        type, or a `replace` column the table has not got, is refused before anything is
+        written. `overwrite` replaces the table's columns with the data's."""
         raise NotImplementedError
 
     def upsert(self, rows: pd.DataFrame, name: str, *, key: str, schema: pa.Schema) -> None:
@@ -493,6 +621,9 @@ class LocalTables(Tables):
     def column_types(self, name):
         return {field.name: str(field.type) for field in self._dataset(name).schema}
 
+    def type_name(self, kind):
+        return str(ARROW_TYPES[kind])
+
     def tally(self, name, *, columns, classify):
         counts: dict[str, int] = {}
         for batch in _scan(self._dataset(name), columns=columns):
@@ -579,15 +710,36 @@ class LocalTables(Tables):
         path.mkdir(parents=True, exist_ok=True)
         if isinstance(data, pd.DataFrame):
             data = to_arrow(data)
-        if predicate and not self.exists(name):
+        exists = self.exists(name)
+        if exists and (predicate or mode == "append"):
+            # Checked first: deltalake's merge would cast a changed type, truncating or
+            # misreading rows (long -> double), where this refuses with what to do.
+            written = {field.name: str(field.type) for field in data.schema}
+            change = schema_change(
+                name,
+                self.column_types(name),
+                written,
+                keys=tuple(replace or ()),
+                describe=self._describe_type,
+            )
+            if change.added:
+                log.info("%s", change.summary())
+        if predicate and not exists:
             # Nothing to replace yet: the first write creates the table.
             write_deltalake(str(path), data, mode="append", writer_properties=_writer())
         elif predicate:
+            # `merge`: a new column joins the table in the same commit; a stored column the
+            # data has not got is null in its rows.
             write_deltalake(
-                str(path), data, mode="overwrite", predicate=predicate, writer_properties=_writer()
+                str(path),
+                data,
+                mode="overwrite",
+                predicate=predicate,
+                schema_mode="merge",
+                writer_properties=_writer(),
             )
         else:
-            schema_mode = "overwrite" if mode == "overwrite" else None
+            schema_mode = "overwrite" if mode == "overwrite" else "merge" if exists else None
             write_deltalake(
                 str(path), data, mode=mode, schema_mode=schema_mode, writer_properties=_writer()
             )
@@ -738,9 +890,10 @@ class LocalTables(Tables):
         chunk_rows,
         progress=None,
     ):
-        from . import registry  # the layer above; only local scoring loads a model here
+        from . import outputs, registry  # the layer above; only local scoring loads a model
 
         model = registry.load_model(model_uri)
+        classes = outputs.classes_of(model)
         chunks = self.batches(source, chunk_rows, columns=columns)
         total = 0
 
@@ -750,7 +903,9 @@ class LocalTables(Tables):
                 rows = prepare(chunk)
                 if rows.empty:  # every row of the chunk broke an input rule
                     continue
-                rows["prediction"] = model.predict(rows[model_inputs])
+                answer = outputs.answer(model.predict(rows[model_inputs]), classes)
+                for column, values in answer.items():
+                    rows[column] = values
                 total += len(rows)
                 if progress:
                     progress(total)
@@ -809,6 +964,9 @@ class SparkTables(Tables):
 
     def column_types(self, name):
         return {field.name: field.dataType.simpleString() for field in self._table(name).schema}
+
+    def type_name(self, kind):
+        return _SPARK_SIMPLE_TYPES[kind]
 
     def tally(self, name, *, columns, classify):
         classes = (
@@ -877,9 +1035,14 @@ class SparkTables(Tables):
             data = data.to_pandas()
         if isinstance(data, pd.DataFrame):
             data = self.spark.createDataFrame(data)
-        writer = data.write
-        if predicate and self.exists(name):
+        exists = self.exists(name)
+        if predicate and exists:
+            # Before the columns follow: a refused write leaves the table as it was.
             self._require_delta(name, "replacing a slice of")
+        if exists and (predicate or mode == "append"):
+            data = self._follow_columns(data, name, keys=tuple(replace or ()))
+        writer = data.write
+        if predicate and exists:
             writer = writer.mode("overwrite").option("replaceWhere", predicate)
         elif predicate:
             writer = writer.mode("append")
@@ -888,6 +1051,28 @@ class SparkTables(Tables):
             if mode == "overwrite":
                 writer = writer.option("overwriteSchema", "true")
         writer.saveAsTable(quoted(name))
+
+    def _follow_columns(self, data, name: str, *, keys: tuple[str, ...]):
+        """`data` made to fit `name` (see `schema_change`): the table gets the data's new
+        columns (`ALTER TABLE ... ADD COLUMNS`, which Delta and Parquet tables both take; the
+        rows already there read them as null), and the data gets the stored columns it has not
+        got, as nulls, in the table's order, so an append or `replaceWhere` writes every column.
+        """
+        from pyspark.sql import functions as F
+
+        written = {field.name: field.dataType.simpleString() for field in data.schema}
+        stored = self.column_types(name)
+        change = schema_change(name, stored, written, keys=keys, describe=self._describe_type)
+        if change.added:
+            columns = ", ".join(f"`{column}` {kind}" for column, kind in change.added.items())
+            self.spark.sql(f"ALTER TABLE {quoted(name)} ADD COLUMNS ({columns})")
+            log.info("%s", change.summary())
+        return data.select(
+            *[
+                F.col(f"`{column}`") if column in written else F.lit(None).cast(kind).alias(column)
+                for column, kind in {**stored, **change.added}.items()
+            ]
+        )
 
     def _create_empty(self, name, columns):
         empty = self.spark.createDataFrame([], spark_ddl(columns))
@@ -950,21 +1135,39 @@ class SparkTables(Tables):
         import mlflow
         from pyspark.sql import functions as F
 
-        prepared = [field for field in schema if field.name != "prediction"]
+        from . import outputs
+
+        answered = outputs.column_types()
+        prepared = [field for field in schema if field.name not in answered]
         ddl = ", ".join(f"{f.name} {_spark_type(f.type)}" for f in prepared)
         names = [field.name for field in prepared]
-        trips = self._table(source)
+        inputs = self._table(source)
         # The same pandas code as locally, run on the executors batch by batch; the model runs
         # on the cluster through spark_udf.
-        rows = trips.select(*columns).mapInPandas(
+        rows = inputs.select(*columns).mapInPandas(
             lambda batches: (prepare(batch)[names] for batch in batches), schema=ddl
         )
+        classes = outputs.classes_at(model_uri)
         predict = mlflow.pyfunc.spark_udf(
-            self.spark, model_uri, result_type="double", env_manager="local"
+            self.spark,
+            model_uri,
+            result_type="array<double>" if classes else "double",
+            env_manager="local",
         )
         if rows.isEmpty():  # stops at the first row that passes
             raise _nothing_passed(source, target)
-        scored = rows.withColumn("prediction", predict(F.struct(*model_inputs)))
+        scores = predict(F.struct(*model_inputs))
+        if classes:
+            # The most likely class, and {class: probability}, as locally (outputs.answer).
+            names = F.array(*[F.lit(str(value)) for value in classes])
+            scored = rows.withColumn("_scores", scores)
+            best = F.array_position(F.col("_scores"), F.array_max(F.col("_scores"))).cast("int")
+            scored = scored.withColumn(
+                outputs.PREDICTION,
+                F.element_at(F.array(*[F.lit(value) for value in classes]), best).cast("long"),
+            ).withColumn(outputs.PROBABILITIES, F.map_from_arrays(names, F.col("_scores")))
+        else:
+            scored = rows.withColumn(outputs.PREDICTION, scores)
         self.write(scored.select(*schema.names), target, mode="append", replace=replace)
         # Rows written (an aggregate on the cluster): `prepare` may leave invalid rows out.
         written = self._table(target)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import config, features, model
-from . import inputs, registry, tables
+from .. import config, contract, features, model
+from . import dataset, inputs, metrics, outputs, registry, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -32,8 +32,7 @@ class TrainResult:
     def summary(self) -> str:
         return (
             f"{self.model_name} version {self.version}: trained on {self.training_rows:,} rows "
-            f"(sample_fraction {self.sample_fraction:g}), hold-out rmse "
-            f"{self.metrics['rmse']:.3f}, mae {self.metrics['mae']:.3f}"
+            f"(sample_fraction {self.sample_fraction:g}), hold-out {metrics.describe(self.metrics)}"
         )
 
 
@@ -80,19 +79,17 @@ def load_training_frame(
         raise MlopsError(f"max_training_rows must be at least 1, got {max_training_rows}")
     store = tables.for_runtime()
     store.require(input_table)
-    inputs.require_columns(
-        store, input_table, {**inputs.TRIP_RULES, features.LABEL: inputs.TRAINING_LABEL_RULE}
-    )
+    inputs.require_columns(store, input_table, inputs.TRAINING_RULES)
     # Bounded: a random sample of at most max_training_rows rows reaches the driver.
     raw = store.read(
         input_table,
-        columns=features.INPUT_COLUMNS,
+        columns=dataset.TRAINING_COLUMNS,
         sample_fraction=sample_fraction,
         max_rows=max_training_rows,
     )
     sampled_rows = len(raw)
-    raw, _ = inputs.clean_trips(raw, table=input_table, with_label=True)
-    frame = features.training_rows(features.add_features(raw))
+    raw, _ = inputs.clean_rows(raw, table=input_table, with_outcomes=True)
+    frame = dataset.training_rows(dataset.add_features(raw))
     if len(frame) < 50:
         raise MlopsError(
             f"{input_table} has only {len(frame)} usable rows at sample_fraction "
@@ -111,10 +108,11 @@ def log_and_register(pipeline, example: pd.DataFrame, *, model_name: str, tags: 
         name="model",
         serialization_format="skops",
         skops_trusted_types=model.TRUSTED_TYPES,
-        signature=infer_signature(example, pipeline.predict(example)),
+        signature=infer_signature(example, outputs.raw_scores(pipeline, example)),
         input_example=example.head(5),
         pip_requirements=pip_requirements(),
         registered_model_name=model_name,
+        **outputs.log_options(pipeline),
     )
     version = str(info.registered_model_version)
     registry.set_tags(model_name, version, tags)
@@ -133,22 +131,25 @@ def train(
     """Fit `model.build_pipeline` on `input_table` (all of it, or a sample) and register a new
     version of `location.model`.
 
-    The hold-out trips (see `features.is_holdout`) are left out of fitting and give the metrics
-    logged with the run; `validate` measures on the same trips.
+    The hold-out rows (see `dataset.is_holdout`) are left out of fitting and give the metrics
+    logged with the run; `validate` measures on the same rows.
     """
     import mlflow
 
+    metrics.check_contract()
     sample = load_training_frame(
         input_table, sample_fraction=sample_fraction, max_training_rows=max_training_rows
     )
     frame = sample.frame
-    fit_rows, holdout = features.split_holdout(frame)
+    fit_rows, holdout = dataset.split_holdout(frame)
     log.info("training on %s rows of %s", len(fit_rows), input_table)
 
     pipeline = model.build_pipeline(params)
-    pipeline.fit(fit_rows[features.MODEL_FEATURES], fit_rows[features.LABEL])
-    metrics = model.regression_metrics(
-        holdout[features.LABEL], pipeline.predict(holdout[features.MODEL_FEATURES])
+    pipeline.fit(fit_rows[features.MODEL_FEATURES], fit_rows[contract.LABEL])
+    scores = metrics.compute(
+        holdout[contract.LABEL],
+        outputs.raw_scores(pipeline, holdout[features.MODEL_FEATURES]),
+        outputs.classes_of_pipeline(pipeline),
     )
 
     commit = registry.git_commit()
@@ -166,7 +167,7 @@ def train(
                 "training_rows": len(fit_rows),
             }
         )
-        mlflow.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
+        mlflow.log_metrics({f"holdout_{name}": value for name, value in scores.items()})
         # How much of the table the model saw: the sample's rows and their share of the table.
         mlflow.log_metrics(
             {
@@ -183,11 +184,11 @@ def train(
                 "training_table": input_table,
                 "sample_fraction": sample_fraction,
                 "git_commit": commit,
-                "holdout_rmse": round(metrics["rmse"], 4),
+                f"holdout_{contract.GATE.metric}": round(scores[contract.GATE.metric], 4),
             },
         )
     result = TrainResult(
-        location.model, version, run.info.run_id, metrics, len(fit_rows), sample_fraction
+        location.model, version, run.info.run_id, scores, len(fit_rows), sample_fraction
     )
     log.info("%s", result.summary())
     return result

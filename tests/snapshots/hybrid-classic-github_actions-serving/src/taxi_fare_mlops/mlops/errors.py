@@ -75,6 +75,7 @@ def explain(error: BaseException) -> MlopsError | None:
             or _delta(cause, error)
             or _spark_conflict(cause)
             or _model_files(cause)
+            or untrusted_types(cause)
         )
         if known is not None:
             return known
@@ -102,6 +103,19 @@ def chain(error: BaseException) -> list[BaseException]:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return seen
+
+
+def untrusted_types(error: BaseException) -> MlopsError | None:
+    """skops refusing to save or load a model whose types it was not told to trust: the types,
+    and where to trust them (its own message is cut before them, or buried in notes)."""
+    if type(error).__name__ != "UntrustedTypesFoundException":
+        return None
+    found = re.search(r"\[(.*?)\]", str(error), re.S)
+    names = found.group(1).replace("'", "").replace("\n", " ") if found else str(error)
+    return MlopsError(
+        f"skops does not trust the model's types {names}: review them and add them to "
+        "TRUSTED_TYPES in model.py"
+    )
 
 
 def _local_dir() -> Path:

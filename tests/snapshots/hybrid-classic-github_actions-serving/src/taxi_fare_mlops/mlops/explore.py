@@ -3,7 +3,7 @@
 A try is `features.py` and `model.py` as they are, plus any of: candidate feature columns
 computed from the featurised rows, hyper-parameters for `model.build_pipeline`, or another
 estimator in place of the pipeline's last step (the columns are prepared as usual); it is fitted
-and measured on the same hold-out trips as training and validation (`features.is_holdout`), and
+and measured on the same hold-out rows as training and validation (`dataset.is_holdout`), and
 logged as an MLflow run (tag `stage: explore`) in the project's experiment. Nothing is
 registered: a try that wins goes into `features.py` or `model.py`, and the pipeline takes it
 from there.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import config, features, model
-from . import registry, tables
+from .. import config, contract, features, model
+from . import dataset, metrics, outputs, registry, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -31,7 +31,7 @@ CandidateFeature = Callable[[pd.DataFrame], pd.Series]
 
 @dataclass
 class Trial:
-    """One try (or the champion) measured on the hold-out trips of the sample."""
+    """One try (or the champion) measured on the hold-out rows of the sample."""
 
     name: str
     metrics: dict[str, float]
@@ -42,38 +42,35 @@ class Trial:
 
     def summary(self) -> str:
         logged = f", run {self.run_id}" if self.run_id else ""
-        return (
-            f"{self.name}: hold-out rmse {self.metrics['rmse']:.3f}, mae "
-            f"{self.metrics['mae']:.3f}, r2 {self.metrics['r2']:.3f}{logged}"
-        )
+        return f"{self.name}: hold-out {metrics.describe(self.metrics)}{logged}"
 
 
 def load_sample(input_table: str = config.INPUT_TABLE, *, max_rows: int = SAMPLE_ROWS):
-    """Up to `max_rows` trips of `input_table`, featurised, every row kept (glitches too: the
+    """Up to `max_rows` rows of `input_table`, featurised, every row kept (glitches too: the
     profile counts them)."""
     if max_rows < 100:
         raise MlopsError(f"sample_rows must be at least 100, got {max_rows}")
     store = tables.for_runtime()
     store.require(input_table)
-    raw = store.read(input_table, columns=features.INPUT_COLUMNS, max_rows=max_rows)
+    raw = store.read(input_table, columns=dataset.TRAINING_COLUMNS, max_rows=max_rows)
     if raw.empty:
         raise MlopsError(f"{input_table} is empty: nothing to explore")
-    return features.add_features(raw)
+    return dataset.add_features(raw)
 
 
 def profile_columns() -> list[str]:
     """The model's features and the label, as declared in `features.py`."""
-    return [*features.MODEL_FEATURES, features.LABEL]
+    return [*features.MODEL_FEATURES, contract.LABEL]
 
 
 def profile(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per feature and the label: rows, missing values, values outside `features.VALID_RANGES`
+    """Per feature and the label: rows, missing values, values outside `contract.TRAINING_RANGES`
     (missing ones not counted twice), and the range and median of what is there."""
     records = []
     for column in profile_columns():
         values = pd.to_numeric(frame[column], errors="coerce")
         present = values.dropna()
-        low, high = features.VALID_RANGES.get(column, (None, None))
+        low, high = contract.TRAINING_RANGES.get(column, (None, None))
         out_of_range = 0
         if low is not None:
             out_of_range = int((~present.between(low, high)).sum())
@@ -94,7 +91,7 @@ def profile(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _usable_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    usable = features.training_rows(frame)
+    usable = dataset.training_rows(frame)
     if len(usable) < 50:
         raise MlopsError(f"only {len(usable)} usable rows in the sample: too few to try a model")
     return usable
@@ -110,7 +107,7 @@ def try_candidate(
     experiment_name: str | None = None,
 ) -> Trial:
     """Fit `model.build_pipeline(params)`, with `estimator` as its last step if given, on the
-    model's features plus `candidate_features`; measure it on the hold-out trips and log the
+    model's features plus `candidate_features`; measure it on the hold-out rows and log the
     try as an MLflow run."""
     import mlflow
 
@@ -122,16 +119,18 @@ def try_candidate(
     for column, compute in candidate_features.items():
         usable[column] = pd.Series(compute(usable), index=usable.index).astype("float64")
     feature_columns = [*features.MODEL_FEATURES, *candidate_features]
-    fit_rows, holdout = features.split_holdout(usable)
+    fit_rows, holdout = dataset.split_holdout(usable)
     params = dict(params or {})
     pipeline = model.build_pipeline(params)
     if estimator is not None:
         step, _ = pipeline.steps[-1]
         pipeline.steps[-1] = (step, estimator)
         params = {**params, **_scalar_params(estimator)}
-    pipeline.fit(fit_rows[feature_columns], fit_rows[features.LABEL])
-    metrics = model.regression_metrics(
-        holdout[features.LABEL], pipeline.predict(holdout[feature_columns])
+    pipeline.fit(fit_rows[feature_columns], fit_rows[contract.LABEL])
+    scores = metrics.compute(
+        holdout[contract.LABEL],
+        outputs.raw_scores(pipeline, holdout[feature_columns]),
+        outputs.classes_of_pipeline(pipeline),
     )
     estimator_name = type(pipeline.steps[-1][1]).__name__
     logged_params = {**(model.PARAMS if estimator is None else {}), **params}
@@ -146,8 +145,8 @@ def try_candidate(
                 "training_rows": len(fit_rows),
             }
         )
-        mlflow.log_metrics({f"holdout_{metric}": value for metric, value in metrics.items()})
-    return Trial(name, metrics, feature_columns, logged_params, run.info.run_id)
+        mlflow.log_metrics({f"holdout_{metric}": value for metric, value in scores.items()})
+    return Trial(name, scores, feature_columns, logged_params, run.info.run_id)
 
 
 def _scalar_params(estimator) -> dict[str, object]:
@@ -160,7 +159,7 @@ def _scalar_params(estimator) -> dict[str, object]:
 
 
 def champion_trial(location: Location, frame: pd.DataFrame) -> Trial | None:
-    """The current champion of `location.model` on the same hold-out trips; None when there is
+    """The current champion of `location.model` on the same hold-out rows; None when there is
     no champion yet."""
     from .validate import evaluate
 
@@ -168,19 +167,19 @@ def champion_trial(location: Location, frame: pd.DataFrame) -> Trial | None:
     if version is None:
         return None
     usable = _usable_rows(frame)
-    holdout = usable[features.is_holdout(usable)]
-    metrics = evaluate(location.model_uri(version), holdout)
+    holdout = usable[dataset.is_holdout(usable)]
     return Trial(
         f"{config.CHAMPION} (version {version})",
-        metrics,
+        evaluate(location.model_uri(version), holdout),
         list(features.MODEL_FEATURES),
         is_champion=True,
     )
 
 
 def compare(trials: list[Trial | None]) -> pd.DataFrame:
-    """The tries and the champion side by side, best first; `rmse_vs_champion` is the relative
-    change (-0.05 = 5 % lower error than the champion)."""
+    """The tries and the champion side by side, best first by the gate's metric;
+    `<metric>_vs_champion` is its relative change (-0.05 = 5 % lower than the champion's)."""
+    gate = contract.GATE.metric
     present = [trial for trial in trials if trial is not None]
     table = pd.DataFrame(
         [
@@ -192,10 +191,11 @@ def compare(trials: list[Trial | None]) -> pd.DataFrame:
             }
             for trial in present
         ],
-        columns=["name", "rmse", "mae", "r2", "is_champion", "run_id"],
+        columns=["name", *contract.METRICS, "is_champion", "run_id"],
     )
-    champion = table.loc[table["is_champion"], "rmse"]
-    table["rmse_vs_champion"] = (
-        table["rmse"] / champion.iloc[0] - 1.0 if len(champion) else float("nan")
+    champion = table.loc[table["is_champion"], gate]
+    table[f"{gate}_vs_champion"] = (
+        table[gate] / champion.iloc[0] - 1.0 if len(champion) else float("nan")
     )
-    return table.sort_values("rmse", ignore_index=True)
+    best_first = not contract.GATE.higher_is_better
+    return table.sort_values(gate, ascending=best_first, ignore_index=True)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import config
+from .. import config, contract
 
 if TYPE_CHECKING:
     from .lifecycle import LifecycleReport
@@ -59,7 +59,7 @@ def _catalog_rows(report: LifecycleReport) -> list[list[object]]:
             ", ".join(state["versions"]),
             state[config.CHAMPION] or "-",
             state[config.CHALLENGER] or "-",
-            float(state["rmse"]),
+            float(state["metric"]),
             state["source"] or "trained here",
         ]
         for catalog, state in report.catalogs.items()
@@ -76,7 +76,7 @@ def _batch_rows(report: LifecycleReport) -> list[list[object]]:
                 int(batch["rows"]),
                 batch["model_version"],
                 int(batch["labelled_rows"]) if checked else "-",
-                float(batch["rmse"]) if checked else "-",
+                float(batch["metric"]) if checked else "-",
                 float(batch["max_psi"]) if checked else "-",
                 batch["retrain"] if checked else "-",
                 "; ".join(batch.get("violations", [])) or "-",
@@ -114,11 +114,19 @@ def render(report: LifecycleReport) -> str:
         f"<p>Ran in {report.seconds:.1f}s; written {made}.</p>",
         "<h2>Models per catalog</h2>",
         f"<p><code>{config.CHAMPION}</code> is what batch inference uses; "
-        f"<code>{config.CHALLENGER}</code> passed validation. rmse: hold-out error measured by "
-        "validation in that catalog.</p>",
+        f"<code>{config.CHALLENGER}</code> passed validation. {contract.GATE.metric}: the gate's "
+        "hold-out metric, measured by validation in that catalog.</p>",
         _table(
             "catalogs",
-            ["catalog", "model", "versions", config.CHAMPION, config.CHALLENGER, "rmse", "source"],
+            [
+                "catalog",
+                "model",
+                "versions",
+                config.CHAMPION,
+                config.CHALLENGER,
+                contract.GATE.metric,
+                "source",
+            ],
             _catalog_rows(report),
         ),
         "<h2>Scored batches</h2>",
@@ -129,7 +137,7 @@ def render(report: LifecycleReport) -> str:
                 "rows scored",
                 "model version",
                 "labelled rows",
-                "rmse",
+                contract.GATE.metric,
                 "max psi",
                 "retrain",
                 "violations",

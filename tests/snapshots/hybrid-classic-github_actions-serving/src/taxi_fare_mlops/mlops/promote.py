@@ -27,8 +27,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .. import config
-from . import registry
+from .. import config, contract
+from . import registry, schema_check
 from .deploy import DeployResult, deploy
 from .errors import MlopsError
 from .location import Location
@@ -37,7 +37,12 @@ from .validate import ValidationResult, validate
 log = logging.getLogger(__name__)
 
 # Tags the copy carries over from the source version, besides the lineage tags.
-CARRIED_TAGS = ("training_table", "sample_fraction", "git_commit", "holdout_rmse")
+CARRIED_TAGS = (
+    "training_table",
+    "sample_fraction",
+    "git_commit",
+    f"holdout_{contract.GATE.metric}",
+)
 
 
 @dataclass
@@ -67,8 +72,8 @@ class PromoteResult:
         else:
             outcome = f"{config.CHAMPION} is version {self.champion or 'none'}, not this copy"
         return (
-            f"{self.copy.summary()}; validated here (rmse "
-            f"{self.validation.metrics['rmse']:.3f}); {outcome}"
+            f"{self.copy.summary()}; validated here ({contract.GATE.metric} "
+            f"{self.validation.metrics[contract.GATE.metric]:.3f}); {outcome}"
         )
 
 
@@ -158,10 +163,12 @@ def promote(
     source_version: str = "",
     input_table: str = config.INPUT_TABLE,
     experiment_name: str | None = None,
-    max_rmse: float = config.MAX_RMSE,
+    gate_threshold: float = contract.GATE.threshold,
     champion_tolerance: float = config.CHAMPION_TOLERANCE,
 ) -> PromoteResult:
     """Copy, validate on this catalog's data, make champion: the promotion job in one call."""
+    # First: a copy this catalog's tables could not take the predictions of is not made.
+    schema_check.require_writable(location)
     copy = copy_model(
         location=location,
         source_catalog=source_catalog,
@@ -173,7 +180,7 @@ def promote(
         model_version=copy.version,
         input_table=input_table,
         experiment_name=experiment_name,
-        max_rmse=max_rmse,
+        gate_threshold=gate_threshold,
         champion_tolerance=champion_tolerance,
     )
     deployment = deploy(location=location, model_version=copy.version)

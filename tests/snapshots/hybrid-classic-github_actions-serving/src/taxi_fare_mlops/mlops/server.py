@@ -1,42 +1,53 @@
 """The champion as a REST server on this machine, speaking MLflow's scoring protocol.
 
-`python -m taxi_fare_mlops serve` answers what a Databricks serving endpoint answers for this model:
-`GET /ping` (200 when up), and `POST /invocations` with a JSON body holding the model's input
-columns (`features.MODEL_FEATURES`) as `dataframe_records` (a list of row objects) or
-`dataframe_split` (`columns` and `data`), answered with `{"predictions": [...]}`
+`python -m taxi_fare_mlops serve` answers what `mlflow models serve` and a Databricks
+serving endpoint answer for this model
 (https://mlflow.org/docs/latest/ml/deployment/deploy-model-locally/, "Inference Server
-Specification"). The same JSON works against the endpoint, so a client written against this
-server works there.
+Specification"): `GET /ping` (200 when up), and `POST /invocations` with the model's input
+columns (`features.MODEL_FEATURES`) in any shape MLflow's scoring server takes:
 
-The server is the standard library's `ThreadingHTTPServer`, not MLflow's own scoring server:
-that one starts a separate uvicorn process (seconds) with FastAPI, which the project does not
-otherwise need; this one starts in milliseconds inside the calling process, which `lifecycle`
-and the tests rely on, and loads the model exactly as batch scoring does
-(`mlflow.pyfunc.load_model`), so both give the same predictions. It listens on 127.0.0.1 only:
-it is for trying the model and integration tests, not for production traffic.
+- `application/json` with exactly one of `dataframe_split` (`columns` and `data`),
+  `dataframe_records` (a list of row objects), `instances` or `inputs` (a list of row objects,
+  an object of columns, or one row as an object of values), plus `params` where the model's
+  signature declares them (otherwise they are ignored, as MLflow ignores them);
+- `text/csv` (a header line, then one line per row) and `application/vnd.apache.parquet`.
+
+The answer is `{"predictions": [...]}`, one per row, equal to batch scoring's. So a client
+written against this server works against the endpoint, and the other way round.
+
+The server is the standard library's threading HTTP server, not MLflow's own: that one starts a
+separate uvicorn process with FastAPI, which the project does not otherwise need; this one
+starts inside the calling process, which `lifecycle` and the tests rely on, and loads the model
+as batch scoring does (`mlflow.pyfunc.load_model`). It listens on 127.0.0.1 only: it is for
+trying the model and integration tests, not for production traffic.
 
 A bad request gets a 4xx status and a one-line `{"error_code": ..., "message": ...}` body (the
 shape MLflow's server uses), never a traceback; bodies above `MAX_BODY_BYTES` are refused before
-they are read.
+they are read. The input checks are stricter than MLflow's on purpose: where MLflow turns
+`"2.5"`, `true`, `null` or `2.5` (in a whole-number column) into some number and predicts, this
+server answers 400 naming the column, the row and the value.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import config, features
-from . import registry
+from . import outputs, registry
 from .location import Location
+from .signals import sigterm_as_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +55,19 @@ HOST = "127.0.0.1"
 # About 30,000 rows of dataframe_split: plenty for interactive use, small enough that a runaway
 # client cannot exhaust memory.
 MAX_BODY_BYTES = 5 * 1024 * 1024
-INPUT_FORMATS = ("dataframe_records", "dataframe_split")
+JSON = "application/json"
+CSV = "text/csv"
+PARQUET = "application/vnd.apache.parquet"
+CONTENT_TYPES = (JSON, CSV, PARQUET)
+INPUT_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+# Connections the kernel keeps waiting while the server is busy. The standard library's default
+# is 5: 32 clients connecting at once overflowed it, and the kernel dropped or reset the rest.
+# (Linux caps it at net.core.somaxconn, 4096 by default.)
+LISTEN_BACKLOG = 1024
 _PANDAS_TYPES = {"long": "int64", "double": "float64"}
+# Exact types, compared with `type(value)`: bool is an int to Python, but `true` is not a number
+# the client meant to send.
+_NUMBER_TYPES = {int, float}
 
 
 class BadRequest(ValueError):
@@ -56,70 +78,240 @@ class BadRequest(ValueError):
         self.status = status
 
 
-def _frame(payload: object) -> pd.DataFrame:
+class _Absent:
+    """A row without a value for a column (a key missing from one row object)."""
+
+    def __repr__(self) -> str:
+        return "missing"
+
+
+_ABSENT = _Absent()
+
+
+@dataclass
+class ScoringRequest:
+    """A request's rows (the model's input columns in their types) and its `params`."""
+
+    rows: pd.DataFrame
+    params: Any = None
+
+
+def _require_rows(count: int) -> None:
+    if count == 0:
+        raise BadRequest("no rows to score")
+
+
+def _media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, refused (415) as MLflow refuses it: another
+    type than JSON, CSV or Parquet, a charset other than UTF-8, or any other parameter."""
+    media_type, *parameters = (part.strip() for part in content_type.split(";"))
+    options = dict(part.partition("=")[::2] for part in parameters if part)
+    charset = options.pop("charset", "utf-8").strip('"').lower()
+    if charset != "utf-8":
+        raise BadRequest(
+            f"charset {charset} is not supported: send UTF-8", HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+        )
+    if options:
+        raise BadRequest(
+            f"Content-Type parameters {', '.join(options)} are not supported",
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        )
+    if media_type.lower() not in CONTENT_TYPES:
+        raise BadRequest(
+            f"Content-Type {media_type} is not supported: send {', '.join(CONTENT_TYPES)}",
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        )
+    return media_type.lower()
+
+
+def _column_of_rows(rows: list, key) -> list:
+    """One column of a list of rows (objects, or lists with `key` a position)."""
+    try:
+        return list(map(itemgetter(key), rows))  # the loop runs in C: large requests are cheap
+    except KeyError:
+        return [row.get(key, _ABSENT) for row in rows]
+
+
+def _records_columns(records: object, shape: str) -> dict[str, Sequence]:
+    """Rows as objects (`dataframe_records`, or a list under `instances` or `inputs`)."""
+    if not isinstance(records, list) or not set(map(type, records)) <= {dict}:
+        raise BadRequest(f"{shape} must be a list of objects, one per row, with column names")
+    _require_rows(len(records))
+    given = set().union(*records)
+    return {
+        name: _column_of_rows(records, name) for name in features.MODEL_FEATURES if name in given
+    }
+
+
+def _split_columns(split: object) -> dict[str, Sequence]:
+    """`dataframe_split`: {"columns": [...], "data": [[...], ...]} (an "index" is ignored)."""
+    if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
+        raise BadRequest('dataframe_split must be an object with "columns" and "data"')
+    columns, rows = split["columns"], split.get("data")
+    if not isinstance(rows, list) or not set(map(type, rows)) <= {list}:
+        raise BadRequest('dataframe_split "data" must be a list of rows (lists)')
+    if not set(map(len, rows)) <= {len(columns)}:
+        raise BadRequest('every dataframe_split row must have one value per entry of "columns"')
+    _require_rows(len(rows))
+    position = {name: index for index, name in enumerate(columns) if isinstance(name, str)}
+    return {
+        name: _column_of_rows(rows, position[name])
+        for name in features.MODEL_FEATURES
+        if name in position
+    }
+
+
+def _object_columns(data: dict, shape: str) -> dict[str, Sequence]:
+    """`instances` or `inputs` as an object: columns of values, or one row of values."""
+    values = list(data.values())
+    if all(isinstance(value, list) for value in values):
+        columns = data
+    elif not any(isinstance(value, list | dict) for value in values):
+        columns = {name: [value] for name, value in data.items()}
+    else:
+        raise BadRequest(
+            f"{shape} as an object must map every column to a list of values (or every column "
+            "to one value, for one row)"
+        )
+    lengths = {len(columns[name]) for name in features.MODEL_FEATURES if name in columns}
+    if len(lengths) > 1:
+        raise BadRequest(f"every column of {shape} must have the same number of values")
+    _require_rows(max(lengths, default=1))
+    return columns
+
+
+def _json_columns(payload: object) -> dict[str, Sequence]:
+    """The columns of a JSON body in any of MLflow's four shapes."""
+    formats = ", ".join(INPUT_FORMATS)
     if not isinstance(payload, dict):
-        raise BadRequest(f"the body must be a JSON object with one of {', '.join(INPUT_FORMATS)}")
+        raise BadRequest(f"the body must be a JSON object with one of {formats}")
     given = [key for key in INPUT_FORMATS if key in payload]
     if len(given) != 1:
-        raise BadRequest(f"the body must hold exactly one of {', '.join(INPUT_FORMATS)}")
-    data = payload[given[0]]
-    if given[0] == "dataframe_records":
-        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-            raise BadRequest("dataframe_records must be a list of objects, one per row")
-        return pd.DataFrame.from_records(data)
-    if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
-        raise BadRequest('dataframe_split must be an object with "columns" and "data"')
-    rows = data.get("data")
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise BadRequest('dataframe_split "data" must be a list of rows (lists)')
-    if any(len(row) != len(data["columns"]) for row in rows):
-        raise BadRequest('every dataframe_split row must have one value per entry of "columns"')
-    return pd.DataFrame(rows, columns=data["columns"])
+        raise BadRequest(f"the body must hold exactly one of {formats}")
+    shape, data = given[0], payload[given[0]]
+    if shape == "dataframe_split":
+        return _split_columns(data)
+    if shape in ("instances", "inputs") and isinstance(data, dict):
+        return _object_columns(data, shape)
+    return _records_columns(data, shape)
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+def _table_columns(frame: pd.DataFrame) -> dict[str, Sequence]:
+    _require_rows(len(frame))
+    return {name: frame[name].to_numpy() for name in features.MODEL_FEATURES if name in frame}
+
+
+def _csv_columns(body: bytes) -> dict[str, Sequence]:
+    try:
+        frame = pd.read_csv(io.BytesIO(body), encoding="utf-8")
+    except (ValueError, pd.errors.ParserError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise BadRequest(f"the body is not CSV with a header line: {message}") from None
+    return _table_columns(frame)
+
+
+def _parquet_columns(body: bytes) -> dict[str, Sequence]:
+    try:
+        frame = pd.read_parquet(io.BytesIO(body))
+    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise BadRequest(f"the body is not a Parquet file: {message}") from None
+    return _table_columns(frame)
+
+
+def _column(name: str, values: Sequence) -> np.ndarray:
     """One input column in the model's type, or a BadRequest naming the first bad value."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        numbers = values  # CSV and Parquet: pandas read the numbers already
+    else:
+        values = values.tolist() if isinstance(values, np.ndarray) else values
+        if not set(map(type, values)) <= _NUMBER_TYPES:  # one pass in C over the values
+            row = next(i for i, value in enumerate(values) if type(value) not in _NUMBER_TYPES)
+            raise BadRequest(f"column {name}: row {row} is {values[row]!r}, expected a number")
+        # int64 when every value is a whole number as sent, float64 otherwise.
+        numbers = np.array(values)
+        if numbers.dtype == object:  # whole numbers beyond 64 bits
+            raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
     kind = features.COLUMN_TYPES[name]
-    values = frame[name]
-    if values.dtype.kind not in "iuf":
-        # Mixed or non-numeric values (strings, nulls, booleans: numbers to pandas, a client's
-        # mistake to the model): find the first that is not a number. An all-numeric column
-        # skips this per-value loop, which would otherwise dominate large requests.
-        is_number = values.map(
-            lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
-        )
-        if not is_number.all():
-            row = int(np.flatnonzero(~is_number.to_numpy())[0])
-            raise BadRequest(
-                f"column {name}: row {row} is {values.tolist()[row]!r}, expected a number"
-            )
-    numbers = values.astype("float64")
-    if not np.isfinite(numbers).all():
-        row = int(np.flatnonzero(~np.isfinite(numbers.to_numpy()))[0])
-        raise BadRequest(f"column {name}: row {row} is not a finite number")
-    if kind == "long" and not (numbers == np.round(numbers)).all():
-        row = int(np.flatnonzero((numbers != np.round(numbers)).to_numpy())[0])
-        sent = values.tolist()[row]  # the Python value, as the client wrote it
-        raise BadRequest(f"column {name}: row {row} is {sent!r}, expected a whole number")
-    return numbers.astype(_PANDAS_TYPES[kind])
+    if numbers.dtype.kind == "f":
+        finite = np.isfinite(numbers)
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise BadRequest(f"column {name}: row {row} is not a finite number")
+        if kind == "long":
+            whole = numbers == np.floor(numbers)
+            if not whole.all():
+                row = int(np.flatnonzero(~whole)[0])
+                sent = numbers[row].item()
+                raise BadRequest(f"column {name}: row {row} is {sent!r}, expected a whole number")
+    return numbers.astype(_PANDAS_TYPES[kind], copy=False)
 
 
-def parse_request(body: bytes) -> pd.DataFrame:
-    """A request body -> the model's input columns in their types (extra columns are ignored,
-    as by the model signature), or a BadRequest with the reason."""
+def _rows(columns: dict[str, Sequence]) -> pd.DataFrame:
+    """The model's input columns, checked and typed, in the model's order; extra columns are
+    ignored, as by the model signature."""
+    missing = [name for name in features.MODEL_FEATURES if name not in columns]
+    if missing:
+        raise BadRequest(f"missing columns: {', '.join(missing)}")
+    return pd.DataFrame({name: _column(name, columns[name]) for name in features.MODEL_FEATURES})
+
+
+def read_request(body: bytes, content_type: str = JSON) -> ScoringRequest:
+    """A request body and its Content-Type -> the rows to score and the `params`, or a
+    BadRequest with the reason."""
+    media_type = _media_type(content_type)
     if not body.strip():
-        raise BadRequest("the body is empty: send JSON with dataframe_records or dataframe_split")
+        raise BadRequest("the body is empty: send rows as dataframe_split, dataframe_records, ...")
+    if media_type == CSV:
+        return ScoringRequest(_rows(_csv_columns(body)))
+    if media_type == PARQUET:
+        return ScoringRequest(_rows(_parquet_columns(body)))
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from None
-    frame = _frame(payload)
-    if frame.empty:
-        raise BadRequest("no rows to score")
-    missing = [name for name in features.MODEL_FEATURES if name not in frame.columns]
-    if missing:
-        raise BadRequest(f"missing columns: {', '.join(missing)}")
-    return pd.DataFrame({name: _column(frame, name) for name in features.MODEL_FEATURES})
+    return ScoringRequest(_rows(_json_columns(payload)), payload.get("params"))
+
+
+def parse_request(body: bytes, content_type: str = JSON) -> pd.DataFrame:
+    """A request body -> the model's input columns in their types, or a BadRequest."""
+    return read_request(body, content_type).rows
+
+
+def response_body(predictions: Any, classes: list[int] | None = None) -> bytes:
+    """The answer to a scored request, as MLflow's server writes it: `{"predictions": [...]}`,
+    one entry per row; a model that returns a table gives each row as an object.
+
+    A classifier's predictions are its class probabilities, one list per row in the order of
+    its classes, as MLflow's server and a Databricks endpoint answer them; this server adds
+    `classes` (that order) and `predicted_classes` (the most likely class of each row), which
+    clients of the other two read from the model's metadata."""
+    if isinstance(predictions, pd.DataFrame):
+        values = predictions.to_dict(orient="records")
+    else:
+        values = np.asarray(predictions).tolist()
+    answer: dict[str, Any] = {"predictions": values}
+    if classes:
+        answer["classes"] = classes
+        answer["predicted_classes"] = outputs.answer(predictions, classes)[
+            outputs.PREDICTION
+        ].tolist()
+    return json.dumps(answer).encode()
+
+
+def _takes_our_rows_as_they_are(model: Any) -> bool:
+    """Whether the model's signature names exactly our input columns, in their types, and no
+    params: then the rows `read_request` checked and typed are what MLflow's schema
+    enforcement would hand the model, and checking them again costs time for nothing."""
+    signature = model.metadata.signature
+    if signature is None or signature.params is not None:
+        return False
+    declared = [(name, features.COLUMN_TYPES[name]) for name in features.MODEL_FEATURES]
+    try:
+        inputs = [(spec.name, spec.type.name) for spec in signature.inputs.inputs]
+    except AttributeError:  # a tensor signature
+        return False
+    return inputs == declared
 
 
 @dataclass
@@ -127,9 +319,39 @@ class ServedModel:
     model_name: str
     version: str
     model: Any  # an mlflow.pyfunc.PyFuncModel
+    _predict: Callable = field(init=False, repr=False)
+    _warned_about_params: bool = field(default=False, init=False, repr=False)
+    # A classifier's classes, in the order of its probabilities (None for regression).
+    classes: list[int] | None = field(default=None, init=False)
 
-    def predict(self, rows: pd.DataFrame) -> list[float]:
-        return [float(value) for value in self.model.predict(rows)]
+    def __post_init__(self) -> None:
+        self.classes = outputs.classes_of(self.model)
+        # What the pyfunc calls on the raw model: a classifier is logged with predict_proba.
+        method = "predict_proba" if self.classes else "predict"
+        try:
+            self._predict = (
+                getattr(self.model.get_raw_model(), method)
+                if _takes_our_rows_as_they_are(self.model)
+                else self.model.predict
+            )
+        except NotImplementedError:  # a flavour without a raw model
+            self._predict = self.model.predict
+
+    def predictions(self, rows: pd.DataFrame, params: Any = None) -> Any:
+        """What the model returns for `rows`: the pyfunc's predict, or (when the signature
+        matches, see `_takes_our_rows_as_they_are`) its underlying model's, which gives the
+        same values without MLflow checking the rows a second time."""
+        if params is not None and self.model.metadata.get_params_schema() is not None:
+            return self.model.predict(rows, params=params)  # MLflow checks them against it
+        if params is not None and not self._warned_about_params:
+            # As MLflow's server does, once: a client may send them to every request.
+            log.warning("this model declares no params: ignoring the request's params")
+            self._warned_about_params = True
+        return self._predict(rows)
+
+    def predict(self, rows: pd.DataFrame) -> list:
+        """JSON-ready answers: numbers, or a classifier's {prediction, probabilities}."""
+        return outputs.records(self.predictions(rows), self.classes)
 
 
 def load_champion(location: Location) -> ServedModel:
@@ -162,39 +384,40 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         if self.path != "/invocations":
+            self.close_connection = True  # its body is not read
             self._error(HTTPStatus.NOT_FOUND, f"no such path {self.path}: POST to /invocations")
             return
+        body = None
         try:
+            content_type = self.headers.get("Content-Type", JSON)
+            _media_type(content_type)  # before reading: a refused type's body is not read
             body = self._body()
-            rows = parse_request(body)
+            request = read_request(body, content_type)
         except BadRequest as error:
+            # A body left unread goes with the connection, rather than being read as the next
+            # request; after a body that was read the client may go on on this connection.
+            self.close_connection = self.close_connection or body is None
             self._error(error.status, str(error))
             return
         try:
-            predictions = self.served.predict(rows)
+            body = response_body(
+                self.served.predictions(request.rows, request.params), self.served.classes
+            )
         except Exception as error:  # the model failed: say so in one line, keep serving
             log.exception("prediction failed")
             self._error(
                 HTTPStatus.INTERNAL_SERVER_ERROR, f"prediction failed: {error}".splitlines()[0]
             )
             return
-        self._reply_json(HTTPStatus.OK, {"predictions": predictions})
+        self._reply(HTTPStatus.OK, body, JSON)
 
     def _body(self) -> bytes:
-        content_type = self.headers.get("Content-Type", "application/json").split(";")[0].strip()
-        if content_type != "application/json":
-            raise BadRequest(
-                f"Content-Type {content_type} is not supported: send application/json",
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            )
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             raise BadRequest(
                 "the request needs a Content-Length header", HTTPStatus.LENGTH_REQUIRED
             )
         if int(length) > MAX_BODY_BYTES:
-            # Not read: the connection closes after the reply, so the unread body goes with it.
-            self.close_connection = True
             raise BadRequest(
                 f"the body is {int(length):,} bytes, more than the limit of {MAX_BODY_BYTES:,}: "
                 "send fewer rows per request",
@@ -208,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _reply_json(self, status: HTTPStatus, payload: dict) -> None:
-        self._reply(status, json.dumps(payload).encode(), "application/json")
+        self._reply(status, json.dumps(payload).encode(), JSON)
 
     def _reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -220,7 +443,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
-        log.debug("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.DEBUG):  # formatted only when shown: it runs per request
+            log.debug("%s %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True  # an idle kept-alive connection does not hold up the stop
 
 
 class ScoringServer:
@@ -230,12 +459,11 @@ class ScoringServer:
     def __init__(self, served: ServedModel, port: int = 0):
         handler = type("Handler", (_Handler,), {"served": served})
         try:
-            self._http = ThreadingHTTPServer((HOST, port), handler)
+            self._http = _HTTPServer((HOST, port), handler)
         except OSError as error:
             from .errors import MlopsError
 
             raise MlopsError(f"cannot listen on {HOST}:{port}: {error.strerror}") from None
-        self._http.daemon_threads = True
         self.served = served
         self._thread: threading.Thread | None = None
 
@@ -267,18 +495,21 @@ class ScoringServer:
 
 
 def serve_forever(*, location: Location, port: int, say: Callable[[str], None] = print) -> None:
-    """`serve`: load the champion, print where it listens, answer requests until Ctrl-C."""
-    server = ScoringServer(load_champion(location), port)
-    say(
-        f"serving {location.model} version {server.served.version} at {server.url} "
-        "(POST /invocations, GET /ping); Ctrl-C stops"
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        say("stopped")  # the usual way to end a server, not an error
-    finally:
-        server.stop()
+    """`serve`: load the champion, print where it listens, answer requests until Ctrl-C or
+    SIGTERM, then close the port and print "stopped"."""
+    with sigterm_as_interrupt():
+        server = ScoringServer(load_champion(location), port)
+        say(
+            f"serving {location.model} version {server.served.version} at {server.url} "
+            "(POST /invocations, GET /ping); Ctrl-C stops"
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass  # the usual way to end a server, not an error
+        finally:
+            server.stop()
+    say("stopped")
 
 
 def invoke(url: str, rows: pd.DataFrame, timeout: float = 30.0) -> list[float]:
@@ -288,7 +519,7 @@ def invoke(url: str, rows: pd.DataFrame, timeout: float = 30.0) -> list[float]:
 
     body = json.dumps({"dataframe_split": rows.to_dict(orient="split", index=False)}).encode()
     request = urllib.request.Request(
-        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
+        f"{url}/invocations", data=body, headers={"Content-Type": JSON}
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())["predictions"]

@@ -1,0 +1,123 @@
+"""Deploy within a catalog: the validated `challenger` becomes `champion`; and roll back.
+
+Batch inference always loads `champion`, so moving the alias is the whole deployment. The version
+it replaced keeps the alias `previous_champion` (and the new champion a `previous_champion` tag),
+so `rollback` knows where to return: it moves `champion` back and removes `previous_champion`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .. import config
+from . import registry, schema_check
+from .errors import MlopsError
+from .location import Location
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeployResult:
+    model_name: str
+    version: str
+    previous_champion: str | None
+
+    def summary(self) -> str:
+        return (
+            f"{self.model_name}: {config.CHAMPION} is version {self.version} "
+            f"(was {self.previous_champion or 'none'})"
+        )
+
+
+def deploy(*, location: Location, model_version: str = "") -> DeployResult:
+    """Make `model_version` (default: the current challenger) champion.
+
+    Only the challenger may be deployed: that is the version that passed the gate most recently,
+    so a stale or never-validated version cannot reach batch inference by mistake.
+    """
+    name = location.model
+    challenger = registry.require_alias(name, config.CHALLENGER, ": validate a version first")
+    version = str(model_version).strip() or challenger
+    if version != challenger:
+        raise MlopsError(
+            f"{name} version {version} is not the {config.CHALLENGER} "
+            f"(version {challenger} is): only a validated version can become {config.CHAMPION}"
+        )
+    # Batch scoring writes with this code: champion never moves to predictions it cannot write.
+    schema_check.require_writable(location)
+    with registry.model_lock(name):
+        previous = registry.alias_version(name, config.CHAMPION)
+        registry.set_alias(name, config.CHAMPION, version)
+        tags = {"deployed_at": datetime.now(timezone.utc).isoformat()}
+        if previous and previous != version:
+            tags["previous_champion"] = previous
+            registry.set_alias(name, config.PREVIOUS_CHAMPION, previous)
+        registry.set_tags(name, version, tags)
+    result = DeployResult(name, version, previous)
+    log.info("%s", result.summary())
+    return result
+
+
+# Tags of a rollback: on the version taken out of service, and on the one restored.
+ROLLED_BACK_AT = "rolled_back_at"
+RESTORED_FROM = "restored_by_rollback_from"
+
+
+@dataclass
+class RollbackResult:
+    model_name: str
+    version: str
+    replaced: str
+    rolled_back: bool
+
+    def summary(self) -> str:
+        if not self.rolled_back:
+            return (
+                f"{self.model_name}: {config.CHAMPION} is already version {self.version} "
+                f"(rolled back from {self.replaced}): nothing further to roll back"
+            )
+        return (
+            f"{self.model_name}: {config.CHAMPION} is version {self.version} again (rolled back "
+            f"from {self.replaced}); batch scoring and the endpoint use it from their next run"
+        )
+
+
+def rollback(*, location: Location) -> RollbackResult:
+    """Move `champion` back to the version it replaced.
+
+    Safe to run twice (a retried job, two people pressing the button): the second run finds no
+    `previous_champion` but a champion restored by a rollback, and changes nothing. The version
+    taken out of service also loses `challenger`, so running deploy again cannot bring it back.
+    """
+    with registry.model_lock(location.model):
+        result = _roll_back(location.model)
+    log.info("%s", result.summary())
+    return result
+
+
+def _roll_back(name: str) -> RollbackResult:
+    current = registry.require_alias(name, config.CHAMPION, ": nothing to roll back")
+    target = registry.alias_version(name, config.PREVIOUS_CHAMPION)
+    if target is None or target == current:
+        current_tags = registry.tags(name, current)
+        if RESTORED_FROM in current_tags:
+            return RollbackResult(name, current, current_tags[RESTORED_FROM], rolled_back=False)
+        # Champions deployed before the alias existed carry only the tag.
+        target = current_tags.get("previous_champion")
+        if not target:
+            raise MlopsError(
+                f"{name} has no previous {config.CHAMPION} to roll back to: version {current} "
+                "is the first one deployed"
+            )
+    registry.model_version(name, target)  # one clear line if it was deleted since
+    registry.set_alias(name, config.CHAMPION, target)
+    registry.delete_alias(name, config.PREVIOUS_CHAMPION)
+    if registry.alias_version(name, config.CHALLENGER) == current:
+        registry.delete_alias(name, config.CHALLENGER)
+    now = datetime.now(timezone.utc).isoformat()
+    registry.set_tags(name, current, {ROLLED_BACK_AT: now})
+    registry.set_tags(name, target, {RESTORED_FROM: current, "deployed_at": now})
+    return RollbackResult(name, target, current, rolled_back=True)

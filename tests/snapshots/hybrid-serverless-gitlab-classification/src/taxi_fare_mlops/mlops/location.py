@@ -1,0 +1,96 @@
+"""Where a model and its tables live: one catalog + schema + model name, as one value.
+
+Every stage takes a `Location` instead of three loose strings, and asks it for the names it
+needs (`location.model`, `location.predictions`, ...), so a table name is spelled in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import config
+from . import runtime
+from .errors import MlopsError
+
+# Letters, digits, `_` and `-`: what fits in a SQL identifier without quoting surprises and in a
+# local folder name.
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def check_catalog(catalog: str) -> str:
+    """Locally, only the project's catalogs (and the input table's) exist, as on a workspace
+    where nobody has created another one. With Spark, the metastore is the judge."""
+    known = set(config.CATALOGS.values()) | {config.INPUT_TABLE.split(".")[0]}
+    if not runtime.use_spark() and catalog not in known:
+        raise MlopsError(
+            f"unknown catalog {catalog!r}: the local catalogs are {', '.join(sorted(known))}"
+        )
+    return catalog
+
+
+def full_name(catalog: str, schema: str, name: str) -> str:
+    """`<catalog>.<schema>.<name>`, refusing parts that would break a SQL name or a path."""
+    for part in (catalog, schema, name):
+        if not _IDENTIFIER.match(part or ""):
+            raise MlopsError(f"{part!r} is not a valid catalog, schema or table name")
+    check_catalog(catalog)
+    return f"{catalog}.{schema}.{name}"
+
+
+def split_name(three_level_name: str) -> tuple[str, str, str]:
+    parts = three_level_name.split(".")
+    if len(parts) != 3:
+        raise MlopsError(
+            f"{three_level_name!r} is not a three-level name <catalog>.<schema>.<table>"
+        )
+    full_name(*parts)
+    return parts[0], parts[1], parts[2]
+
+
+@dataclass(frozen=True)
+class Location:
+    """`<catalog>.<schema>` of one environment, and the model registered there."""
+
+    catalog: str
+    schema: str = config.SCHEMA
+    model_name: str = config.MODEL_NAME
+
+    def __post_init__(self) -> None:
+        # Checked once, here: every name below is then safe to use in SQL and paths.
+        full_name(self.catalog, self.schema, self.model_name)
+
+    def table(self, name: str) -> str:
+        return full_name(self.catalog, self.schema, name)
+
+    @property
+    def model(self) -> str:
+        """The registered model, `<catalog>.<schema>.<model_name>`."""
+        return self.table(self.model_name)
+
+    @property
+    def predictions(self) -> str:
+        return self.table(config.PREDICTIONS_TABLE)
+
+    @property
+    def labels(self) -> str:
+        return self.table(config.LABELS_TABLE)
+
+    @property
+    def metrics(self) -> str:
+        return self.table(config.MONITORING_TABLE)
+
+    @property
+    def new_rows(self) -> str:
+        return self.table(config.NEW_ROWS_TABLE)
+
+    def model_uri(self, version: str) -> str:
+        return f"models:/{self.model}/{version}"
+
+    def elsewhere(self, catalog: str, schema: str = "", model_name: str = "") -> Location:
+        """The model in another catalog (the source of a promotion): the same schema and model
+        name unless given (a developer's dev deployment prefixes both, dev_<user>_<name>)."""
+        return Location(catalog, schema or self.schema, model_name or self.model_name)
+
+    def __str__(self) -> str:
+        return self.model

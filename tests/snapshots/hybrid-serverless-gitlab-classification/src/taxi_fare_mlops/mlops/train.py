@@ -1,0 +1,194 @@
+"""Train a candidate model and register it as a new version of `<catalog>.<schema>.<model>`.
+
+What is trained lives in `model.py` and `features.py`; this module reads the data, fits, logs
+the run and registers the version.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import config, contract, features, model
+from . import dataset, inputs, metrics, outputs, registry, tables
+from .errors import MlopsError
+from .location import Location
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model_name: str
+    version: str
+    run_id: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    training_rows: int = 0
+    sample_fraction: float = 1.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.model_name} version {self.version}: trained on {self.training_rows:,} rows "
+            f"(sample_fraction {self.sample_fraction:g}), hold-out {metrics.describe(self.metrics)}"
+        )
+
+
+def pip_requirements() -> list[str]:
+    """The serving environment, pinned to what we trained with. Listing it ourselves spares
+    MLflow from inferring it, which takes seconds and captures whatever else is installed."""
+    import mlflow
+    import pyarrow
+    import sklearn
+    import skops
+
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"skops=={skops.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}",
+        f"pyarrow=={pyarrow.__version__}",
+    ]
+
+
+@dataclass
+class TrainingSample:
+    """What training read: the usable rows, and how they relate to the whole table."""
+
+    frame: pd.DataFrame
+    table_rows: int
+    sampled_rows: int
+
+    @property
+    def sampled_fraction(self) -> float:
+        return self.sampled_rows / self.table_rows if self.table_rows else 0.0
+
+
+def load_training_frame(
+    input_table: str,
+    *,
+    sample_fraction: float = 1.0,
+    max_training_rows: int = config.MAX_TRAINING_ROWS,
+) -> TrainingSample:
+    """A seeded random sample of `input_table` (a `sample_fraction` share, then at most
+    `max_training_rows` rows), drawn on the cluster on Databricks, as training rows."""
+    if max_training_rows < 1:
+        raise MlopsError(f"max_training_rows must be at least 1, got {max_training_rows}")
+    store = tables.for_runtime()
+    store.require(input_table)
+    inputs.require_columns(store, input_table, inputs.TRAINING_RULES)
+    # Bounded: a random sample of at most max_training_rows rows reaches the driver.
+    raw = store.read(
+        input_table,
+        columns=dataset.TRAINING_COLUMNS,
+        sample_fraction=sample_fraction,
+        max_rows=max_training_rows,
+    )
+    sampled_rows = len(raw)
+    raw, _ = inputs.clean_rows(raw, table=input_table, with_outcomes=True)
+    frame = dataset.training_rows(dataset.add_features(raw))
+    if len(frame) < 50:
+        raise MlopsError(
+            f"{input_table} has only {len(frame)} usable rows at sample_fraction "
+            f"{sample_fraction}: too few to train on"
+        )
+    return TrainingSample(frame, store.count(input_table), sampled_rows)
+
+
+def log_and_register(pipeline, example: pd.DataFrame, *, model_name: str, tags: dict) -> str:
+    """Log the fitted pipeline in the active run and register it; returns the new version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    info = mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        serialization_format="skops",
+        skops_trusted_types=model.TRUSTED_TYPES,
+        signature=infer_signature(example, outputs.raw_scores(pipeline, example)),
+        input_example=example.head(5),
+        pip_requirements=pip_requirements(),
+        registered_model_name=model_name,
+        **outputs.log_options(pipeline),
+    )
+    version = str(info.registered_model_version)
+    registry.set_tags(model_name, version, tags)
+    return version
+
+
+def train(
+    *,
+    location: Location,
+    input_table: str = config.INPUT_TABLE,
+    experiment_name: str | None = None,
+    sample_fraction: float = 1.0,
+    max_training_rows: int = config.MAX_TRAINING_ROWS,
+    params: dict | None = None,
+) -> TrainResult:
+    """Fit `model.build_pipeline` on `input_table` (all of it, or a sample) and register a new
+    version of `location.model`.
+
+    The hold-out rows (see `dataset.is_holdout`) are left out of fitting and give the metrics
+    logged with the run; `validate` measures on the same rows.
+    """
+    import mlflow
+
+    metrics.check_contract()
+    sample = load_training_frame(
+        input_table, sample_fraction=sample_fraction, max_training_rows=max_training_rows
+    )
+    frame = sample.frame
+    fit_rows, holdout = dataset.split_holdout(frame)
+    log.info("training on %s rows of %s", len(fit_rows), input_table)
+
+    pipeline = model.build_pipeline(params)
+    pipeline.fit(fit_rows[features.MODEL_FEATURES], fit_rows[contract.LABEL])
+    scores = metrics.compute(
+        holdout[contract.LABEL],
+        outputs.raw_scores(pipeline, holdout[features.MODEL_FEATURES]),
+        outputs.classes_of_pipeline(pipeline),
+    )
+
+    commit = registry.git_commit()
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(experiment_name), run_name=f"train-{location.catalog}"
+    ) as run:
+        mlflow.set_tags({"catalog": location.catalog, "stage": "train", "git_commit": commit})
+        mlflow.log_params(
+            {
+                **model.PARAMS,
+                **(params or {}),
+                "input_table": input_table,
+                "sample_fraction": sample_fraction,
+                "max_training_rows": max_training_rows,
+                "training_rows": len(fit_rows),
+            }
+        )
+        mlflow.log_metrics({f"holdout_{name}": value for name, value in scores.items()})
+        # How much of the table the model saw: the sample's rows and their share of the table.
+        mlflow.log_metrics(
+            {
+                "input_table_rows": sample.table_rows,
+                "sampled_rows": sample.sampled_rows,
+                "sampled_fraction": sample.sampled_fraction,
+            }
+        )
+        version = log_and_register(
+            pipeline,
+            fit_rows[features.MODEL_FEATURES].head(200),
+            model_name=location.model,
+            tags={
+                "training_table": input_table,
+                "sample_fraction": sample_fraction,
+                "git_commit": commit,
+                f"holdout_{contract.GATE.metric}": round(scores[contract.GATE.metric], 4),
+            },
+        )
+    result = TrainResult(
+        location.model, version, run.info.run_id, scores, len(fit_rows), sample_fraction
+    )
+    log.info("%s", result.summary())
+    return result

@@ -1,0 +1,111 @@
+"""`make mlflow-ui`'s command: the local state, on 127.0.0.1 (the server itself runs in
+test_lifecycle.py, over a lifecycle's registry)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from taxi_fare_mlops.mlops import ui
+
+from conftest import source_environment
+from processes import default_sigint, processes_marked, running, stop
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def test_the_server_reads_the_local_database_and_artifacts(fresh_local_dir):
+    command = ui.server_command(5123)
+    options = dict(zip(command[4::2], command[5::2]))
+    assert command[1:4] == ["-m", "mlflow", "server"]
+    assert options["--host"] == "127.0.0.1" and options["--port"] == "5123"
+    assert options["--backend-store-uri"] == f"sqlite:///{fresh_local_dir / 'mlflow.db'}"
+    assert options["--default-artifact-root"] == (fresh_local_dir / "mlartifacts").as_uri()
+    # The database exists before the server starts, made the way every stage makes it.
+    assert (fresh_local_dir / "mlflow.db").is_file()
+
+
+def test_in_a_workspace_there_is_one_error_line(fresh_local_dir, monkeypatch, capsys):
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    before = sorted(fresh_local_dir.rglob("*"))
+    assert ui.main(["--port", "5123"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: runs and models live in the workspace: open its Experiments page"
+    ]
+    assert sorted(fresh_local_dir.rglob("*")) == before  # nothing written locally
+
+
+def test_make_mlflow_ui_runs_the_module():
+    makefile = (SRC.parent / "Makefile").read_text(encoding="utf-8")
+    assert f"-m {ui.__name__} --port $(MLFLOW_PORT)" in makefile
+    # Importable from src/ whether or not the package is installed.
+    result = subprocess.run(
+        [sys.executable, "-m", ui.__name__, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    assert "--port" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((ui.HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on the port now (SO_REUSEADDR, as servers bind)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ui.HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_health(port: int, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{ui.HOST}:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the MLflow UI did not start: {stop(process)[1][-2000:]}")
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
+    """`make mlflow-ui` ended by SIGTERM or Ctrl-C: "stopped", exit 0, the port free and no
+    process of the MLflow server left."""
+    port = _free_port()
+    with running(
+        [sys.executable, "-m", ui.__name__, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=source_environment(),
+        preexec_fn=default_sigint if stop_signal == signal.SIGINT else None,
+    ) as process:
+        _wait_for_health(port, process, seconds=300)
+        out, err = stop(process, stop_signal, timeout=ui.STOP_SECONDS + 30)
+        # The server's processes (a session of their own) carry the UI's mark: none may
+        # outlive it.
+        left = processes_marked(process.mark)
+    assert process.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
+    assert not left, f"processes left behind: {left}"
+    assert _port_is_free(port)
