@@ -43,7 +43,7 @@ def test_gate_rules():
     assert len(gate({"rmse": float("nan")})) == 1
 
 
-@pytest.mark.skipif(not GATE.higher_is_better, reason="problem type: a metric that falls")
+@pytest.mark.skipif(not GATE.higher_is_better, reason="problem type: a gate metric that rises")
 def test_gate_rules_when_higher_is_better():
     name = GATE.metric
     good = {name: 0.9}

@@ -31,7 +31,7 @@ def gate(metrics, champion_metrics=None, champion_version=None, gate_threshold=3
     )
 
 
-@pytest.mark.skipif(not GATE.metric == "rmse", reason="the regression example's gate")
+@pytest.mark.skipif(not GATE.metric == "rmse", reason="problem type: the regression gate")
 def test_gate_rules():
     good = {"rmse": 2.0}
     assert gate(good) == []
@@ -43,7 +43,7 @@ def test_gate_rules():
     assert len(gate({"rmse": float("nan")})) == 1
 
 
-@pytest.mark.skipif(not GATE.higher_is_better, reason="a gate whose metric grows with quality")
+@pytest.mark.skipif(not GATE.higher_is_better, reason="problem type: a gate metric that rises")
 def test_gate_rules_when_higher_is_better():
     name = GATE.metric
     good = {name: 0.9}

@@ -11,7 +11,7 @@ from taxi_fare_mlops.mlops import drift, metrics
 
 GATE = contract.GATE.metric
 regression_only = pytest.mark.skipif(
-    contract.PROBLEM_TYPE != "regression", reason="the taxi example's regression metrics"
+    contract.PROBLEM_TYPE != "regression", reason="problem type: regression metrics"
 )
 
 ROWS = 20_000

@@ -128,7 +128,9 @@ def test_every_shape_answers_as_batch_scoring(running_server, scored_rows, shape
     assert same_answers(answer["predictions"], expected)
 
 
-@pytest.mark.skipif(contract.PROBLEM_TYPE != "classification", reason="a regression model")
+@pytest.mark.skipif(
+    contract.PROBLEM_TYPE != "classification", reason="problem type: a regression model"
+)
 def test_a_classifier_answers_its_classes_and_the_most_likely_one(running_server, scored_rows):
     rows = scored_rows[features.MODEL_FEATURES].head(20)
     status, answer = post(running_server.url, *SHAPES["dataframe_records"](rows))

@@ -53,7 +53,7 @@ def test_out_of_range_rows_are_the_ones_training_drops(featurised):
     )
 
 
-@pytest.mark.skipif(GATE != "rmse", reason="the regression example's metrics")
+@pytest.mark.skipif(GATE != "rmse", reason="problem type: regression metrics")
 def test_compare_puts_the_best_first_relative_to_the_champion():
     trials = [
         explore.Trial("a", {"rmse": 2.0, "mae": 1.0, "r2": 0.9}, run_id="r1"),
