@@ -11,6 +11,8 @@ every copy of the version (promotion) carries its classes along.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -64,7 +66,7 @@ def classes_of_pipeline(pipeline) -> list[int] | None:
     return [int(c) for c in pipeline.classes_] if is_classification() else None
 
 
-def answer(scores, classes: list[int] | None) -> dict[str, object]:
+def answer(scores, classes: list[int] | None) -> dict[str, Any]:
     """Raw model output -> {column: values}: the prediction, and the probabilities by class."""
     scores = np.asarray(scores, dtype="float64")
     if not is_classification():
