@@ -139,7 +139,13 @@ def snapshot(name: str) -> pd.DataFrame | None:
     if not store.exists(name):
         return None
     frame = store.read(name)
-    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    # Map columns (class probabilities) read back as lists, which pandas cannot sort by.
+    sortable = [column for column in frame.columns if not _holds_lists(frame[column])]
+    return frame.sort_values(sortable).reset_index(drop=True)
+
+
+def _holds_lists(values: pd.Series) -> bool:
+    return bool(values.map(lambda value: isinstance(value, list | np.ndarray)).any())
 
 
 def assert_unchanged(before: pd.DataFrame | None, name: str) -> None:
