@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import config, contract
 from . import errors, registry, runtime
@@ -500,6 +501,33 @@ def prepare(command: str, *, verbose: bool = False, one_command: bool = False) -
         gc.freeze()
 
 
+# Numeric options no stage checks itself (the stages check their thresholds), with their ranges.
+OPTION_RANGES: dict[str, dict[str, Any]] = {
+    "rows": {"low": 1},
+    "days": {"low": 1},
+    "seed": {"low": 0, "high": 2**32 - 1},
+    "drift": {"low": 0, "above": True},
+    "port": {"low": 0, "high": 65535},
+}
+TABLE_OPTIONS = ("table", "input_table", "baseline_table", "from_table")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Numbers in range and tables that are not the project's own, before anything runs."""
+    from .inputs import check_number
+    from .location import refuse_project_table
+
+    for name, allowed in OPTION_RANGES.items():
+        if hasattr(args, name):
+            check_number(getattr(args, name), name=f"--{name}", **allowed)
+    # sample-data writes its --table, whatever the schema; the others read theirs.
+    schema = getattr(args, "schema", None)
+    for name in TABLE_OPTIONS:
+        if getattr(args, name, ""):
+            option = f"--{name.replace('_', '-')}"
+            refuse_project_table(getattr(args, name).strip(), schema=schema, option=option)
+
+
 def _one_line(error: Exception) -> str:
     known = errors.explain(error)
     if known is not None:
@@ -520,6 +548,7 @@ def main(argv: list[str] | None = None, *, one_command: bool = False) -> int:
     args = build_parser().parse_args(argv)
     prepare(args.command, verbose=args.verbose, one_command=one_command)
     try:
+        check_options(args)
         result = args.handler(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

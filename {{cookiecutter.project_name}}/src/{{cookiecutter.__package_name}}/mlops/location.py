@@ -48,6 +48,28 @@ def split_name(three_level_name: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+# The tables a stage writes, each with the one command that writes it.
+PROJECT_TABLES = {
+    config.PREDICTIONS_TABLE: "score",
+    config.LABELS_TABLE: "label",
+    config.MONITORING_TABLE: "monitor",
+}
+
+
+def refuse_project_table(table: str, *, schema: str | None, option: str) -> None:
+    """A table an option names (a source to read, sample data to write) is not one the stages
+    write: sample data over the predictions would replace them, and a batch scored from the
+    predictions would be compared with itself. `schema`: the project's tables are those of this
+    schema; None: of any schema (sample data never belongs in a table named like them)."""
+    parts = table.split(".")
+    ours = schema is None or parts[-2:-1] == [schema]
+    writer = PROJECT_TABLES.get(parts[-1]) if ours else None
+    if writer:
+        raise MlopsError(
+            f"{option} {table} is the table `{writer}` writes; name a table of your own"
+        )
+
+
 @dataclass(frozen=True)
 class Location:
     """`<catalog>.<schema>` of one environment, and the model registered there."""

@@ -25,6 +25,8 @@ from .metrics import check_contract, compute
 
 log = logging.getLogger(__name__)
 
+# The smallest training table (50 rows, train.py) leaves about 10 in the hold-out share.
+MIN_HOLDOUT_ROWS = 10
 # The hold-out share of this many rows measures a metric precisely, and bounds what a
 # production-sized table sends to the driver.
 MAX_VALIDATION_ROWS = 1_000_000
@@ -75,8 +77,11 @@ def load_holdout(input_table: str) -> pd.DataFrame:
     raw, _ = inputs.clean_rows(raw, table=input_table, with_outcomes=True)
     frame = dataset.training_rows(dataset.add_features(raw))
     holdout = frame[dataset.is_holdout(frame)]
-    if holdout.empty:
-        raise MlopsError(f"{input_table} has no hold-out rows to validate on")
+    if len(holdout) < MIN_HOLDOUT_ROWS:
+        raise MlopsError(
+            f"{input_table} has {len(holdout)} usable hold-out rows, the gate needs at least "
+            f"{MIN_HOLDOUT_ROWS}: a metric measured on fewer says little"
+        )
     return holdout
 
 
@@ -158,6 +163,10 @@ def validate(
     import mlflow
 
     check_contract()
+    gate_threshold = inputs.check_number(gate_threshold, name="gate_threshold")
+    champion_tolerance = inputs.check_number(
+        champion_tolerance, name="champion_tolerance", low=0, high=1
+    )
     name = location.model
     if not str(model_version).strip():
         raise MlopsError("model_version is empty: say which version to validate")
