@@ -163,6 +163,21 @@ def test_a_delta_table_with_a_garbled_log(state, table, argv, capsys):
     assert f"table {table} is damaged (" in line and "create it again" in line
 
 
+@pytest.mark.parametrize(
+    ("table", "argv"),
+    [
+        (PREDICTIONS, ["score", "--batch-id", "b2"]),
+        (config.INPUT_TABLE, ["train"]),
+    ],
+)
+def test_a_delta_table_whose_log_is_gone(state, table, argv, capsys):
+    # The data files remain: a write that started the table anew would bury them.
+    shutil.rmtree(_table(state, table) / "_delta_log")
+    line = _run_and_expect_one_error(state, argv, capsys)
+    folder = _table(state, table)
+    assert f"table {table} is damaged (data files in {folder} but no _delta_log)" in line
+
+
 # `label` records the labels before it attaches them to the predictions, so the labels table
 # may have been written when the predictions table turns out to be of another shape.
 LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
