@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from baking import PATTERNS, TARGETS, bake
+from baking import PATTERNS, bake
 
 pytestmark = pytest.mark.xdist_group("cicd")
 
@@ -234,7 +234,9 @@ def test_bundle_commands_name_targets_and_jobs_the_bundle_defines(platform, patt
     commands = set()
     for relative in ci_files(project):
         for verb, target, job in bundle_commands(project.read(relative)):
-            assert target in TARGETS, f"{relative}: `databricks bundle {verb}` without a target"
+            assert target in project.yaml("databricks.yml")["targets"], (
+                f"{relative}: `databricks bundle {verb}` without a target the bundle defines"
+            )
             if verb == "run":
                 assert job in project.jobs_in_target(target), (
                     f"{relative}: runs {job} in {target}, which has "
@@ -253,6 +255,12 @@ def test_bundle_commands_name_targets_and_jobs_the_bundle_defines(platform, patt
         ("run", "staging", "batch_inference_job"),
         ("deploy", "prod", None),
     } | {("run", target, "promotion_job") for target in PROMOTION_TARGETS[pattern]}
+    # Where staging's champion comes from: its own training, or promotions from dev_shared,
+    # which the merge pipeline deploys and trains.
+    if pattern == "deploy_model":
+        expected |= {("deploy", "dev_shared", None), ("run", "dev_shared", "training_job")}
+    else:
+        expected |= {("run", "staging", "training_job")}
     assert expected <= commands, sorted(expected - commands)
     assert not {c for c in commands if c[2] == "promotion_job"} - expected
 
@@ -442,3 +450,131 @@ def test_docs_cover_the_chosen_platform_only(platform):
         assert not [m for p, m in markers.items() if p != platform and m in docs]
         assert ("promotion_job" in docs) == (pattern != "deploy_code")
         assert "Fallback" in docs
+
+
+# --- champions on an empty workspace ------------------------------------------------------
+
+# Jobs that load the target's champion; promotion_job loads its source's.
+NEEDS_CHAMPION = ("batch_inference_job", "monitoring_job")
+# A script that looks the alias up first runs the job only when it exists.
+CHAMPION_CHECK = re.compile(r"model-versions get-by-alias \S+ champion")
+# The order the pipelines first run in on a new project: pull requests, the first merge, the
+# promotion into staging, the first release, the promotion into prod.
+EVENTS = (
+    ("deploy", "test"),
+    ("deploy", "staging"),
+    ("promotion_job", "staging"),
+    ("deploy", "prod"),
+    ("promotion_job", "prod"),
+)
+
+
+def azure_steps(job: dict) -> list[dict]:
+    return job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+
+
+def pipeline_jobs(project, platform: str) -> dict[str, list[str]]:
+    """The scripts of every CI job, in the order they run, by job name."""
+    jobs = {}
+    for relative in ci_files(project):
+        if relative.startswith(".azure-pipelines/templates/"):
+            continue
+        document = project.yaml(relative)
+        if platform == "github_actions":
+            for name, job in document["jobs"].items():
+                jobs[f"{relative}:{name}"] = [step.get("run", "") for step in job["steps"]]
+        elif platform == "gitlab":
+            for name, job in document.items():
+                if isinstance(job, dict) and "script" in job:
+                    jobs[name] = ["\n".join(job["script"])]
+        else:
+            for stage in document["stages"]:
+                for job in stage["jobs"]:
+                    steps = azure_steps(job)
+                    scripts = [step.get("parameters", {}).get("script", "") for step in steps]
+                    jobs[f"{relative}:{stage['stage']}"] = scripts
+    return jobs
+
+
+def event_of(scripts: list[str]) -> int | None:
+    """Where a job comes in EVENTS, from what it deploys or promotes; None for checks only."""
+    commands = [c for script in scripts for c in bundle_commands(script)]
+    for position, (kind, target) in enumerate(EVENTS):
+        if any(t == target and kind in (verb, job) for verb, t, job in commands):
+            return position
+    return None
+
+
+def champion_problems(jobs: dict[str, list[str]], sources: dict[str, str]) -> list[str]:
+    """Play the pipelines out on an empty workspace, in the order of EVENTS: every job that
+    needs a champion runs after a step that made one (training_job, or promotion_job from a
+    source that has one), or behind a check that the champion exists."""
+    ordered = sorted((e, name) for name, s in jobs.items() if (e := event_of(s)) is not None)
+    champions: set[str] = set()
+    problems = []
+    for _, name in ordered:
+        for script in jobs[name]:
+            checked = bool(CHAMPION_CHECK.search(script))
+            for verb, target, job in bundle_commands(script):
+                if verb != "run":
+                    continue
+                if job == "promotion_job" and sources[target] not in champions:
+                    problems.append(
+                        f"{name}: promotes into {target} before {sources[target]} has a champion"
+                    )
+                if job in ("training_job", "promotion_job"):
+                    champions.add(target)
+                elif job in NEEDS_CHAMPION and target not in champions and not checked:
+                    problems.append(f"{name}: runs {job} in {target} before it has a champion")
+    return problems
+
+
+def promotion_sources(project) -> dict[str, str]:
+    """For each promotion target, the target whose model it copies: the one deploying the plain
+    names (no development mode, no name prefix) into the target's source_catalog."""
+    root = project.yaml("databricks.yml")
+    targets = root["targets"]
+
+    def variable(target: str, name: str):
+        return (targets[target].get("variables") or {}).get(
+            name, root["variables"][name]["default"]
+        )
+
+    sources = {}
+    for target in PROMOTION_TARGETS[project.context["deployment_pattern"]]:
+        plain = [
+            t
+            for t, settings in targets.items()
+            if variable(t, "catalog") == variable(target, "source_catalog")
+            and settings.get("mode") != "development"
+            and not (settings.get("presets") or {}).get("name_prefix")
+        ]
+        assert len(plain) == 1, (target, plain)
+        sources[target] = plain[0]
+    return sources
+
+
+@pytest.mark.parametrize(("platform", "pattern"), COMBOS, ids=COMBO_IDS)
+def test_no_job_needs_a_champion_before_a_step_makes_one(platform, pattern):
+    """The first merge, the first release and the first promotions work on an empty workspace
+    (issue 23): scoring and promotions never wait for a champion nobody made."""
+    project = baked(platform, pattern)
+    jobs = pipeline_jobs(project, platform)
+    assert {event_of(scripts) for scripts in jobs.values()} >= {0, 1, 3}
+    assert champion_problems(jobs, promotion_sources(project)) == []
+
+
+def test_the_champion_check_catches_a_smoke_run_without_a_champion():
+    deploy = [
+        "databricks bundle deploy -t staging",
+        "databricks bundle run batch_inference_job -t staging",
+    ]
+    promote = ["databricks bundle run promotion_job -t prod --params x"]
+    assert champion_problems({"cd": deploy, "promote": promote}, {"prod": "staging"}) == [
+        "cd: runs batch_inference_job in staging before it has a champion",
+        "promote: promotes into prod before staging has a champion",
+    ]
+    checked = [
+        'if ! databricks model-versions get-by-alias "$m" champion; then exit 0; fi\n' + deploy[1]
+    ]
+    assert champion_problems({"cd": [deploy[0], *checked]}, {}) == []

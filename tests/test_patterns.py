@@ -118,11 +118,15 @@ def test_targets_modes_and_prod_identity():
     assert targets["prod"]["mode"] == "production"
     # Not /Workspace/Shared: the CLI warns that it is writable by every user (validate --strict
     # fails), bundle/permissions/validate.go at v1.13.0.
+    # One deployment of prod whoever deploys: its state lives in the run-as principal's home
+    # (validate_target_mode.go asks production targets for a root_path naming one principal).
     home = "/Workspace/Users/${workspace.current_user.userName}/.bundle/"
-    assert targets["prod"]["workspace"]["root_path"].startswith(home)
+    assert targets["prod"]["workspace"]["root_path"].startswith(f"/Workspace/Users/{sp}/.bundle/")
     assert targets["staging"]["workspace"]["root_path"].startswith(home)
     assert targets["prod"]["run_as"] == {"service_principal_name": sp}
-    assert "run_as" not in bake().yaml("databricks.yml")["targets"]["prod"]
+    unanswered = bake().yaml("databricks.yml")["targets"]["prod"]
+    assert "run_as" not in unanswered
+    assert unanswered["workspace"]["root_path"].startswith(home)
 
 
 @pytest.mark.parametrize("compute", ["serverless", "classic"])

@@ -489,6 +489,8 @@ def deploy_rule_problems(project: Path) -> list[str]:
         + pause_status_problems(project)
         + permission_problems(project)
         + artifact_problems(project)
+        + single_deployment_problems(project)
+        + promotion_source_problems(project)
     )
 
 
@@ -516,3 +518,68 @@ def deployed_uc_names(project: Path, target: str, user_short_name: str) -> dict[
         "schema": f"{catalog}.{schema}",
         "model": f"{catalog}.{schema}.{uc_prefix}{variable_default(project, 'model_name')}",
     }
+
+
+def _root_path(project: Path, target: str) -> str:
+    root = load_yaml(project / "databricks.yml")
+    settings = bundle_targets(project)[target]
+    return (settings.get("workspace") or {}).get("root_path") or (
+        (root.get("workspace") or {}).get("root_path") or ""
+    )
+
+
+def single_deployment_problems(project: Path) -> list[str]:
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go: a production target sets
+    root_path "to make sure only one copy is deployed", naming "a username or principal name".
+    The deployment state lives under root_path, so a path that follows the deploying identity
+    (${workspace.current_user.userName}) gives every other identity a second deployment. Where
+    the target runs as a service principal, the path names that principal: one deployment,
+    whoever deploys."""
+    problems = []
+    for target, settings in bundle_targets(project).items():
+        principal = (settings.get("run_as") or {}).get("service_principal_name")
+        expected = f"/Workspace/Users/{principal}/.bundle/" + "${bundle.name}/${bundle.target}"
+        if principal and _root_path(project, target) != expected:
+            problems.append(f"target {target}: root_path is not in the home of {principal}")
+    return problems
+
+
+def _makes_a_champion(project: Path, target: str) -> bool:
+    jobs = target_resources(project, target).get("jobs") or {}
+    return "training_job" in jobs or "promotion_job" in jobs
+
+
+def promotion_source(project: Path, target: str) -> str:
+    """The model `promotion_job` in `target` copies from: `source_catalog`, and the job's
+    `source_schema`/`source_model_name` parameters or, when those are empty, the plain names
+    (notebooks/promote.py)."""
+    job = target_resources(project, target)["jobs"]["promotion_job"]
+    parameters = {p["name"]: p.get("default", "") for p in job.get("parameters") or []}
+    schema = parameters.get("source_schema") or variable_default(project, "schema")
+    model = parameters.get("source_model_name") or variable_default(project, "model_name")
+    return f"{variable_default(project, 'source_catalog', target)}.{schema}.{model}"
+
+
+def promotion_source_problems(project: Path) -> list[str]:
+    """A promotion copies a model that a pipeline makes: a target that is not in development
+    mode and trains or promotes. Development mode prefixes a developer's schema and model
+    ("dev_<user>_", bundle/config/mutator/resourcemutator/apply_presets.go, normalizePrefix), so
+    no shared pipeline could find a source there."""
+    problems = []
+    for target in bundle_targets(project):
+        if "promotion_job" not in (target_resources(project, target).get("jobs") or {}):
+            continue
+        source = promotion_source(project, target)
+        makers = [
+            name
+            for name, settings in bundle_targets(project).items()
+            if settings.get("mode") != "development"
+            and _makes_a_champion(project, name)
+            and deployed_uc_names(project, name, "anyone")["model"] == source
+        ]
+        if not makers:
+            problems.append(
+                f"target {target}: promotion_job copies {source}, which no non-development "
+                "target trains or promotes"
+            )
+    return problems

@@ -5,6 +5,7 @@ the mistake it is about on a copy with that mistake put back."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_no_root_path_is_writable_by_all_users(broken):
     assert rules.shared_root_path_warnings(PROJECT) == []
     for target in ("staging", "prod"):
         path = rules.bundle_targets(PROJECT)[target]["workspace"]["root_path"]
-        assert path.startswith("/Workspace/Users/${workspace.current_user.userName}/.bundle/")
+        assert path.startswith("/Workspace/Users/") and "/.bundle/" in path
 
     def share(documents):
         root(documents)["targets"]["prod"]["workspace"]["root_path"] = "/Workspace/Shared/x"
@@ -237,3 +238,65 @@ def test_each_developer_and_ci_get_their_own_schema_and_model():
     assert len({jane["schema"], john["schema"], ci["schema"], prod["schema"]}) == 4
     assert len({jane["model"], john["model"]}) == 2
     assert prod["schema"].endswith(f".{schema}")  # staging and prod keep the plain names
+
+
+def test_a_target_that_runs_as_a_principal_keeps_one_deployment_in_its_home(broken):
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go: production targets set
+    root_path so that "only one copy is deployed", naming a user or principal. The state lives
+    there: with prod_service_principal answered, prod's path names that principal, so a person
+    bootstrapping prod and the pipeline share one deployment (docs/ci-cd.md, who deploys)."""
+    assert rules.single_deployment_problems(PROJECT) == []
+    prod = rules.bundle_targets(PROJECT)["prod"]
+    principal = (prod.get("run_as") or {}).get("service_principal_name")
+    if principal:
+        assert prod["workspace"]["root_path"].startswith(f"/Workspace/Users/{principal}/")
+
+    def follow_the_deployer(documents):
+        targets = root(documents)["targets"]
+        targets["prod"]["run_as"] = {"service_principal_name": "sp-id"}
+        path = "/Workspace/Users/${workspace.current_user.userName}/.bundle/x/prod"
+        targets["prod"]["workspace"]["root_path"] = path
+
+    assert rules.single_deployment_problems(broken(follow_the_deployer)) == [
+        "target prod: root_path is not in the home of sp-id"
+    ]
+
+
+def test_promotions_copy_from_a_model_a_pipeline_makes(broken):
+    """Development mode prefixes each developer's schema and model ("dev_<user>_":
+    bundle/config/mutator/resourcemutator/apply_presets.go, normalizePrefix), so a promotion
+    copies from a target that is not in development mode and trains or promotes, under the
+    names that target deploys (deploy_model: dev_shared, which CD trains on every merge)."""
+    assert rules.promotion_source_problems(PROJECT) == []
+    promoting = [
+        target
+        for target in rules.bundle_targets(PROJECT)
+        if "promotion_job" in (rules.target_resources(PROJECT, target).get("jobs") or {})
+    ]
+    if not promoting:  # deploy_code: every target trains, nothing is copied
+        return
+
+    def from_nowhere(documents):
+        for target in promoting:
+            variables = root(documents)["targets"][target]["variables"]
+            variables["source_catalog"] = "nowhere"
+
+    problems = rules.promotion_source_problems(broken(from_nowhere))
+    assert len(problems) == len(promoting)
+    assert all("which no non-development target trains or promotes" in p for p in problems)
+
+
+def test_the_smoke_run_checks_the_staging_model():
+    """Where staging gets its champion only through a promotion (deploy_model), the merge
+    pipeline looks the alias up (`databricks model-versions get-by-alias`) before its smoke run;
+    the model it names is the one the bundle deploys to staging."""
+    staging_model = rules.deployed_uc_names(PROJECT, "staging", "anyone")["model"]
+    pipelines = [
+        path
+        for pattern in (".github/workflows/*.yml", ".azure-pipelines/*.yml", ".gitlab-ci.yml")
+        for path in PROJECT.glob(pattern)
+    ]
+    for path in pipelines:
+        text = path.read_text(encoding="utf-8")
+        if "get-by-alias" in text:
+            assert re.findall(r"(?:MODEL: |model=\")([\w.-]+)", text) == [staging_model], path
