@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.__package_name }} import config, contract, sample_data
-from {{ cookiecutter.__package_name }}.mlops import cli, errors, runtime, tables
+from {{ cookiecutter.__package_name }}.mlops import cli, errors, registry, runtime, tables
 from {{ cookiecutter.__package_name }}.mlops.deploy import deploy
 from {{ cookiecutter.__package_name }}.mlops.location import Location
 from {{ cookiecutter.__package_name }}.mlops.score import score
@@ -207,6 +207,22 @@ def test_a_predictions_table_of_another_shape(state, argv, message, may_change, 
 
 
 # --- the files of a registered model -----------------------------------------------------------
+
+
+def test_local_state_works_wherever_it_is_moved(own_state, tmp_path, monkeypatch, capsys):
+    # mlflow.db holds absolute artifact paths: after the move they must follow the folder.
+    moved = tmp_path / "elsewhere" / ".local"
+    moved.parent.mkdir()
+    shutil.move(own_state, moved)
+    monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(moved))
+    assert cli.main(["score", "--batch-id", "b2"]) == 0, capsys.readouterr().err
+    assert cli.main(["train"]) == 0, capsys.readouterr().err
+    assert not own_state.exists(), "a command wrote into the old folder"
+    client = registry.client()
+    for version in client.search_model_versions(f"name = '{DEV.model}'"):
+        assert version.source.startswith(("models:/", moved.as_uri())), version.source
+        run = client.get_run(version.run_id)
+        assert run.info.artifact_uri.startswith(moved.as_uri()), run.info.artifact_uri
 
 
 @pytest.mark.parametrize("missing", ["the model file", "every artifact"])

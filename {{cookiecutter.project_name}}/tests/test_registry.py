@@ -60,7 +60,12 @@ def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it
     assert build.returncode == 0  # waited for and reaped, not left to the end
     assert registry._BUILDS == {}
     assert database.is_file()
-    assert sorted(path.name for path in local_dir.iterdir()) == ["mlflow.db"]
+    # No half-built copy is left: the database, the folder it was built for, and a lock.
+    assert sorted(path.name for path in local_dir.iterdir()) == [
+        "locks",
+        "mlflow.db",
+        "mlflow.db.home",
+    ]
     registry.start_building_database()  # the database exists: nothing to do
     assert registry._BUILDS == {}
 

@@ -58,9 +58,57 @@ def configure_mlflow() -> None:
     if database.exists():
         stat = database.stat()
         _check_database(database, stat.st_size, stat.st_mtime_ns)
+    _follow_a_move(root, database)
     uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+# Next to mlflow.db: the folder the registry's artifact paths were written for.
+_HOME_FILE = "mlflow.db.home"
+# Local dirs whose registry this process has checked (a move needs checking once).
+_AT_HOME: set[Path] = set()
+
+
+def _follow_a_move(root: Path, database: Path) -> None:
+    """Rewrite the registry's artifact paths when the local dir has moved.
+
+    MLflow stores absolute paths (experiments, runs, model versions, logged models): after a
+    move, loading a model would look in the old folder and training would write there. The
+    folder the paths were written for is recorded beside the database; when it differs from
+    where the database is now, every path under it is rewritten, once, under a lock.
+    """
+    here = root.resolve()
+    if here in _AT_HOME:
+        return
+    home_file = root / _HOME_FILE
+    with runtime.local_lock("registry-home"):
+        recorded = home_file.read_text().strip() if home_file.exists() else ""
+        if recorded and recorded != str(here):
+            _rewrite_prefix(database, Path(recorded), here)
+        if recorded != str(here):
+            partial = home_file.with_name(f"{_HOME_FILE}.{os.getpid()}")
+            partial.write_text(f"{here}\n")
+            partial.replace(home_file)
+    _AT_HOME.add(here)
+
+
+def _rewrite_prefix(database: Path, old: Path, new: Path) -> None:
+    """Every text value in `database` that starts with `old` (as a path or a file URI) starts
+    with `new` instead, in one transaction."""
+    import sqlite3
+
+    prefixes = [(old.as_uri(), new.as_uri()), (str(old), str(new))]
+    with closing(sqlite3.connect(database)) as connection, connection:
+        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            columns = connection.execute(f'PRAGMA table_info("{table}")').fetchall()
+            for column in [row[1] for row in columns if re.search("CHAR|TEXT", row[2].upper())]:
+                for before, after in prefixes:
+                    connection.execute(
+                        f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) '
+                        f'WHERE substr("{column}", 1, ?) = ?',
+                        (after, len(before) + 1, len(before), before),
+                    )
 
 
 def _create_database(database: Path) -> None:
