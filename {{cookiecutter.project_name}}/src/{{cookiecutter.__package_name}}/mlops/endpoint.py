@@ -204,7 +204,7 @@ def ensure_endpoint(
 ) -> EndpointResult:
     """Make endpoint `name` serve exactly `location.model` at `version` (see the module doc).
 
-    `client` is a `databricks.sdk.WorkspaceClient` (a stand-in in the tests)."""
+    `client` is a `databricks.sdk.WorkspaceClient` (of a fake workspace in the tests)."""
     from databricks.sdk.service.serving import (
         AiGatewayConfig,
         EndpointCoreConfigInput,

@@ -3,8 +3,9 @@
 Stages raise `MlopsError` for problems a user can fix. Libraries raise their own types for
 broken or busy state (a damaged `mlflow.db`, a Delta table with missing files or a corrupt log,
 a table whose columns differ from what a stage writes, a commit another run won, missing model
-files); `explain` maps those to `MlopsError`s here, so no stage needs a try/except of its own
-and the CLI prints one `error: ...` line for each (`--debug` shows the traceback).
+files, a Databricks workspace refusing a request); `explain` maps those to `MlopsError`s here,
+so no stage needs a try/except of its own and the CLI prints one `error: ...` line for each
+(`--debug` shows the traceback).
 
 `retry_conflicts` repeats a write that lost a concurrent commit, for writes that are safe to
 repeat (replacing a batch, a MERGE by key): the loser then does what it would have done alone.
