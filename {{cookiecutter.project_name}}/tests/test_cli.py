@@ -29,6 +29,7 @@ COMMANDS = [
     "rollback",
 {%- if cookiecutter.include_serving %}
     "serve",
+    "delete-endpoint",
 {%- endif %}
     "lifecycle",
 ]

@@ -214,6 +214,45 @@ def serve(args: argparse.Namespace):
     # Runs until Ctrl-C.
     serve_forever(location=_location(args), port=args.port, say=print)
     return None
+
+
+# --- delete-endpoint ---------------------------------------------------------------------------
+
+
+def delete_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default="dev",
+        choices=["dev", "staging", "prod"],
+        help="the bundle target whose endpoint goes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--endpoint",
+        default="",
+        help=f"the bundle variable serving_endpoint (default: {config.PROJECT_NAME}-<target>)",
+    )
+    parser.add_argument(
+        "--model-name",
+        default=config.MODEL_NAME,
+        help="the model's name in the target, with the prefix development mode gives it, "
+        "dev_<you>_<model> in dev (default: %(default)s)",
+    )
+
+
+def delete_endpoint(args: argparse.Namespace):
+    from .endpoint import delete_endpoint
+
+    if args.target == "dev" and args.model_name == config.MODEL_NAME:
+        raise MlopsError(
+            "in dev, development mode prefixes your model and endpoint: pass --model-name "
+            f"dev_<you>_{config.MODEL_NAME}, as Catalog Explorer shows your model"
+        )
+    # The workspace is the one the Databricks SDK's default authentication finds
+    # (DATABRICKS_CONFIG_PROFILE, or DATABRICKS_HOST and DATABRICKS_TOKEN).
+    return delete_endpoint(
+        endpoint=args.endpoint or f"{config.PROJECT_NAME}-{args.target}",
+        model_resource_name=args.model_name,
+    )
 {%- endif %}
 
 
@@ -412,6 +451,12 @@ COMMANDS = [
         "serve the champion on 127.0.0.1 with MLflow's scoring protocol (/ping, /invocations)",
         serve_arguments,
         serve,
+    ),
+    Command(
+        "delete-endpoint",
+        "delete a target's serving endpoint (before `databricks bundle destroy`, which leaves it)",
+        delete_endpoint_arguments,
+        delete_endpoint,
     ),
 {%- endif %}
     Command(

@@ -472,7 +472,9 @@ def create_copy(source_uri: str, model_name: str, tags: Mapping[str, object]) ->
         tags={key: str(value) for key, value in tags.items()},
         run_link=source.run_link,
         description=source.description,
-        model_id=source.model_id,
+        # Unity Catalog answers "" for a version without a logged model, and refuses that ""
+        # back (mlflow issue #22012): pass none then.
+        model_id=source.model_id or None,
     )
     return str(created.version)
 
