@@ -23,6 +23,10 @@ pytestmark = pytest.mark.slow
 LOWER_BOUND = re.compile(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?>=([^,;\s]+)")
 # Test tools of the project's `dev` extra that the non-Spark suite imports (not pyspark).
 TEST_TOOLS = ("pytest", "hypothesis", "pyyaml", "jsonschema", "regex", "databricks-bundles")
+# The generated test of MLflow's cross-workspace copy (the reason for mlflow's lower bound).
+COPY_TEST = (
+    "tests/test_uc_copy.py::test_a_cross_workspace_copy_does_not_look_up_the_source_logged_model"
+)
 
 
 def lowest_versions(pyproject: dict, extras=("local",)) -> list[str]:
@@ -69,6 +73,8 @@ def test_project_suite_passes_on_the_lowest_allowed_versions(tmp_path):
     pins = lowest_versions(pyproject)
     run([python, "-m", "pip", "install", "--quiet", *pins, *dev_tools(pyproject)], timeout=1200)
     run([python, "-m", "pip", "install", "--quiet", "--no-deps", str(project.path)])
-    args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark", "-x"]
+    # -rp lists each passed test: the copy across workspaces (Unity Catalog store) must be one.
+    args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark", "-x", "-rp"]
     result = run(args, project.path, timeout=1800, unset=("VIRTUAL_ENV", "PYTHONPATH"))
     assert " passed" in result.stdout, result.stdout[-2000:]
+    assert f"PASSED {COPY_TEST}" in result.stdout, result.stdout[-2000:]

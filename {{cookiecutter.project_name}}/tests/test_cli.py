@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.__package_name }} import config, contract, model
-from {{ cookiecutter.__package_name }}.mlops import cli, tables
+from {{ cookiecutter.__package_name }}.mlops import cli, runtime, tables
 
 from conftest import source_environment
 
@@ -51,6 +51,23 @@ def test_sample_data(location, capsys):
     assert tables.for_runtime().count(table) == 120
     # `main` leaves the collector of a process that goes on (this one) as it was.
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
+
+
+@pytest.mark.parametrize("command", ["lifecycle", "sample-data"])
+@pytest.mark.parametrize(
+    ("variable", "where"),
+    [("DATABRICKS_RUNTIME_VERSION", "on Databricks"), (runtime.CONNECT_VARIABLE, "set")],
+)
+def test_local_only_commands_refuse_a_workspace_in_one_line(
+    command, variable, where, capsys, monkeypatch
+):
+    """`lifecycle` and `sample-data` overwrite the input table with synthetic rows (and
+    lifecycle moves every catalog's champion): never against a workspace."""
+    monkeypatch.setenv(variable, "1")
+    assert cli.main([command]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {command} runs only locally")
+    assert err[0].endswith(where)
 
 
 def test_a_process_that_runs_one_command_collects_less_and_freezes_its_imports():

@@ -104,6 +104,8 @@ def sample_data_arguments(parser: argparse.ArgumentParser) -> None:
 def sample_data(args: argparse.Namespace) -> Message:
     from ..sample_data import write_sample_data
 
+    runtime.refuse_workspace("sample-data", f"it overwrites {args.table} with synthetic rows")
+
     rows = write_sample_data(
         args.table,
         n_rows=args.rows,
@@ -409,6 +411,10 @@ def lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
 
 def lifecycle(args: argparse.Namespace):
     from .lifecycle import run
+
+    runtime.refuse_workspace(
+        "lifecycle", "it writes synthetic input, trains and moves champion in every catalog"
+    )
 
     # The lifecycle narrates each step as it goes and ends with its summary.
     run(pattern=args.pattern, rows=args.rows, monitoring=args.monitoring)

@@ -13,9 +13,12 @@ from .. import config
 from . import runtime
 from .errors import MlopsError
 
-# Letters, digits, `_` and `-`: what fits in a SQL identifier without quoting surprises and in a
-# local folder name.
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Letters, digits, `_` and `-`, Unicode letters included: development mode names a developer's
+# schema and model `dev_<short user name>_...`, and the Databricks CLI keeps every Unicode letter
+# and digit of the user name there (libs/iamutil/user.go GetShortUserName,
+# libs/textutil/textutil.go NormalizeString). SQL quotes each part (tables.quoted), and every
+# such name is a valid local folder name.
+_IDENTIFIER = re.compile(r"^[^\W\d][\w-]*$")
 
 
 def check_catalog(catalog: str) -> str:
