@@ -123,7 +123,7 @@ def test_expected_mistakes_are_one_line_errors(argv, message, schema, capsys):
         (["sample-data", "--days", "0"], "--days must be a finite number in [1, inf), got 0"),
         (["sample-data", "--drift", "nan"], "--drift must be a finite number in (0, inf), got nan"),
         (["sample-data", "--seed", "-1"], "--seed must be a finite number in [0, 4,294,967,295]"),
-        (["monitor", "--max-psi", "nan"], "max_psi must be a finite number in (0, inf), got nan"),
+        (["monitor", "--max-psi", "nan"], "max_psi must be a finite number in [0, inf), got nan"),
         (["monitor", "--gate-threshold", "inf"], "gate_threshold must be a finite number"),
         (["lifecycle", "--rows", "0"], "--rows must be a finite number in [1, inf), got 0"),
 {%- if cookiecutter.include_serving %}

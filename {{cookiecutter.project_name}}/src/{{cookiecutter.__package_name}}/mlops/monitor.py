@@ -165,7 +165,7 @@ def monitor(
     reports_dir: Path | None = None,
 ) -> MonitorResult:
     """Check the latest (or the given) batch of predictions against the thresholds."""
-    max_psi = inputs.check_number(max_psi, name="max_psi", low=0, above=True)
+    max_psi = inputs.check_number(max_psi, name="max_psi", low=0)
     gate_threshold = inputs.check_number(gate_threshold, name="gate_threshold")
     # The same parser as scoring's: an id scoring accepted is read back as it was written.
     batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
