@@ -116,9 +116,9 @@ def _checked(report: LifecycleReport) -> list[dict]:
 
 
 def _outcome_note(report: LifecycleReport) -> list[str]:
-    pattern = html.escape(report.pattern)
     if not _checked(report):
         return []
+    pattern = html.escape(report.pattern)
     if retrains(report.pattern):
         return [
             "<p>On a violation <code>monitoring_job</code> starts <code>training_job</code>: "
