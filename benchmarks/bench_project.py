@@ -38,8 +38,10 @@ With the interpreter that runs this script, in this process or a child of it:
   targets are set in: the 1-row p50 `serve` adds to predict's, its 1,000-row throughput as a
   share of predict's, and its start time as a share of `mlflow models serve`'s.
 
-Next to each wall time, the CPU seconds of the processes it ran (user + system): on a machine
-shared with other work the wall time varies with the load, the CPU time much less.
+It prints first the machine it measures on (cores, processor, system and load): the generated
+README quotes its figures with it. Next to each wall time, the CPU seconds of the processes it
+ran (user + system): on a machine shared with other work the wall time varies with the load, the
+CPU time much less.
 
 Everything is written in one work folder, which is also the temporary folder of this process and
 every one it starts (cookiecutter leaves its hook copies there), and which goes when the run ends,
@@ -58,6 +60,7 @@ import io
 import json
 import logging
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -79,6 +82,27 @@ from work_folder import add_keep_option, work_folder  # noqa: E402
 
 # The problem type every bake of this run answers (--problem-type).
 PROBLEM_TYPE = {"problem_type": "regression"}
+
+
+def cpu_model() -> str:
+    """The processor's name (Linux: /proc/cpuinfo's model name), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """The machine the figures are measured on, in the words the generated README quotes them
+    with ("measured on a 2-core ... machine"): wall times mean little without it."""
+    cores = os.cpu_count() or 1
+    load = (
+        f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
+    )
+    return f"a {cores}-core {cpu_model()} {platform.system()} machine{load}"
 
 
 def bake(pattern: str, output_dir: Path, **answers) -> Path:
@@ -648,6 +672,7 @@ def main() -> int:
 
 def benchmark(args: argparse.Namespace, work: Path) -> int:
     bundle_schema, schema_source = find_bundle_schema(work)
+    print(f"measured on {machine()}")
     print(f"python {sys.version.split()[0]} ({sys.executable}); work dir {work}")
     print(f"bundle schema: {schema_source}; problem_type {args.problem_type}\n")
     serving_project = bake(PATTERNS[0], work / "serving", include_serving=True)
