@@ -246,7 +246,7 @@ def mlflow_ui(report, tmp_path):
         log.open("wb") as output,
         running(ui.server_command(port), stdout=output, stderr=subprocess.STDOUT) as server,
     ):
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # a loaded 2-core machine takes over 90 s
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
