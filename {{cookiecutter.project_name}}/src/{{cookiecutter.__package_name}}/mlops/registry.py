@@ -573,7 +573,7 @@ def move_aliases(
 
 def complete_pending_move(model_name: str) -> bool:
     """Apply the alias change an interrupted command recorded and did not finish, if any."""
-    recorded = _model_tags(model_name).get(PENDING_MOVE)
+    recorded = model_tags(model_name).get(PENDING_MOVE)
     if recorded is None:
         return False
     try:
@@ -604,7 +604,7 @@ def _apply(model_name: str, change: dict) -> None:
         set_tags(model_name, version, values)
 
 
-def _model_tags(model_name: str) -> dict[str, str]:
+def model_tags(model_name: str) -> dict[str, str]:
     """The registered model's own tags; none when the model does not exist yet."""
     from mlflow.exceptions import MlflowException
 
