@@ -112,6 +112,19 @@ def shared_state(location: Location, trained_model: str) -> Location:
     return staging
 
 
+def just_deployed(location: Location, trained_model: str) -> Location:
+    """In staging, version 2 champion and still challenger (it replaced 1), 3 trained and not
+    validated; in dev a champion to promote. Rolling back here also removes `challenger`."""
+    copy_of(trained_model, location, config.CHAMPION)
+    staging = location.elsewhere(STAGING)
+    first = copy_of(trained_model, staging)
+    second = copy_of(trained_model, staging, config.CHAMPION, config.CHALLENGER)
+    registry.set_alias(staging.model, config.PREVIOUS_CHAMPION, first)
+    registry.set_tags(staging.model, second, {"previous_champion": first})
+    copy_of(trained_model, staging)
+    return staging
+
+
 def _train_setup(location: Location, trained_model: str) -> Location:
     copy_of(trained_model, location, config.CHAMPION, config.CHALLENGER)
     return location

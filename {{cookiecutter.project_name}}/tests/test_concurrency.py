@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -27,7 +28,18 @@ from {{ cookiecutter.__package_name }}.mlops.location import Location
 from {{ cookiecutter.__package_name }}.mlops.train import train
 from {{ cookiecutter.__package_name }}.mlops.validate import validate
 
-from alias_moves import ALIAS_MOVERS, Command, fresh_location, state
+from alias_moves import (
+    ALIAS_MOVERS,
+    DEPLOY,
+    PROMOTE,
+    ROLLBACK,
+    VALIDATE,
+    Command,
+    fresh_location,
+    just_deployed,
+    shared_state,
+    state,
+)
 from conftest import source_environment
 from processes import kill_group
 
@@ -91,32 +103,46 @@ def test_two_promotions_and_two_scorings_at_once(fresh_local_dir):
         print(f"round {round_number + 1}/{ROUNDS}: one copy, champion 1, {len(scored)} rows once")
 
 
-PAIRS = [
-    (first, second) for index, first in enumerate(ALIAS_MOVERS) for second in ALIAS_MOVERS[index:]
-]
+# Each pair on the registry `shared_state` makes; and the pairs with a rollback also on one where
+# champion is still challenger (the rollback then removes challenger, which a deploy must see).
+RACES = [
+    (shared_state, (first, second))
+    for index, first in enumerate(ALIAS_MOVERS)
+    for second in ALIAS_MOVERS[index:]
+] + [(just_deployed, (ROLLBACK, other)) for other in (DEPLOY, VALIDATE, PROMOTE)]
 
 
 def _serially(
-    pair: tuple[Command, Command], order: tuple[int, int], trained_model: str
+    start: Callable[[Location, str], Location],
+    pair: tuple[Command, Command],
+    order: tuple[int, int],
+    trained_model: str,
 ) -> tuple[dict, list[int]]:
     """The state and the exit codes (listed in the order of `pair`) when the two run one after
-    the other in `order`, on the registry they race on."""
-    where = pair[0].setup(fresh_location(), trained_model)
+    the other in `order`, from the registry `start` makes."""
+    where = start(fresh_location(), trained_model)
     codes = {index: cli.main(pair[index].argv(where)) for index in order}
     return state(where), [codes[0], codes[1]]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pair", PAIRS, ids=lambda pair: "-".join(c.name for c in pair))
-def test_two_alias_moves_at_once_end_as_one_after_the_other(pair, trained_model, input_table):
+@pytest.mark.parametrize(
+    ("start", "pair"),
+    RACES,
+    ids=[f"{start.__name__}-{first.name}-{second.name}" for start, (first, second) in RACES],
+)
+def test_two_alias_moves_at_once_end_as_one_after_the_other(
+    start, pair, trained_model, input_table
+):
+    first, second = (command.name for command in pair)
     serial = {
-        f"{pair[0].name} then {pair[1].name}": _serially(pair, (0, 1), trained_model),
-        f"{pair[1].name} then {pair[0].name}": _serially(pair, (1, 0), trained_model),
+        f"{first} then {second}": _serially(start, pair, (0, 1), trained_model),
+        f"{second} then {first}": _serially(start, pair, (1, 0), trained_model),
     }
-    where = pair[0].setup(fresh_location(), trained_model)
+    where = start(fresh_location(), trained_model)
     runs = _both(pair[0].argv(where), pair[1].argv(where))
     raced = (state(where), [code for code, _, _ in runs])
     assert raced in serial.values(), (raced, serial, runs)
     assert raced[0]["pending"] is None
     order = next(name for name, outcome in serial.items() if outcome == raced)
-    print(f"{pair[0].name} and {pair[1].name} at once ended as {order}: {raced}")
+    print(f"{first} and {second} at once ({start.__name__}) ended as {order}: {raced}")
