@@ -155,19 +155,21 @@ def train(args: argparse.Namespace):
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     _input_table(parser, "data whose hold-out rows measure the model")
-    parser.add_argument("--model-version", default="", help="default: the newest version")
+    parser.add_argument(
+        "--model-version",
+        default="newest",
+        help="default: %(default)s, the newest version that carries its training tags",
+    )
     _experiment(parser)
     _gate(parser)
 
 
 def validate(args: argparse.Namespace):
-    from . import registry
     from .validate import validate
 
-    location = _location(args)
     return validate(
-        location=location,
-        model_version=args.model_version or registry.latest_version(location.model),
+        location=_location(args),
+        model_version=args.model_version,
         input_table=args.input_table,
         experiment_name=args.experiment_name,
         gate_threshold=args.gate_threshold,
