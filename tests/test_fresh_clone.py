@@ -1,8 +1,11 @@
 """A user's clone of the template has nothing beside it: no ../shared, maybe no Databricks CLI.
 
 The template's tests must pass there all the same, with the schema checks skipped on one line
-that says how to enable them. This runs the template's fast tests and one baked project's own
-suite in a copy of the template, in a folder of its own, with no schema reachable.
+that says how to enable them. Only the tests that read the schema run again here (every other
+test runs the same with or without one, and `make test` has run it already): the template's
+schema check, in a copy of the template with no schema reachable, and the full suite of a
+project baked with the default answers (the one full suite with them: test_generated_projects
+draws random ones), whose bundle tests look for the schema themselves.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from baking import SCHEMA_VARIABLE, copy_template
+from baking import SCHEMA_VARIABLE, bake, copy_template
+from project_checks import assert_passed_skipping_only, run
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +50,39 @@ def skip_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("SKIPPED")]
 
 
+# The template tests that read the bundle schema: those that take this fixture.
+SCHEMA_FIXTURE = "bundle_schema_path"
+TESTS = Path(__file__).resolve().parent
+
+
+def test_only_the_matrix_reads_the_bundle_schema():
+    # What makes running only test_matrix.py's schema check in the clone enough.
+    readers = {
+        path.name
+        for path in TESTS.glob("test_*.py")
+        if f"{SCHEMA_FIXTURE})" in path.read_text() or f"{SCHEMA_FIXTURE}," in path.read_text()
+    }
+    assert readers == {"test_matrix.py"}
+
+
 def test_template_tests_pass_in_a_clone_with_no_schema_reachable(tmp_path):
     clone = copy_template(tmp_path / "clone" / "template")
     assert not (clone.parent / "shared").exists()
 
-    fast = pytest_in(clone, "-n", "2", "-m", "not slow")
-    [schema_skip] = skip_lines(fast)
+    checks = pytest_in(clone, "-n", "2", "tests/test_matrix.py", "-k", "validates_offline")
+    [schema_skip] = skip_lines(checks)
     assert "DATABRICKS_BUNDLE_SCHEMA" in schema_skip
 
-    # A baked project's own suite, whose test asserts its single schema skip (a slow test).
-    project_suite = "tests/test_generated_projects.py::test_project_test_suite_passes"
-    assert "1 passed" in pytest_in(clone, f"{project_suite}[deploy_code]")
+
+def test_default_project_suite_passes_with_no_schema_reachable():
+    project = bake(include_serving=True)
+    without = environment_without_a_schema()
+    result = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark"],
+        cwd=project.path,
+        unset=(SCHEMA_VARIABLE,),
+        PATH=without["PATH"],
+    )
+    # Its schema checks skip with the generated checker's one-line reason, naming the variable.
+    assert_passed_skipping_only(result.stdout, SCHEMA_VARIABLE)
+    assert any(SCHEMA_VARIABLE in line for line in skip_lines(result.stdout))

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from baking import PATTERNS, SCHEMA_VARIABLE, answers_seed, bake, random_answers
-from project_checks import run
+from baking import PATTERNS, answers_seed, bake, random_answers
+from project_checks import NO_MONITORING, assert_passed_skipping_only, run
 
 pytestmark = pytest.mark.slow
 
@@ -26,25 +26,6 @@ PROJECT_PER_PATTERN = {pattern: f"demo-{pattern.replace('_', '-')}" for pattern 
 def project_pytest(project, marker: str):
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marker]
     return run(args, cwd=project.path)
-
-
-NO_MONITORING = "generated without monitoring"
-# The reason of a generated test that checks the other problem type's metrics, gate or answers.
-OTHER_PROBLEM_TYPE = "problem type: "
-
-
-def assert_passed_skipping_only(output: str, *allowed: str):
-    """Every test passed; the only skips are those whose reason holds one of `allowed`, plus
-    the schema check where no schema is reachable (a user's fresh clone), which skips with the
-    generated checker's one-line reason, and the tests of the other problem type."""
-    last_line = output.strip().splitlines()[-1]
-    assert " passed" in last_line and " failed" not in last_line, last_line
-    allowed += (OTHER_PROBLEM_TYPE,)
-    if not os.environ.get(SCHEMA_VARIABLE):
-        allowed += (SCHEMA_VARIABLE,)
-    skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
-    unexpected = [line for line in skips if not any(reason in line for reason in allowed)]
-    assert not unexpected, unexpected
 
 
 def baked(pattern: str, **answers):
@@ -81,30 +62,33 @@ def test_wheel_builds_as_the_bundle_artifact_does(pattern, tmp_path):
     assert [w.name.split("-")[0] for w in wheels] == [project.package]
 
 
-@pytest.mark.parametrize("pattern", PATTERNS)
-def test_project_test_suite_passes(pattern):
-    # With serving: the fullest project (the suite without monitoring has neither).
-    project = baked(pattern, include_serving=True)
-    assert_passed_skipping_only(project_pytest(project, "not spark").stdout)
+# The full generated suites, each run once. Every one bakes random answers (the seed is in the
+# pytest header: no generated test may hard-code a default), with the options that decide what
+# is generated fixed so that each pattern, each problem type, and a project without monitoring
+# run the whole suite. The default answers' suite runs in test_fresh_clone.py, with no schema.
+FULL_SUITES = {
+    "deploy_code-regression": {"deployment_pattern": "deploy_code", "problem_type": "regression"},
+    "deploy_model-classification": {
+        "deployment_pattern": "deploy_model",
+        "problem_type": "classification",
+    },
+    "hybrid": {"deployment_pattern": "hybrid"},
+    "no-monitoring": {"include_monitoring": False},
+}
 
 
-def test_project_test_suite_passes_without_monitoring():
-    project = baked("deploy_code", include_monitoring=False)
-    assert_passed_skipping_only(project_pytest(project, "not spark").stdout, NO_MONITORING)
+def suite_answers(suite: str) -> dict:
+    answers = random_answers(random.Random(f"{answers_seed()}-{suite}")) | FULL_SUITES[suite]
+    if answers["include_monitoring"]:
+        answers["include_serving"] = True  # the fullest project: monitoring and serving
+    return answers
 
 
-RANDOM_ANSWER_SETS = 2
-
-
-@pytest.mark.parametrize(
-    "draw", range(RANDOM_ANSWER_SETS), ids=lambda i: f"seed{answers_seed()}-{i}"
-)
-def test_project_with_random_valid_answers_passes_its_suite(draw):
-    """Answers a user types (catalogs, schema, model and project names, branches, free text)
-    and the options, drawn at random: no generated test may hard-code a default."""
-    answers = random_answers(random.Random(f"{answers_seed()}-{draw}"))
+@pytest.mark.parametrize("suite", FULL_SUITES)
+def test_project_suite_passes(suite):
+    answers = suite_answers(suite)
     project = bake(**answers)
-    print(f"answers (seed {answers_seed()}, draw {draw}): {answers}")
+    print(f"answers (seed {answers_seed()}, {suite}): {answers}")
     skippable = () if answers["include_monitoring"] else (NO_MONITORING,)
     assert_passed_skipping_only(project_pytest(project, "not spark").stdout, *skippable)
 
