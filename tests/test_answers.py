@@ -303,3 +303,27 @@ def test_names_refused_for_the_project_are_all_of_its_dependencies():
     names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", r).group(0)).lower()
              for r in requirements}  # fmt: skip
     assert names == ast.literal_eval(listed)
+
+
+def test_placeholders_left_in_the_answers_are_listed_with_their_files(tmp_path, capfd):
+    project = bake(output_dir=tmp_path, cloud="aws", cicd_platform="gitlab")
+    out = capfd.readouterr().out
+    assert f"  cd {project.path}\n" in out  # the folder it is in, wherever that is
+    listed = out.split("Still the template's placeholders")[1].splitlines()[1:5]
+    staging = "https://dbc-22222222-2222.cloud.databricks.com"
+    assert f"  {staging} (staging_workspace_host): " in listed[1]
+    files = listed[1].split(": ", 1)[1].split(", ")
+    assert {"databricks.yml", ".gitlab-ci.yml"} <= set(files)
+    assert all(staging in project.read(path) for path in files)
+    assert listed[3].startswith("  ml-alerts@example.com (notification_email): ")
+
+
+def test_own_hosts_and_email_leave_no_placeholder_note(tmp_path, capfd):
+    bake(
+        output_dir=tmp_path,
+        dev_workspace_host="https://adb-8046126.6.azuredatabricks.net",
+        staging_workspace_host="https://adb-3820175.19.azuredatabricks.net",
+        prod_workspace_host="https://adb-7732291.2.azuredatabricks.net",
+        notification_email="ml-team@fares.io",
+    )
+    assert "placeholders" not in capfd.readouterr().out
