@@ -7,6 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := build/demo
 DEMO_PROJECT := $(DEMO_DIR)/taxi-fare-mlops
+# Answers on top of the defaults, e.g. `make demo DEMO_ANSWERS=deployment_pattern=deploy_model`
+# to see promotion (the default deploy_code pattern trains in every catalog instead). Not
+# project_name: the demo's paths assume the default.
+DEMO_ANSWERS ?=
 # The demo's bundle checks take the schema from the CLI or DATABRICKS_BUNDLE_SCHEMA if the user
 # has one, else from ../shared when it is there; with none, that check skips with one line.
 DATABRICKS_BUNDLE_SCHEMA ?= $(wildcard $(abspath ../shared/bundle-schema/jsonschema.json))
@@ -26,7 +30,7 @@ $(BIN)/activate: requirements-dev.txt
 
 demo: $(BIN)/activate
 	rm -rf $(DEMO_DIR)
-	$(BIN)/cookiecutter --no-input . --output-dir $(DEMO_DIR)
+	$(BIN)/cookiecutter --no-input . --output-dir $(DEMO_DIR) $(DEMO_ANSWERS)
 	$(BIN)/python -m pip install --quiet --no-deps -e $(DEMO_PROJECT)
 	cd $(DEMO_PROJECT) && ../../../$(BIN)/python -m pytest -q tests/test_bundle.py
 	cd $(DEMO_PROJECT) && ../../../$(BIN)/python -m taxi_fare_mlops lifecycle

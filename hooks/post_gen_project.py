@@ -1,4 +1,5 @@
-"""Prune what the chosen options do not use, then print the next steps.
+"""Prune what the chosen options do not use, then print the next steps and the answers that
+are still the template's placeholders, with the files that hold them.
 
 Every optional file of the generated project is listed once, in REMOVALS, next to the
 condition under which it goes. The template's tests state the expected files independently.
@@ -8,8 +9,11 @@ once it is empty).
 """
 
 import json
+import re
+import shlex
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
 
@@ -80,9 +84,11 @@ def remove(relative_path: str) -> None:
 
 def print_next_steps() -> None:
     project = ANSWERS["project_name"]
+    # The hook runs in the new project's folder: its full path is right wherever the user is
+    # (`cookiecutter -o build/demo`, `make demo`).
     print(
         f"\nCreated {project} ({ANSWERS['deployment_pattern']} pattern). Next steps:\n"
-        f"  cd {project}\n"
+        f"  cd {shlex.quote(str(Path.cwd()))}\n"
         "  make install                      # .venv with the package and its dev tools\n"
         "  make test                         # the fast suite: stages, notebooks, bundle checks\n"
         "  make lifecycle                    # the whole pipeline on this machine\n"
@@ -90,10 +96,55 @@ def print_next_steps() -> None:
     )
 
 
+HOSTS = ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host")
+# Mail domains reserved for examples (RFC 2606): mail sent there reaches no one.
+EXAMPLE_DOMAIN = re.compile(r"@(?:[a-z0-9-]+\.)*example\.(?:com|org|net)$", re.IGNORECASE)
+
+
+def is_placeholder_host(url: str) -> bool:
+    """The template's example hosts: a workspace id of one repeated digit
+    (https://adb-1111111111111111.11.azuredatabricks.net, https://dbc-22222222-2222...)."""
+    label = (urlsplit(url).hostname or "").split(".")[0]
+    digits = re.sub(r"^(?:adb|dbc)-|-", "", label)
+    return digits.isdigit() and len(set(digits)) == 1
+
+
+def placeholders(answers: dict) -> dict[str, list[str]]:
+    """Placeholder value -> the answers that hold it."""
+    found: dict[str, list[str]] = {}
+    for key in HOSTS:
+        if is_placeholder_host(answers[key]):
+            found.setdefault(answers[key], []).append(key)
+    if EXAMPLE_DOMAIN.search(answers["notification_email"]):
+        found.setdefault(answers["notification_email"], []).append("notification_email")
+    return found
+
+
+def files_containing(text: str) -> list[str]:
+    return sorted(
+        path.as_posix()
+        for path in Path().rglob("*")
+        if path.is_file() and text in path.read_text(encoding="utf-8", errors="replace")
+    )
+
+
+def print_placeholders() -> None:
+    """Placeholders would deploy to someone else's workspace, or mail no one: say so, and where
+    each one is written."""
+    found = placeholders(ANSWERS)
+    if not found:
+        return
+    print("Still the template's placeholders: replace them in these files before the first deploy.")
+    for value, keys in found.items():
+        print(f"  {value} ({', '.join(keys)}): {', '.join(files_containing(value))}")
+    print()
+
+
 def main() -> int:
     for relative_path in paths_to_remove(ANSWERS):
         remove(relative_path)
     print_next_steps()
+    print_placeholders()
     return 0
 
 

@@ -1,23 +1,30 @@
 """Validate the answers before any file is written.
 
 The answers arrive as data: cookiecutter renders them into one JSON string literal, which is
-parsed here, so no answer is ever pasted into Python code. A bad answer prints one line naming
-the prompt, the value and what is allowed, and exits 1; cookiecutter then removes the
-half-made project folder.
+parsed here, so no answer is ever pasted into Python code. Every bad answer is reported at
+once, one line each naming the prompt, the value and what is allowed, between two banners that
+stand out above cookiecutter's own report; the answers are saved as a config file to correct and
+answer again with, and the hook exits 1: cookiecutter then removes the half-made project folder.
 """
 
 import json
 import keyword
 import re
+import shlex
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml  # cookiecutter's own dependency
+from cookiecutter.config import get_user_config  # the hook runs on cookiecutter's Python
 
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})  # noqa: F821  (rendered by cookiecutter)
 # The answers as given, before cookiecutter rendered them as Jinja (`--no-input key=value` and
 # replayed answers are rendered; typed answers are not). cruft renders without them.
 GIVEN = json.loads({{_cookiecutter | default({}) | tojson | tojson}})  # noqa: F821
+# The template as the user named it (a path or URL), for the command that answers again.
+TEMPLATE = ANSWERS.get("_template") or "<template>"
+BANNER = "=" * 78
 
 CHOICES = {
     "deployment_pattern": ("deploy_code", "deploy_model", "hybrid"),
@@ -61,136 +68,122 @@ TEMPLATE_SYNTAX = ("{{", "{%", "{#", "${")
 class AnswerError(ValueError):
     """One bad answer; its message is the whole error line."""
 
+    def __init__(self, key: str, value, allowed: str):
+        super().__init__(f"{key}={json.dumps(value, ensure_ascii=False)} is invalid: {allowed}")
+        self.key = key
+        self.allowed = allowed
+
 
 def fail(key: str, value, allowed: str):
-    raise AnswerError(f"{key}={json.dumps(value, ensure_ascii=False)} is invalid: {allowed}")
+    raise AnswerError(key, value, allowed)
 
 
-def check_choices():
-    for key, allowed in CHOICES.items():
-        if ANSWERS[key] not in allowed:
-            fail(key, ANSWERS[key], "choose one of " + ", ".join(allowed))
-    if not isinstance(ANSWERS["include_monitoring"], bool):
-        fail("include_monitoring", ANSWERS["include_monitoring"], "answer yes or no")
-    if not isinstance(ANSWERS["include_serving"], bool):
-        fail("include_serving", ANSWERS["include_serving"], "answer yes or no")
+def check_choice(key):
+    if ANSWERS[key] not in CHOICES[key]:
+        fail(key, ANSWERS[key], "choose one of " + ", ".join(CHOICES[key]))
 
 
-def check_project_name():
-    name = ANSWERS["project_name"]
+def check_yes_no(key):
+    if not isinstance(ANSWERS[key], bool):
+        fail(key, ANSWERS[key], "answer yes or no")
+
+
+def check_project_name(key):
+    name = ANSWERS[key]
     if len(name) > 64 or not PROJECT_NAME.fullmatch(name):
         fail(
-            "project_name",
+            key,
             name,
             "use 1-64 lowercase letters, digits, '-' or '_', starting with a letter "
             "(it names the folder and the bundle)",
         )
 
 
-def check_package_name():
+def check_package_name(key):
     package = ANSWERS["__package_name"]
     if not package.isidentifier() or keyword.iskeyword(package):
-        fail(
-            "project_name",
-            ANSWERS["project_name"],
-            f"it gives {package!r}, not a Python name",
-        )
+        fail(key, ANSWERS[key], f"it gives {package!r}, not a Python name")
     if package in sys.stdlib_module_names or package in RESERVED_PACKAGES:
         fail(
-            "project_name",
-            ANSWERS["project_name"],
+            key,
+            ANSWERS[key],
             f"its package name {package!r} would shadow a module the project imports; "
             "pick a more specific name",
         )
 
 
-def check_distribution_name():
-    name = re.sub(r"[-_.]+", "-", ANSWERS["project_name"]).lower()
+def check_distribution_name(key):
+    name = re.sub(r"[-_.]+", "-", ANSWERS[key]).lower()
     if name in DEPENDENCY_DISTRIBUTIONS:
         fail(
-            "project_name",
-            ANSWERS["project_name"],
+            key,
+            ANSWERS[key],
             f"the project depends on the package {name!r}, so it cannot be called that",
         )
 
 
-def check_yaml_names():
-    for key in YAML_NAMES:
-        if not isinstance(yaml.safe_load(ANSWERS[key]), str):
-            fail(key, ANSWERS[key], "YAML reads it as a boolean, null or number; choose a name")
+def check_yaml_name(key):
+    if not isinstance(yaml.safe_load(ANSWERS[key]), str):
+        fail(key, ANSWERS[key], "YAML reads it as a boolean, null or number; choose a name")
 
 
-def check_workspace_hosts():
-    for key in ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host"):
-        url = ANSWERS[key]
-        allowed = "use an https:// workspace URL such as https://adb-123.4.azuredatabricks.net"
-        if CONTROL_CHARACTERS.search(url) or any(c in url for c in " \"'`\\{}$"):
-            fail(key, url, allowed)
-        try:
-            parts = urlsplit(url.strip())
-            host, _ = parts.hostname, parts.port
-        except ValueError:
-            fail(key, url, allowed)
-        if parts.scheme.lower() != "https" or not host or parts.username or parts.password:
-            fail(key, url, allowed + " (no user name or password in it)")
-        if not all(HOSTNAME_LABEL.fullmatch(label) for label in host.split(".")):
-            fail(key, url, allowed)
+def check_workspace_host(key):
+    url = ANSWERS[key]
+    allowed = "use an https:// workspace URL such as https://adb-123.4.azuredatabricks.net"
+    if CONTROL_CHARACTERS.search(url) or any(c in url for c in " \"'`\\{}$"):
+        fail(key, url, allowed)
+    try:
+        parts = urlsplit(url.strip())
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        fail(key, url, allowed)
+    if parts.scheme.lower() != "https" or not host or parts.username or parts.password:
+        fail(key, url, allowed + " (no user name or password in it)")
+    if not all(HOSTNAME_LABEL.fullmatch(label) for label in host.split(".")):
+        fail(key, url, allowed)
 
 
-def check_identifiers():
-    for key in ("dev_catalog", "test_catalog", "staging_catalog", "prod_catalog", "schema_name",
-                "model_name"):  # fmt: skip
-        value = ANSWERS[key]
-        if len(value) > 255 or not UC_IDENTIFIER.fullmatch(value):
-            fail(
-                key,
-                value,
-                "use a Unity Catalog name that needs no quoting: lowercase letters, digits "
-                "and '_', not starting with a digit",
-            )
+def check_unity_catalog_name(key):
+    value = ANSWERS[key]
+    if len(value) > 255 or not UC_IDENTIFIER.fullmatch(value):
+        fail(
+            key,
+            value,
+            "use a Unity Catalog name that needs no quoting: lowercase letters, digits "
+            "and '_', not starting with a digit",
+        )
 
 
-def check_catalogs_differ():
+def check_catalog_is_its_own(key):
     # The test catalog too: pull-request integration tests train and deploy into it.
-    keys = ("dev_catalog", "test_catalog", "staging_catalog", "prod_catalog")
-    seen = {}
-    for key in keys:
-        value = ANSWERS[key]
-        if value in seen:
+    for earlier in CATALOGS[: CATALOGS.index(key)]:
+        if ANSWERS[earlier] == ANSWERS[key]:
             fail(
                 key,
-                value,
-                f"it equals {seen[value]}; dev, test, staging and prod need their own catalog",
+                ANSWERS[key],
+                f"it equals {earlier}; dev, test, staging and prod need their own catalog",
             )
-        seen[value] = key
 
 
-def check_input_table():
-    value = ANSWERS["input_table"]
+def check_input_table(key):
+    value = ANSWERS[key]
     parts = value.split(".")
     if len(parts) != 3 or not all(UC_IDENTIFIER.fullmatch(part) for part in parts):
         fail(
-            "input_table",
+            key,
             value,
             "use a three-part name <catalog>.<schema>.<table>, e.g. samples.nyctaxi.trips",
         )
 
 
-def check_branches():
-    for key in ("default_branch", "release_branch"):
-        value = ANSWERS[key]
-        if not is_valid_branch_name(value):
-            fail(
-                key,
-                value,
-                "use a valid git branch name (see `git check-ref-format --branch`)",
-            )
-    if ANSWERS["default_branch"] == ANSWERS["release_branch"]:
-        fail(
-            "release_branch",
-            ANSWERS["release_branch"],
-            "it must differ from default_branch",
-        )
+def check_branch(key):
+    if not is_valid_branch_name(ANSWERS[key]):
+        fail(key, ANSWERS[key], "use a valid git branch name (see `git check-ref-format --branch`)")
+
+
+def check_release_branch_differs(key):
+    if ANSWERS["default_branch"] == ANSWERS[key]:
+        fail(key, ANSWERS[key], "it must differ from default_branch")
 
 
 def is_valid_branch_name(name: str) -> bool:
@@ -206,65 +199,122 @@ def is_valid_branch_name(name: str) -> bool:
     )
 
 
-def check_free_text():
-    for key in FREE_TEXT:
-        value = ANSWERS[key]
-        if not value.strip() or CONTROL_CHARACTERS.search(value) or len(value) > 300:
-            fail(key, value, "use one non-empty line of text (up to 300 characters)")
-        given = GIVEN.get(key, value)
-        for syntax in TEMPLATE_SYNTAX:
-            if syntax in value or (isinstance(given, str) and syntax in given):
-                fail(
-                    key,
-                    given,
-                    f"remove {syntax!r}: cookiecutter (Jinja) or the bundle (its $" + "{...} "
-                    "substitutions) would read it as code, not text",
-                )
+def check_free_text(key):
+    value = ANSWERS[key]
+    if not value.strip() or CONTROL_CHARACTERS.search(value) or len(value) > 300:
+        fail(key, value, "use one non-empty line of text (up to 300 characters)")
+    given = GIVEN.get(key, value)
+    for syntax in TEMPLATE_SYNTAX:
+        if syntax in value or (isinstance(given, str) and syntax in given):
+            fail(
+                key,
+                given,
+                f"remove {syntax!r}: cookiecutter (Jinja) or the bundle (its $" + "{...} "
+                "substitutions) would read it as code, not text",
+            )
 
 
-def check_notification_email():
-    value = ANSWERS["notification_email"]
-    if not EMAIL.fullmatch(value):
-        fail(
-            "notification_email",
-            value,
-            "use one email address, e.g. ml-alerts@example.com",
-        )
+def check_notification_email(key):
+    if not EMAIL.fullmatch(ANSWERS[key]):
+        fail(key, ANSWERS[key], "use one email address, e.g. ml-alerts@example.com")
 
 
-def check_service_principal():
-    value = ANSWERS["prod_service_principal"]
+def check_service_principal(key):
+    value = ANSWERS[key]
     if value and not APPLICATION_ID.fullmatch(value):
         fail(
-            "prod_service_principal",
+            key,
             value,
             "leave it empty or use the service principal's application ID (a lowercase UUID)",
         )
 
 
+CATALOGS = ("dev_catalog", "test_catalog", "staging_catalog", "prod_catalog")
+HOSTS = ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host")
+# (rule, the answers it checks), in order: an answer is reported once, for its first problem.
 CHECKS = (
-    check_choices,
-    check_project_name,
-    check_package_name,
-    check_distribution_name,
-    check_yaml_names,
-    check_workspace_hosts,
-    check_identifiers,
-    check_catalogs_differ,
-    check_input_table,
-    check_branches,
-    check_free_text,
-    check_notification_email,
-    check_service_principal,
+    (check_choice, tuple(CHOICES)),
+    (check_yes_no, ("include_monitoring", "include_serving")),
+    (check_project_name, ("project_name",)),
+    (check_package_name, ("project_name",)),
+    (check_distribution_name, ("project_name",)),
+    (check_yaml_name, YAML_NAMES),
+    (check_workspace_host, HOSTS),
+    (check_unity_catalog_name, (*CATALOGS, "schema_name", "model_name")),
+    (check_catalog_is_its_own, CATALOGS),
+    (check_input_table, ("input_table",)),
+    (check_branch, ("default_branch", "release_branch")),
+    (check_release_branch_differs, ("release_branch",)),
+    (check_free_text, FREE_TEXT),
+    (check_notification_email, ("notification_email",)),
+    (check_service_principal, ("prod_service_principal",)),
 )
 
 
-def main() -> int:
+def answer_errors() -> list[AnswerError]:
+    """Every invalid answer, each with its first problem, in the order of CHECKS."""
+    errors: dict[str, AnswerError] = {}
+    for check, keys in CHECKS:
+        for key in keys:
+            if key not in errors:
+                try:
+                    check(key)
+                except AnswerError as error:
+                    errors[key] = error
+    return list(errors.values())
+
+
+def save_answers(errors: list[AnswerError]) -> Path:
+    """The answers as a cookiecutter config file (`default_context`), each invalid one marked.
+
+    Not cookiecutter's own replay file: that also holds the private values derived from the
+    answers (package name, normalised hosts, targets), which a replay does not derive again, so
+    a corrected project name there would bake with the old package name.
+    """
+    user_config = get_user_config()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", ANSWERS["project_name"]).strip("-.") or "project"
+    path = Path(user_config["replay_dir"]).expanduser() / f"{name}-answers.yaml"
+    marks = {error.key: f"  # fix: {error.allowed}" for error in errors}
+    # JSON scalars are YAML scalars, and always one line.
+    lines = [
+        f"  {key}: {json.dumps(value, ensure_ascii=False)}{marks.get(key, '')}"
+        for key, value in ANSWERS.items()
+        if not key.startswith("_")
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"# The answers of a run of {TEMPLATE}: correct the lines marked `fix`. Each answer is\n"
+        "# kept as given, defaults too: change a host or the schema along with the cloud or the\n"
+        "# project name it came from.\n"
+        "default_context:\n" + "\n".join(lines) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def report(errors: list[AnswerError]) -> str:
+    """Lines that stand out above cookiecutter's own report (and its traceback) that follows."""
+    count = f"{len(errors)} answer{'s are' if len(errors) > 1 else ' is'} invalid"
+    lines = [BANNER, f"{count}; nothing was generated.", *(f"ERROR: {e}" for e in errors)]
     try:
-        for check in CHECKS:
-            check()
-    except AnswerError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
+        saved = save_answers(errors)
+    except OSError as error:
+        lines.append(f"(your answers could not be saved: {error}; answer the prompts again)")
+    else:
+        command = ["cookiecutter", "--config-file", str(saved), TEMPLATE]
+        lines += [
+            f"Your answers are saved in {saved}: correct the lines marked `fix`, then run",
+            f"  {shlex.join(command)}",
+            "and press Enter at each prompt to keep your answer (or add --no-input).",
+        ]
+    lines += ["(cookiecutter's own report and traceback below add nothing to this)", BANNER]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    errors = answer_errors()
+    if errors:
+        print(report(errors), file=sys.stderr)
         return 1
     return 0
 

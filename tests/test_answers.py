@@ -1,11 +1,14 @@
-"""Bad answers stop generation with one clear line and leave nothing behind; odd but valid
-answers are carried through as plain data."""
+"""Bad answers stop generation with one clear line each, all at once, and leave nothing behind
+but the answers to correct and answer again with; odd but valid answers are carried through as
+plain data."""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -74,16 +77,91 @@ BAD_ANSWERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch):
+    """A home of the test's own: cookiecutter's replay folder, where a failed run leaves its
+    answers, is under it."""
+    path = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(path))
+    return path
+
+
 @pytest.mark.parametrize("answers, words", list(BAD_ANSWERS.values()), ids=list(BAD_ANSWERS))
-def test_bad_answer_fails_with_one_line_and_leaves_no_folder(answers, words, tmp_path, capfd):
+def test_bad_answer_fails_with_a_line_and_leaves_no_folder(answers, words, tmp_path, capfd):
     with pytest.raises(FailedHookException):
         bake(output_dir=tmp_path, **answers)
-    error_lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
-    assert len(error_lines) == 1, error_lines
-    assert error_lines[0].startswith("ERROR: ")
-    for word in words:
-        assert word in error_lines[0]
+    error_lines = error_lines_of(capfd.readouterr().err)
+    assert any(all(word in line for word in words) for line in error_lines), error_lines
+    # One line per answer; a default derived from a bad answer (the schema from the project
+    # name) is an answer too, and is reported on its own line.
+    keys = [line.removeprefix("ERROR: ").split("=")[0] for line in error_lines]
+    assert len(keys) == len(set(keys)), error_lines
     assert leftovers(tmp_path) == []
+
+
+def error_lines_of(report: str) -> list[str]:
+    return [line for line in report.splitlines() if line.startswith("ERROR: ")]
+
+
+# Four bad answers, each to a different prompt, and what to correct them to.
+SEVERAL_BAD = {
+    "project_name": ("Churn Risk", "churn-risk"),
+    "dev_catalog": ("Dev-Catalog", "dev_ml"),
+    "release_branch": ("main", "production"),
+    "notification_email": ("nobody", "ml@example.com"),
+}
+
+
+def cookiecutter_cli(*args, home) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", *args],
+        capture_output=True, text=True, check=False, env={**os.environ, "HOME": str(home)},
+    )  # fmt: skip
+
+
+def test_every_bad_answer_is_reported_at_once_and_answered_again_without_retyping(tmp_path, home):
+    """The issue's user needed three rounds of every prompt; now one report lists all four
+    problems, and the printed command bakes from the saved answers once they are corrected."""
+    bad = [f"{key}={bad}" for key, (bad, _) in SEVERAL_BAD.items()]
+    output = tmp_path / "out"
+    first = cookiecutter_cli("--no-input", str(TEMPLATE_ROOT), "-o", str(output), "cloud=aws",
+                             "compute=classic", *bad, home=home)  # fmt: skip
+    assert first.returncode != 0
+    errors = error_lines_of(first.stderr)
+    assert [line.split("=")[0] for line in errors] == [f"ERROR: {key}" for key in SEVERAL_BAD]
+    assert all("is invalid: " in line for line in errors)
+    # Our report comes first, between banners; cookiecutter's own follows on stdout.
+    report = first.stderr.strip().splitlines()
+    assert report[0] == report[-1] == "=" * 78
+    assert "4 answers are invalid; nothing was generated." in report
+    assert not output.exists() or leftovers(output) == []
+
+    command = next(line for line in report if line.startswith("  cookiecutter "))
+    args = shlex.split(command)[1:]
+    saved = home / ".cookiecutter_replay" / "Churn-Risk-answers.yaml"
+    assert args == ["--config-file", str(saved), str(TEMPLATE_ROOT)]
+    correct_marked_lines(saved)
+
+    again = cookiecutter_cli(*args, "--no-input", "-o", str(output), home=home)
+    assert again.returncode == 0, again.stderr
+    answers = json.loads((output / "churn-risk" / ".cookiecutter-answers.json").read_text())
+    assert {key: answers[key] for key in SEVERAL_BAD} == {
+        key: good for key, (_, good) in SEVERAL_BAD.items()
+    }
+    assert (answers["cloud"], answers["compute"]) == ("aws", "classic")  # kept, not retyped
+    assert answers["dev_workspace_host"].endswith(".cloud.databricks.com")
+
+
+def correct_marked_lines(saved):
+    """What the user does: give each line marked `fix` a good value."""
+    lines = []
+    for line in saved.read_text(encoding="utf-8").splitlines():
+        key = line.strip().split(":")[0]
+        if "# fix: " in line:
+            line = f"  {key}: {json.dumps(SEVERAL_BAD[key][1])}"
+        lines.append(line)
+    assert sum(line.strip().split(":")[0] in SEVERAL_BAD for line in lines) == len(SEVERAL_BAD)
+    saved.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def leftovers(output_dir):
@@ -225,3 +303,27 @@ def test_names_refused_for_the_project_are_all_of_its_dependencies():
     names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", r).group(0)).lower()
              for r in requirements}  # fmt: skip
     assert names == ast.literal_eval(listed)
+
+
+def test_placeholders_left_in_the_answers_are_listed_with_their_files(tmp_path, capfd):
+    project = bake(output_dir=tmp_path, cloud="aws", cicd_platform="gitlab")
+    out = capfd.readouterr().out
+    assert f"  cd {project.path}\n" in out  # the folder it is in, wherever that is
+    listed = out.split("Still the template's placeholders")[1].splitlines()[1:5]
+    staging = "https://dbc-22222222-2222.cloud.databricks.com"
+    assert f"  {staging} (staging_workspace_host): " in listed[1]
+    files = listed[1].split(": ", 1)[1].split(", ")
+    assert {"databricks.yml", ".gitlab-ci.yml"} <= set(files)
+    assert all(staging in project.read(path) for path in files)
+    assert listed[3].startswith("  ml-alerts@example.com (notification_email): ")
+
+
+def test_own_hosts_and_email_leave_no_placeholder_note(tmp_path, capfd):
+    bake(
+        output_dir=tmp_path,
+        dev_workspace_host="https://adb-8046126.6.azuredatabricks.net",
+        staging_workspace_host="https://adb-3820175.19.azuredatabricks.net",
+        prod_workspace_host="https://adb-7732291.2.azuredatabricks.net",
+        notification_email="ml-team@fares.io",
+    )
+    assert "placeholders" not in capfd.readouterr().out

@@ -116,6 +116,22 @@ def test_agents_md_points_at_files_that_exist():
     assert not missing, missing
 
 
+def test_agents_md_quotes_the_errors_of_the_two_first_traps():
+    """AGENTS.md tells an assistant what the two errors a data scientist meets first say, and
+    their fixes: the quoted words are the ones the code prints."""
+    project = bake()
+    agents = project.read("AGENTS.md")
+    source = project.path / "src" / project.package
+    for quoted, module in [
+        ("skops does not trust the model's types", "mlops/errors.py"),
+        ("TRUSTED_TYPES", "model.py"),
+        ("is stored as", "mlops/tables.py"),
+        ("a type cannot change in place", "mlops/tables.py"),
+    ]:
+        assert quoted in agents, quoted
+        assert quoted in (source / module).read_text(encoding="utf-8"), (quoted, module)
+
+
 CI_FILES = (".github/", ".azure-pipelines/", ".gitlab-ci.yml")
 
 

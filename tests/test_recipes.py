@@ -4,12 +4,16 @@ downstream follows.
 - "new feature": add a column in `features.py` only; the project's suite passes and the column
   reaches the predictions table and the drift metrics of `lifecycle`.
 - "different model": swap the estimator in `model.py` only; the suite and `lifecycle` pass.
+- the local commands, in the order the README gives them, on a fresh bake: each works after the
+  one before it.
 
 Slow: each bakes a project, edits it, runs its suite and its lifecycle.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -115,3 +119,55 @@ def test_another_estimator_in_model_py_trains_validates_and_scores(tmp_path):
 
     predictions = prod_table(project, local_dir, "predictions")
     assert predictions["prediction"].notna().all()
+
+
+# The README's commands this test does not run, and why; every other one runs, in order.
+NOT_RUN = {
+    "make lifecycle": "time: the clean-runner test of test_generated_projects.py runs it",
+    "make explore": "time: the project's own test_explore.py runs the notebook",
+    "make mlflow-ui": "it serves until stopped: the project's test_ui.py stops it",
+    "make test": "time: the clean-runner test runs make test-all",
+    "make test-all": "time: the clean-runner test runs it",
+    "make install-spark": "a 400 MB download",
+    "make test-spark": "needs make install-spark",
+    "serve": "it serves until stopped: the project's test_server.py runs it",
+}
+
+
+def readme_command_blocks(readme: str) -> list[str]:
+    """The README's two blocks of local commands: `make ...`, then the package's commands."""
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.DOTALL)
+    return [b for b in blocks if b.startswith(("make install", "source .venv/bin/activate"))]
+
+
+def commands_of(block: str) -> list[str]:
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def is_run(command: str) -> bool:
+    return command not in NOT_RUN and command.split()[3:4] != ["serve"]
+
+
+def test_the_readmes_local_commands_work_as_written_in_order(tmp_path):
+    """On a fresh bake, as a user types them into one shell: `make install`, then each command
+    of the README after the one before it (`python -m <package> ...` needs the activated .venv,
+    which the README says to activate)."""
+    project = bake(tmp_path / "bake", include_serving=True)
+    blocks = readme_command_blocks(project.read("README.md"))
+    assert len(blocks) == 2, "the README's blocks of local commands moved: update this test"
+    commands = [command for block in blocks for command in commands_of(block)]
+    assert commands[0] == "make install" and "source .venv/bin/activate" in commands
+    skipped = {c for c in commands if not is_run(c)} - set(NOT_RUN)
+    assert skipped == {f"python -m {project.package} serve --catalog dev"}
+    script = "\n".join(["set -ex", *(c for c in commands if is_run(c))])
+    # As a user's shell has it: uv on the PATH (the fast install), no virtual environment active
+    # and no `python` of the template's.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+    shared_bin = str(Path(sys.executable).parent)
+    path = [str(tools), *(p for p in os.environ["PATH"].split(os.pathsep) if p != shared_bin)]
+    unset = ("VIRTUAL_ENV", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")  # not under the template's make
+    result = run(["bash", "-c", script], project.path, timeout=1800, unset=unset,
+                 PATH=os.pathsep.join(path))  # fmt: skip
+    assert "champion is version 1 again" in result.stdout

@@ -202,12 +202,16 @@ def rollback(args: argparse.Namespace):
 # --- serve -------------------------------------------------------------------------------------
 
 
+# Not MLflow's 5000, which `make mlflow-ui` takes: the two run side by side.
+SERVE_PORT = 8080
+
+
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     parser.add_argument(
         "--port",
         type=int,
-        default=5000,
+        default=SERVE_PORT,
         help="port on 127.0.0.1, 0 = any free one (default: %(default)s)",
     )
 
