@@ -176,6 +176,23 @@ def check_input_table(key):
         )
 
 
+# The tables the generated stages write in the project's schema (config.py): an input table
+# among them would be compared with itself, or overwritten by sample data.
+PROJECT_TABLES = ("predictions", "labels", "monitoring_metrics", "new_rows")
+
+
+def check_input_table_is_not_the_projects(key):
+    value = ANSWERS[key]
+    parts = value.split(".")
+    if len(parts) == 3 and parts[1] == ANSWERS["schema_name"] and parts[2] in PROJECT_TABLES:
+        fail(
+            key,
+            value,
+            f"name a table of your own: {', '.join(PROJECT_TABLES)} in schema "
+            f"{parts[1]} are the tables the project writes",
+        )
+
+
 def check_branch(key):
     if not is_valid_branch_name(ANSWERS[key]):
         fail(key, ANSWERS[key], "use a valid git branch name (see `git check-ref-format --branch`)")
@@ -243,6 +260,7 @@ CHECKS = (
     (check_unity_catalog_name, (*CATALOGS, "schema_name", "model_name")),
     (check_catalog_is_its_own, CATALOGS),
     (check_input_table, ("input_table",)),
+    (check_input_table_is_not_the_projects, ("input_table",)),
     (check_branch, ("default_branch", "release_branch")),
     (check_release_branch_differs, ("release_branch",)),
     (check_free_text, FREE_TEXT),

@@ -62,6 +62,10 @@ BAD_ANSWERS = {
     ),
     "two-part input table": ({"input_table": "nyctaxi.trips"}, ["input_table", "three-part"]),
     "input table with quoting": ({"input_table": "a.b.`c`"}, ["input_table"]),
+    "input table the project writes": (
+        {"input_table": "main.churn.predictions", "schema_name": "churn"},
+        ["input_table", "name a table of your own"],
+    ),
     "branch with a space": ({"default_branch": "my branch"}, ["default_branch", "git"]),
     "branch with dot-dot": ({"release_branch": "rel..1"}, ["release_branch"]),
     "branch ending in .lock": ({"release_branch": "release.lock"}, ["release_branch"]),
@@ -327,3 +331,13 @@ def test_own_hosts_and_email_leave_no_placeholder_note(tmp_path, capfd):
         notification_email="ml-team@fares.io",
     )
     assert "placeholders" not in capfd.readouterr().out
+
+
+def test_the_hook_knows_every_table_the_project_writes():
+    # The hook refuses an input table among them; the generated config.py names them.
+    project = bake()
+    config = (project.path / "src" / project.package / "config.py").read_text()
+    written = set(re.findall(r'^[A-Z_]+_TABLE = "(\w+)"', config, re.M))
+    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
+    refused = re.search(r"^PROJECT_TABLES = (\(.*?\))", hook, re.M | re.S).group(1)
+    assert written == set(ast.literal_eval(refused))
