@@ -1,15 +1,18 @@
 """The quality monitor of the predictions table: created in code, idempotently, once the table
-exists (a bundle resource would need the table at the first deploy, before any scoring)."""
+exists (a bundle resource would need the table at the first deploy, before any scoring). The
+workspace is a fake over HTTP (tests/fake_workspace.py), reached through the real databricks-sdk."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
+from databricks.sdk.service import dataquality
 
 from taxi_fare_mlops import config, contract, features
-from taxi_fare_mlops.mlops import quality_monitor, tables
+from taxi_fare_mlops.mlops import errors, quality_monitor, tables
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.score import PREDICTION_SCHEMA
+
+from fake_workspace import round_trips
 
 DEV = Location(config.DEV_CATALOG)
 
@@ -31,51 +34,92 @@ def test_the_monitor_names_no_feature_column():
 
 def test_off_databricks_only_the_table_is_made(fresh_local_dir):
     result = quality_monitor.create_monitor(location=DEV, assets_dir="/tmp/assets")
-    assert (result.created_table, result.created_monitor, result.refreshed) == (True, False, False)
+    assert (result.created_table, result.created_monitor, result.refresh) == (True, False, "")
 
 
-class FakeDataQuality:
-    def __init__(self, exists: bool):
-        self.exists = exists
-        self.created = []
-        self.refreshed = []
-
-    def get_monitor(self, object_type, object_id):
-        from databricks.sdk.errors import NotFound
-
-        if not self.exists:
-            raise NotFound("no monitor")
-        return SimpleNamespace(object_id=object_id)
-
-    def create_monitor(self, monitor):
-        self.created.append(monitor)
-        self.exists = True
-
-    def create_refresh(self, object_type, object_id, refresh):
-        self.refreshed.append((object_type, object_id))
+MONITORS = "/api/data-quality/v1/monitors"
 
 
-def fake_client(exists: bool):
-    return SimpleNamespace(
-        tables=SimpleNamespace(get=lambda name: SimpleNamespace(table_id="table-uuid")),
-        schemas=SimpleNamespace(get=lambda name: SimpleNamespace(schema_id="schema-uuid")),
-        data_quality=FakeDataQuality(exists),
-    )
-
-
-def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir):
-    pytest.importorskip("databricks.sdk")
-    client = fake_client(exists=False)
+def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir, workspace):
+    table_id = workspace.add_table(DEV.predictions)
+    schema_id = workspace.schemas[f"{DEV.catalog}.{DEV.schema}"]
+    client = workspace.client()
     first = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
-    assert (first.created_monitor, first.refreshed) == (True, False)
-    (monitor,) = client.data_quality.created
-    profile = monitor.data_profiling_config
-    assert (monitor.object_type, monitor.object_id) == ("table", "table-uuid")
-    assert profile.output_schema_id == "schema-uuid" and profile.assets_dir == "/a"
-    log = profile.inference_log
-    assert log.problem_type.value == quality_monitor.PROBLEM_TYPES[contract.PROBLEM_TYPE]
-    assert (log.prediction_column, log.label_column) == ("prediction", contract.LABEL)
-    assert (log.model_id_column, log.timestamp_column) == ("model_version", "scored_at")
+    assert (first.created_monitor, first.refresh) == (True, "")
+    assert [f"{call.method} {call.path}" for call in workspace.requests] == [
+        f"GET /api/2.1/unity-catalog/tables/{DEV.predictions}",
+        f"GET {MONITORS}/table/{table_id}",
+        f"GET /api/2.1/unity-catalog/schemas/{DEV.catalog}.{DEV.schema}",
+        f"POST {MONITORS}",
+    ]
+    body = workspace.calls("POST", MONITORS)[0].body
+    assert body == quality_monitor.monitor_spec(table_id, schema_id, "/a")
+    assert round_trips(dataquality.Monitor, body)
+    log = body["data_profiling_config"]["inference_log"]
+    assert log["problem_type"] == quality_monitor.PROBLEM_TYPES[contract.PROBLEM_TYPE]
+    assert (log["prediction_column"], log["label_column"]) == ("prediction", contract.LABEL)
+    assert (log["model_id_column"], log["timestamp_column"]) == ("model_version", "scored_at")
+
     again = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
-    assert (again.created_monitor, again.refreshed) == (False, True)
-    assert len(client.data_quality.created) == 1
+    assert (again.created_monitor, again.refresh) == (False, "requested")
+    assert "refresh requested" in again.summary()
+    (refresh,) = workspace.calls("POST", "/refreshes$")
+    assert refresh.body == {"object_type": "table", "object_id": table_id}
+    assert round_trips(dataquality.Refresh, refresh.body)
+    assert len(workspace.calls("POST", f"{MONITORS}$")) == 1
+
+
+def test_a_rerun_while_a_refresh_runs_counts_it_as_done(fresh_local_dir, workspace):
+    """Point 6 of issue 23: the API refuses a refresh while one runs; that is no failure."""
+    workspace.add_table(DEV.predictions)
+    client = workspace.client()
+    quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+    states = []
+    for _ in range(4):
+        result = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+        states.append(result.refresh)
+    # Requested; seen PENDING, then RUNNING (each read moves it on); SUCCESS: requested again.
+    assert states == ["requested", "already running", "already running", "requested"]
+    assert [r["state"] for r in next(iter(workspace.refreshes.values()))] == [
+        "MONITOR_REFRESH_STATE_SUCCESS",
+        "MONITOR_REFRESH_STATE_PENDING",
+    ]
+    assert not [
+        call for call in workspace.requests if call.status >= 400 and "refreshes" in call.path
+    ]
+
+
+def test_a_refresh_started_in_between_counts_as_done_too(fresh_local_dir, workspace):
+    """Another run's refresh that starts after the list was read: the API's 409."""
+    table_id = workspace.add_table(DEV.predictions)
+    client = workspace.client()
+    quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+    workspace.fail("POST", "/refreshes$", 409, error_code="RESOURCE_CONFLICT")
+    result = quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+    assert result.refresh == "already running"
+    assert workspace.calls("POST", f"{MONITORS}/table/{table_id}/refreshes$")[0].status == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code", "says"),
+    [
+        (f"{MONITORS}$", 404, "FEATURE_DISABLED", "not enabled in this workspace"),
+        ("/refreshes$", 500, "INTERNAL_ERROR", "the workspace failed: run again"),
+    ],
+)
+def test_a_refusal_is_one_line(fresh_local_dir, workspace, path, status, code, says):
+    workspace.add_table(DEV.predictions)
+    client = workspace.client()
+    if "refreshes" in path:
+        quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+    workspace.fail("POST", path, status, error_code=code, message=f"{code} here")
+    with pytest.raises(Exception) as refused:
+        quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=client)
+    known = errors.explain(refused.value)
+    assert known is not None and says in str(known) and "\n" not in str(known)
+
+
+def test_a_missing_table_in_the_workspace_is_one_line(fresh_local_dir, workspace):
+    with pytest.raises(Exception) as refused:
+        quality_monitor.create_monitor(location=DEV, assets_dir="/a", client=workspace.client())
+    assert "does not exist" in str(errors.explain(refused.value))

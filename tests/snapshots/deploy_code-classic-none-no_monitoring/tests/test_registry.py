@@ -60,7 +60,12 @@ def test_a_child_process_builds_a_new_registry_and_the_first_access_waits_for_it
     assert build.returncode == 0  # waited for and reaped, not left to the end
     assert registry._BUILDS == {}
     assert database.is_file()
-    assert sorted(path.name for path in local_dir.iterdir()) == ["mlflow.db"]
+    # No half-built copy is left: the database, the folder it was built for, and a lock.
+    assert sorted(path.name for path in local_dir.iterdir()) == [
+        "locks",
+        "mlflow.db",
+        "mlflow.db.home",
+    ]
     registry.start_building_database()  # the database exists: nothing to do
     assert registry._BUILDS == {}
 
@@ -234,3 +239,35 @@ def test_a_model_is_loaded_once_while_its_files_stay_the_same(
 def test_only_numbered_versions_of_the_local_registry_are_reused():
     assert registry._local_files_key(f"models:/{NOTHING}@champion") is None
     assert registry._local_files_key("runs:/0123abcd/model") is None
+
+
+@pytest.mark.parametrize("source_model_id", ["", None])
+def test_a_copy_of_a_version_without_a_logged_model_names_none(
+    location, champion, monkeypatch, source_model_id
+):
+    """Unity Catalog gives such a version the model id "" and refuses "" in a new version
+    (mlflow issue #22012): the copy passes no model id. MLflow's UC client cannot be pointed at
+    the fake workspace (it uploads the files through cloud storage credentials), so this reads
+    the argument MLflow's client is given."""
+    import mlflow
+
+    real_get, real_create = (
+        mlflow.MlflowClient.get_model_version,
+        mlflow.MlflowClient.create_model_version,
+    )
+    asked = {}
+
+    def get_without_logged_model(self, name, version):
+        found = real_get(self, name, version)
+        found._model_id = source_model_id
+        return found
+
+    def create(self, *args, **kwargs):
+        asked.update(kwargs)
+        return real_create(self, *args, **kwargs)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_model_version", get_without_logged_model)
+    monkeypatch.setattr(mlflow.MlflowClient, "create_model_version", create)
+    copy = registry.create_copy(location.model_uri(champion), location.model, {"promoted": "yes"})
+    assert asked["model_id"] is None
+    assert registry.tags(location.model, copy)["promoted"] == "yes"

@@ -7,7 +7,14 @@ from taxi_fare_mlops import config, contract, model
 from taxi_fare_mlops.mlops import registry
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.train import train
-from taxi_fare_mlops.mlops.validate import ValidationFailed, check_gate, validate
+from taxi_fare_mlops.mlops.validate import (
+    NEWEST,
+    ValidationFailed,
+    check_gate,
+    validate,
+)
+
+from conftest import copy_of
 
 GATE = contract.GATE
 # A threshold no model reaches: above the best possible score, or below the best error.
@@ -94,3 +101,28 @@ def test_version_must_be_given_and_exist(input_table, location):
         validate(location=location, model_version="", input_table=input_table)
     with pytest.raises(MlopsError, match="has no version 7"):
         validate(location=location, model_version="7", input_table=input_table)
+    with pytest.raises(MlopsError, match="has no versions yet: run train first"):
+        validate(location=location, model_version=NEWEST, input_table=input_table)
+
+
+def test_a_version_without_training_tags_is_never_validated(
+    input_table, location, trained_model, candidate, caplog
+):
+    # What a train killed between registering and tagging left, in an older release.
+    untagged = copy_of(trained_model, location)
+    registry.delete_tags(location.model, untagged, list(registry.TRAINING_TAGS))
+    with pytest.raises(MlopsError, match=f"version {untagged} has no training tags"):
+        validate(location=location, model_version=untagged, input_table=input_table)
+    # By default the newest version with its tags is validated; the untagged one is named.
+    result = validate(location=location, model_version=NEWEST, input_table=input_table)
+    assert result.version == candidate
+    assert f"skipped: {location.model} version {untagged} has no training tags" in caplog.text
+    assert registry.alias_version(location.model, config.CHALLENGER) == candidate
+
+
+def test_train_registers_each_version_with_its_training_tags(input_table, location):
+    trained = train(location=location, input_table=input_table)
+    assert registry.untrained(location.model, trained.version) == ""
+    run = registry.client().get_run(trained.run_id)
+    assert run.info.status == "FINISHED"
+    assert registry.model_version(location.model, trained.version).run_id == trained.run_id

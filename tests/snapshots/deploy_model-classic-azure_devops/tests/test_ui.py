@@ -1,5 +1,7 @@
 """`make mlflow-ui`'s command: the local state, on 127.0.0.1 (the server itself runs in
-test_lifecycle.py, over a lifecycle's registry)."""
+test_lifecycle.py, over a lifecycle's registry); a taken port fails at once; every signal that
+stops it stops the server's whole process group, shown fast with a stand-in server and, slow,
+with MLflow's."""
 
 import os
 import signal
@@ -86,11 +88,80 @@ def _wait_for_health(port: int, process: subprocess.Popen, seconds: float) -> No
         time.sleep(0.5)
 
 
+def test_a_taken_port_fails_at_once_with_one_line(fresh_local_dir, capsys):
+    with socket.socket() as taken:
+        taken.bind((ui.HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert ui.main(["--port", str(port)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: port {port} on {ui.HOST} is taken")
+    assert f"MLFLOW_PORT={port + 1}" in line
+
+
+# A stand-in for `mlflow server`: it starts a worker in its process group, as MLflow starts
+# uvicorn and its job runner, says "ready", then serves until stopped, or ends by itself with
+# exit 3 when told to.
+STAND_IN = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("ready", flush=True)
+time.sleep(0.5 if sys.argv[1] == "end" else 600)
+sys.exit(3)
+"""
+
+
+def _ui_with_stand_in(mode: str, stop_signal=None):
+    """The UI's main, run as a child whose server is STAND_IN (`mode`: "serve" or "end")."""
+    script = (
+        f"import sys; from {ui.__name__} import main; import {ui.__name__} as ui\n"
+        f"ui.server_command = lambda port: [sys.executable, '-c', {STAND_IN!r}, {mode!r}]\n"
+        "sys.exit(main(['--port', '0']))"
+    )
+    return running(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=source_environment(),
+        preexec_fn=default_sigint if stop_signal == signal.SIGINT else None,
+    )
+
+
+def _wait_for_ready(process: subprocess.Popen) -> None:
+    for line in process.stdout:
+        if line.strip() == "ready":
+            return
+    raise AssertionError(f"the stand-in server never started: {stop(process)[1][-2000:]}")
+
+
+@pytest.mark.parametrize("stop_signal", ui.STOP_SIGNALS + (signal.SIGINT,),
+                         ids=lambda number: signal.Signals(number).name)  # fmt: skip
+def test_every_stop_signal_stops_the_servers_whole_group(fresh_local_dir, stop_signal):
+    with _ui_with_stand_in("serve", stop_signal) as process:
+        _wait_for_ready(process)
+        out, err = stop(process, stop_signal)
+        left = processes_marked(process.mark)
+    assert (process.returncode, out.strip(), left) == (0, "stopped", []), err
+
+
+def test_a_server_that_ends_by_itself_is_an_error_and_leaves_nothing(fresh_local_dir):
+    with _ui_with_stand_in("end") as process:
+        _wait_for_ready(process)
+        _, err = process.communicate(timeout=60)
+        left = processes_marked(process.mark)
+    assert process.returncode == 1 and left == []
+    assert err.splitlines() == [
+        "error: the MLflow server stopped by itself (exit 3): see its messages above"
+    ]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGTERM", "Ctrl-C", "SIGHUP (terminal closed)"])  # fmt: skip
 def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
-    """`make mlflow-ui` ended by SIGTERM or Ctrl-C: "stopped", exit 0, the port free and no
-    process of the MLflow server left."""
+    """`make mlflow-ui` ended by SIGTERM, Ctrl-C or its terminal closing: "stopped", exit 0, the
+    port free and no process of the MLflow server left (uvicorn, its job runner and workers)."""
     port = _free_port()
     with running(
         [sys.executable, "-m", ui.__name__, "--port", str(port)],

@@ -196,15 +196,28 @@ def bundle_targets(project: Path) -> dict[str, dict]:
     return {name: settings or {} for name, settings in (root.get("targets") or {}).items()}
 
 
+def merge(base, override):
+    """libs/dyn/merge/merge.go: mappings merge key by key, sequences concatenate (a target's
+    grants are added to the top-level ones), anything else is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = merge(base[key], value) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list):
+        return base + override
+    return override
+
+
 def target_resources(project: Path, target: str) -> dict[str, dict]:
-    """Resources deployed to `target`: top-level ones, then that target's own (merged by key)."""
+    """Resources deployed to `target`: top-level ones, then that target's own merged in
+    (bundle/config/root.go MergeTargetOverrides)."""
     merged: dict[str, dict] = {}
     for document in bundle_documents(project).values():
         sections = [document.get("resources") or {}]
         sections.append(((document.get("targets") or {}).get(target) or {}).get("resources") or {})
         for resources in sections:
-            for kind, items in resources.items():
-                merged.setdefault(kind, {}).update(items or {})
+            merged = merge(merged, {kind: items or {} for kind, items in resources.items()})
     return merged
 
 
@@ -454,29 +467,137 @@ def permission_problems(project: Path) -> list[str]:
         for kind in ("jobs", "experiments"):
             for key, body in (resources.get(kind) or {}).items():
                 for permission in body.get("permissions") or []:
-                    if permission.get("group_name") != "${var.workspace_read_group}":
+                    # Groups are the workspace group; the one other entry is the run_as service
+                    # principal's, which needs to manage what its jobs log to (grant_problems).
+                    run_as = {"service_principal_name": run_as_principal(project, target)}
+                    if permission.get("group_name") != "${var.workspace_read_group}" and not (
+                        permission.items() >= run_as.items() and run_as["service_principal_name"]
+                    ):
                         problems.append(f"{target}: {kind}.{key} permission {permission}")
-        grants = {}
-        for kind in ("schemas", "registered_models"):
-            for key, body in (resources.get(kind) or {}).items():
-                for grant in body.get("grants") or []:
-                    if grant.get("principal") != "${var.read_group}":
-                        problems.append(f"{target}: {kind}.{key} grant {grant}")
-                    grants.setdefault(kind, set()).update(grant.get("privileges") or [])
-        if "EXECUTE" in grants.get("registered_models", set()):
-            if "USE_SCHEMA" not in grants.get("schemas", set()):
+        model = granted_privileges(resources, "registered_models").get("${var.read_group}", set())
+        schema = granted_privileges(resources, "schemas").get("${var.read_group}", set())
+        if "EXECUTE" in model:
+            if "USE_SCHEMA" not in schema:
                 problems.append(f"{target}: readers get EXECUTE on the model but not USE_SCHEMA")
     return problems
 
 
+def granted_privileges(resources: dict, kind: str) -> dict[str, set[str]]:
+    """{principal: privileges} over every `kind` resource's grants in one target."""
+    granted: dict[str, set[str]] = {}
+    for body in (resources.get(kind) or {}).values():
+        for grant in body.get("grants") or []:
+            granted.setdefault(grant["principal"], set()).update(grant.get("privileges") or [])
+    return granted
+
+
+def run_as_principal(project: Path, target: str) -> str | None:
+    run_as = bundle_targets(project)[target].get("run_as") or {}
+    return run_as.get("service_principal_name") or run_as.get("user_name")
+
+
+def grant_problems(project: Path) -> list[str]:
+    """bundle/direct/dresources/grants.go: a deploy makes a securable's grants exactly the
+    listed ones (removedGrantPrincipals revokes every other principal), so whoever needs a
+    privilege on the bundle's schema or model is listed there, once (buildGrantChanges: a second
+    entry for the same principal without ALL_PRIVILEGES revokes the first one's):
+    - readers (var.read_group): USE SCHEMA and SELECT on the schema (the predictions and
+      monitoring tables), EXECUTE on the model;
+    - prod's run_as principal, when it is set: ALL_PRIVILEGES and MANAGE on prod's schema (what
+      the jobs create there);
+    - the identity of a promotion job that copies from another target's catalog: USE SCHEMA
+      and EXECUTE on that target's schema (checked where it is known: prod's run_as)."""
+    problems = []
+    targets = bundle_targets(project)
+    catalogs = {t: variable_default(project, "catalog", t) for t in targets}
+    for target in targets:
+        resources = target_resources(project, target)
+        for kind in ("schemas", "registered_models"):
+            for key, body in (resources.get(kind) or {}).items():
+                principals = [grant["principal"] for grant in body.get("grants") or []]
+                for principal in {p for p in principals if principals.count(p) > 1}:
+                    problems.append(f"{target}: {kind}.{key} lists {principal} twice")
+        schema = granted_privileges(resources, "schemas")
+        model = granted_privileges(resources, "registered_models")
+        if not {"USE_SCHEMA", "SELECT"} <= schema.get("${var.read_group}", set()):
+            problems.append(f"{target}: readers lack USE_SCHEMA or SELECT on the schema")
+        if "EXECUTE" not in model.get("${var.read_group}", set()):
+            problems.append(f"{target}: readers lack EXECUTE on the model")
+        principal = run_as_principal(project, target)
+        if principal and not {"ALL_PRIVILEGES", "MANAGE"} <= schema.get(principal, set()):
+            problems.append(f"{target}: run_as {principal} lacks ALL_PRIVILEGES, MANAGE")
+        if principal and "promotion_job" in (resources.get("jobs") or {}):
+            source = variable_default(project, "source_catalog", target)
+            for other in (t for t, catalog in catalogs.items() if catalog == source):
+                granted = granted_privileges(target_resources(project, other), "schemas")
+                if not {"USE_SCHEMA", "EXECUTE"} <= granted.get(principal, set()):
+                    problems.append(
+                        f"{other}: {target}'s promotion identity {principal} cannot read the model"
+                    )
+    return problems
+
+
+HAND_GRANT = re.compile(r"GRANT\s.*?\sON\s+(SCHEMA|MODEL|TABLE|FUNCTION)\s+(\S+?)[\s;]", re.I)
+
+
+def hand_grant_problems(project: Path) -> list[str]:
+    """What the docs tell people to grant by hand must not be on a securable the bundle manages
+    (its schema and everything in it, in any target's catalog): the next deploy would revoke it
+    (grants.go)."""
+    problems = []
+    schema = variable_default(project, "schema")
+    catalogs = {variable_default(project, "catalog", target) for target in bundle_targets(project)}
+    managed = tuple(sorted(f"{catalog}.{schema}".lower() for catalog in catalogs))
+    for path in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+        for match in HAND_GRANT.finditer(path.read_text(encoding="utf-8")):
+            name = match.group(2).strip("`").lower()
+            if name.startswith(managed):
+                problems.append(f"{path.name}: {match.group(0).strip()}")
+    return problems
+
+
+def timeout_problems(project: Path) -> list[str]:
+    """A run_job_task waits for the whole run of the job it starts: when the parent job or the
+    task times out first, the child's run is cancelled half-way
+    (https://docs.databricks.com/aws/en/jobs/run-job; `timeout_seconds` 0 means none). So the
+    parent job's timeout and the task's are each at least the child job's."""
+    problems = []
+    reference = re.compile(r"^\$\{resources\.jobs\.([\w-]+)\.id\}$")
+    for target in bundle_targets(project):
+        jobs = target_resources(project, target).get("jobs") or {}
+        for job_key, job in jobs.items():
+            for task in job.get("tasks") or []:
+                if "run_job_task" not in task:
+                    continue
+                found = reference.match(str(task["run_job_task"].get("job_id", "")))
+                child = jobs.get(found.group(1)) if found else None
+                if child is None:
+                    problems.append(f"{target}: {job_key}.{task['task_key']} starts an unknown job")
+                    continue
+                limit = child.get("timeout_seconds") or 0
+                for where, timeout in (("job", job), ("task", task)):
+                    seconds = timeout.get("timeout_seconds") or 0
+                    if limit == 0 and seconds or 0 < seconds < limit:
+                        problems.append(
+                            f"{target}: {job_key} ({where}) times out after {seconds} s, "
+                            f"{found.group(1)} may run {limit or 'unlimited'} s"
+                        )
+    return problems
+
+
 def artifact_problems(project: Path) -> list[str]:
-    """The wheel's build command must run on stock macOS and Ubuntu, which have `python3` and
-    no `python` (the CLI runs `build` in a shell: bundle/artifacts/build.go)."""
+    """The wheel's build command must run on stock macOS, Ubuntu and Windows: only `python3`
+    (no `python`, no `rm`; the CLI runs `build` in a shell: bundle/artifacts/build.go). It
+    empties dist/ first, because the CLI uploads every dist/*.whl (bundle/artifacts/prepare.go)
+    and a classic task's `../dist/*.whl` installs them all: one wheel a deploy."""
     problems = []
     for key, artifact in (load_yaml(project / "databricks.yml").get("artifacts") or {}).items():
         command = (artifact or {}).get("build") or ""
-        if command.split()[:1] == ["python"]:
-            problems.append(f"artifacts.{key}.build calls bare `python`: {command}")
+        steps = [step.split() for step in command.split("&&")]
+        if any(step[:1] != ["python3"] for step in steps):
+            problems.append(f"artifacts.{key}.build calls something but `python3`: {command}")
+        if (artifact or {}).get("type") == "whl" and "rmtree('dist'" not in command.split("&&")[0]:
+            problems.append(f"artifacts.{key}.build does not empty dist/ first: {command}")
     return problems
 
 
@@ -488,8 +609,32 @@ def deploy_rule_problems(project: Path) -> list[str]:
         + first_deploy_problems(project)
         + pause_status_problems(project)
         + permission_problems(project)
+        + grant_problems(project)
+        + hand_grant_problems(project)
+        + timeout_problems(project)
         + artifact_problems(project)
+        + single_deployment_problems(project)
+        + promotion_source_problems(project)
     )
+
+
+def normalize_string(name: str) -> str:
+    """libs/textutil/textutil.go NormalizeString: lower case (Go's one-rune mapping, so "İ" is
+    "i"), every rune but a Unicode letter (unicode.IsLetter: category L*) or decimal digit
+    (unicode.IsDigit: Nd) becomes "_", runs of "_" become one, "_" trimmed from both ends."""
+    import unicodedata
+
+    def keep(character: str) -> str:
+        category = unicodedata.category(character)
+        return character if category.startswith("L") or category == "Nd" else "_"
+
+    lowered = "".join(keep(c.lower()[0]) for c in name)
+    return re.sub(r"_+", "_", lowered).strip("_")
+
+
+def short_user_name(user_name: str) -> str:
+    """libs/iamutil/user.go GetShortUserName (a user): the normalised part before the "@"."""
+    return normalize_string(user_name.split("@", 1)[0])
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -497,8 +642,7 @@ def normalize_prefix(prefix: str) -> str:
     libs/textutil/textutil.go NormalizeString: "[dev jane_doe] " -> "dev_jane_doe_"."""
     prefix = prefix.replace("[", "").strip(" ")
     suffix = "_" if prefix.endswith("]") else ""
-    normalized = re.sub(r"_+", "_", re.sub(r"[^\w]|_", "_", prefix.lower())).strip("_")
-    return normalized + suffix
+    return normalize_string(prefix) + suffix
 
 
 def deployed_uc_names(project: Path, target: str, user_short_name: str) -> dict[str, str]:
@@ -516,3 +660,68 @@ def deployed_uc_names(project: Path, target: str, user_short_name: str) -> dict[
         "schema": f"{catalog}.{schema}",
         "model": f"{catalog}.{schema}.{uc_prefix}{variable_default(project, 'model_name')}",
     }
+
+
+def _root_path(project: Path, target: str) -> str:
+    root = load_yaml(project / "databricks.yml")
+    settings = bundle_targets(project)[target]
+    return (settings.get("workspace") or {}).get("root_path") or (
+        (root.get("workspace") or {}).get("root_path") or ""
+    )
+
+
+def single_deployment_problems(project: Path) -> list[str]:
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go: a production target sets
+    root_path "to make sure only one copy is deployed", naming "a username or principal name".
+    The deployment state lives under root_path, so a path that follows the deploying identity
+    (${workspace.current_user.userName}) gives every other identity a second deployment. Where
+    the target runs as a service principal, the path names that principal: one deployment,
+    whoever deploys."""
+    problems = []
+    for target, settings in bundle_targets(project).items():
+        principal = (settings.get("run_as") or {}).get("service_principal_name")
+        expected = f"/Workspace/Users/{principal}/.bundle/" + "${bundle.name}/${bundle.target}"
+        if principal and _root_path(project, target) != expected:
+            problems.append(f"target {target}: root_path is not in the home of {principal}")
+    return problems
+
+
+def _makes_a_champion(project: Path, target: str) -> bool:
+    jobs = target_resources(project, target).get("jobs") or {}
+    return "training_job" in jobs or "promotion_job" in jobs
+
+
+def promotion_source(project: Path, target: str) -> str:
+    """The model `promotion_job` in `target` copies from: `source_catalog`, and the job's
+    `source_schema`/`source_model_name` parameters or, when those are empty, the plain names
+    (notebooks/promote.py)."""
+    job = target_resources(project, target)["jobs"]["promotion_job"]
+    parameters = {p["name"]: p.get("default", "") for p in job.get("parameters") or []}
+    schema = parameters.get("source_schema") or variable_default(project, "schema")
+    model = parameters.get("source_model_name") or variable_default(project, "model_name")
+    return f"{variable_default(project, 'source_catalog', target)}.{schema}.{model}"
+
+
+def promotion_source_problems(project: Path) -> list[str]:
+    """A promotion copies a model that a pipeline makes: a target that is not in development
+    mode and trains or promotes. Development mode prefixes a developer's schema and model
+    ("dev_<user>_", bundle/config/mutator/resourcemutator/apply_presets.go, normalizePrefix), so
+    no shared pipeline could find a source there."""
+    problems = []
+    for target in bundle_targets(project):
+        if "promotion_job" not in (target_resources(project, target).get("jobs") or {}):
+            continue
+        source = promotion_source(project, target)
+        makers = [
+            name
+            for name, settings in bundle_targets(project).items()
+            if settings.get("mode") != "development"
+            and _makes_a_champion(project, name)
+            and deployed_uc_names(project, name, "anyone")["model"] == source
+        ]
+        if not makers:
+            problems.append(
+                f"target {target}: promotion_job copies {source}, which no non-development "
+                "target trains or promotes"
+            )
+    return problems

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from taxi_fare_mlops import config, contract, model
-from taxi_fare_mlops.mlops import cli, tables
+from taxi_fare_mlops.mlops import cli, runtime, tables
 
 from conftest import source_environment
 
@@ -28,6 +28,7 @@ COMMANDS = [
     "monitor",
     "rollback",
     "serve",
+    "delete-endpoint",
     "lifecycle",
 ]
 
@@ -48,6 +49,23 @@ def test_sample_data(location, capsys):
     assert tables.for_runtime().count(table) == 120
     # `main` leaves the collector of a process that goes on (this one) as it was.
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
+
+
+@pytest.mark.parametrize("command", ["lifecycle", "sample-data"])
+@pytest.mark.parametrize(
+    ("variable", "where"),
+    [("DATABRICKS_RUNTIME_VERSION", "on Databricks"), (runtime.CONNECT_VARIABLE, "set")],
+)
+def test_local_only_commands_refuse_a_workspace_in_one_line(
+    command, variable, where, capsys, monkeypatch
+):
+    """`lifecycle` and `sample-data` overwrite the input table with synthetic rows (and
+    lifecycle moves every catalog's champion): never against a workspace."""
+    monkeypatch.setenv(variable, "1")
+    assert cli.main([command]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {command} runs only locally")
+    assert err[0].endswith(where)
 
 
 def test_a_process_that_runs_one_command_collects_less_and_freezes_its_imports():
@@ -94,6 +112,40 @@ def test_expected_mistakes_are_one_line_errors(argv, message, schema, capsys):
     assert not any("Traceback" in line for line in err)
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sample-data", "--rows", "-5"], "--rows must be a finite number in [1, inf), got -5"),
+        (["sample-data", "--days", "0"], "--days must be a finite number in [1, inf), got 0"),
+        (["sample-data", "--drift", "nan"], "--drift must be a finite number in (0, inf), got nan"),
+        (["sample-data", "--seed", "-1"], "--seed must be a finite number in [0, 4,294,967,295]"),
+        (["monitor", "--max-psi", "nan"], "max_psi must be a finite number in [0, inf), got nan"),
+        (["monitor", "--gate-threshold", "inf"], "gate_threshold must be a finite number"),
+        (["lifecycle", "--rows", "0"], "--rows must be a finite number in [1, inf), got 0"),
+        (["serve", "--port", "70000"], "--port must be a finite number in [0, 65,535], got 70000"),
+    ],
+)
+def test_numbers_out_of_range_are_one_line_errors(argv, message, capsys):
+    # NaN compares false with everything: unchecked, `--max-psi nan` never reports drift.
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {message}"] or (len(err) == 1 and message in err[0]), err
+
+
+def test_options_never_name_a_table_another_command_writes(location, capsys):
+    at = ["--catalog", location.catalog, "--schema", location.schema]
+    refusals = [
+        ["sample-data", "--table", location.predictions],
+        ["score", *at, "--input-table", location.labels],
+        ["train", *at, "--input-table", location.metrics],
+    ]
+    for argv in refusals:
+        assert cli.main(argv) == 1, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --") and "name a table of your own" in err, err
+    assert not tables.for_runtime().exists(location.predictions)
+
+
 def test_train_validate_deploy_score_from_the_command_line(location, capsys):
     trips = location.table("trips")
     at = ["--catalog", location.catalog, "--schema", location.schema]
@@ -111,6 +163,15 @@ def test_train_validate_deploy_score_from_the_command_line(location, capsys):
     assert "recorded 2,000 labels" in labelled and "2,000 predictions got their label" in labelled
     assert cli.main(["validate", *at, "--input-table", trips, "--gate-threshold", UNREACHABLE]) == 1
     assert f"failed validation: {GATE}" in capsys.readouterr().err
+    # Thresholds are finite, and a gate needs enough hold-out rows to say something.
+    assert cli.main(["validate", *at, "--input-table", trips, "--gate-threshold", "nan"]) == 1
+    assert "gate_threshold must be a finite number" in capsys.readouterr().err
+    assert cli.main(["validate", *at, "--input-table", trips, "--champion-tolerance", "2"]) == 1
+    assert "champion_tolerance must be a finite number in [0, 1], got 2" in capsys.readouterr().err
+    few = location.table("few_trips")
+    assert cli.main(["sample-data", "--rows", "20", "--table", few]) == 0
+    assert cli.main(["validate", *at, "--input-table", few]) == 1
+    assert "the gate needs at least 10" in capsys.readouterr().err
     if config.INCLUDE_MONITORING:
         assert cli.main(["monitor", *at]) == 0
         assert "retrain: " in capsys.readouterr().out

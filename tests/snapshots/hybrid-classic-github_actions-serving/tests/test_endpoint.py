@@ -1,210 +1,221 @@
-"""The endpoint step against a stand-in of the serving API that records every call: create on
-the first run, update when champion moved, nothing when it already serves champion, a wait each
-time, and one line (with the version still served) when the new version does not get ready."""
+"""The endpoint step against a fake workspace over HTTP (tests/fake_workspace.py), through the
+real databricks-sdk: create on the first run, update when champion moved, nothing when it
+already serves champion, a wait after each change, and one line (with the version still served)
+when the new version does not get ready. Scripted faults end in a retry or one line."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from databricks.sdk.errors import NotFound
-from databricks.sdk.service.serving import (
-    AiGatewayConfig,
-    EndpointCoreConfigOutput,
-    EndpointState,
-    EndpointStateConfigUpdate,
-    EndpointStateReady,
-    ServedEntityOutput,
-    ServingEndpointDetailed,
-)
+from databricks.sdk.errors import ResourceConflict
+from databricks.sdk.service import serving
 
 from taxi_fare_mlops import config
-from taxi_fare_mlops.mlops import endpoint, registry
+from taxi_fare_mlops.mlops import cli, endpoint, errors, registry
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.location import Location
 
 from conftest import copy_of
+from fake_workspace import round_trips
+
+ENDPOINTS = "/api/2.0/serving-endpoints"
+PERMISSIONS = "/api/2.0/permissions/serving-endpoints"
 
 
-class ServingStandIn:
-    """`WorkspaceClient().serving_endpoints`, in memory: `calls` lists what was asked, in order.
-
-    `fail_next_update` makes the next create or update end in UPDATE_FAILED, with the previous
-    configuration still serving, as Databricks does."""
-
-    def __init__(self):
-        self.endpoints: dict[str, ServingEndpointDetailed] = {}
-        self.pending: dict[str, tuple] = {}
-        self.calls: list[tuple] = []
-        self.fail_next_update = False
-        self.never_ready = False
-
-    def get(self, name):
-        self.calls.append(("get", name))
-        if name not in self.endpoints:
-            raise NotFound(f"endpoint {name} does not exist")
-        return self.endpoints[name]
-
-    def create(self, name, *, config=None, ai_gateway=None, **_):
-        self.calls.append(("create", name, _entities(config.served_entities)))
-        self.endpoints[name] = ServingEndpointDetailed(
-            name=name,
-            id=f"id-{name}",
-            ai_gateway=ai_gateway,
-            config=None,
-            state=_state("IN_PROGRESS", "NOT_READY"),
-        )
-        self.pending[name] = tuple(config.served_entities)
-
-    def update_config(self, name, *, served_entities=None, traffic_config=None, **_):
-        self.calls.append(("update_config", name, _entities(served_entities)))
-        routes = [(r.served_model_name, r.traffic_percentage) for r in traffic_config.routes]
-        assert routes == [(served_entities[0].name, 100)]
-        self.endpoints[name].state = _state("IN_PROGRESS", "READY")
-        self.pending[name] = tuple(served_entities)
-
-    def put_ai_gateway(self, name, *, inference_table_config=None, **_):
-        self.calls.append(("put_ai_gateway", name))
-        self.endpoints[name].ai_gateway = AiGatewayConfig(
-            inference_table_config=inference_table_config
-        )
-
-    def wait_get_serving_endpoint_not_updating(self, name, timeout=None, callback=None):
-        self.calls.append(("wait", name))
-        if self.never_ready:
-            raise TimeoutError(f"timed out after {timeout}")
-        current = self.endpoints[name]
-        entities = self.pending.pop(name, None)
-        if entities is not None and self.fail_next_update:
-            self.fail_next_update = False
-            ready = "READY" if current.config else "NOT_READY"
-            current.state = _state("UPDATE_FAILED", ready)
-        elif entities is not None:
-            current.config = EndpointCoreConfigOutput(
-                served_entities=[
-                    ServedEntityOutput(
-                        name=e.name,
-                        entity_name=e.entity_name,
-                        entity_version=e.entity_version,
-                        scale_to_zero_enabled=e.scale_to_zero_enabled,
-                        workload_size=e.workload_size,
-                    )
-                    for e in entities
-                ]
-            )
-            current.state = _state("NOT_UPDATING", "READY")
-        return current
-
-    def update_permissions(self, serving_endpoint_id, *, access_control_list=None):
-        self.calls.append(
-            (
-                "update_permissions",
-                serving_endpoint_id,
-                [(a.group_name, a.permission_level.value) for a in access_control_list],
-            )
-        )
+def asked(workspace) -> list[str]:
+    """The requests so far, as `METHOD path` with the endpoint paths shortened."""
+    return [
+        f"{call.method} {call.path.replace(ENDPOINTS, '').replace(PERMISSIONS, 'permissions')}"
+        for call in workspace.requests
+    ]
 
 
-def _state(update: str, ready: str) -> EndpointState:
-    return EndpointState(
-        config_update=EndpointStateConfigUpdate(update), ready=EndpointStateReady(ready)
-    )
+def entity(location: Location, version: str, scale_to_zero: bool) -> dict:
+    name = endpoint.served_entity_name(location.model, version)
+    return {
+        "name": name,
+        "entity_name": location.model,
+        "entity_version": version,
+        "workload_size": endpoint.WORKLOAD_SIZE,
+        "scale_to_zero_enabled": scale_to_zero,
+    }
 
 
-def _entities(entities) -> list[tuple]:
-    return [(e.entity_name, e.entity_version, e.scale_to_zero_enabled) for e in entities]
+def config_body(location: Location, version: str, scale_to_zero: bool) -> dict:
+    served = entity(location, version, scale_to_zero)
+    return {
+        "served_entities": [served],
+        "traffic_config": {
+            "routes": [{"served_model_name": served["name"], "traffic_percentage": 100}]
+        },
+    }
 
 
-class ClientStandIn:
-    def __init__(self):
-        self.serving_endpoints = ServingStandIn()
+def inference_table(location: Location) -> dict:
+    return {
+        "catalog_name": location.catalog,
+        "schema_name": location.schema,
+        "table_name_prefix": endpoint.INFERENCE_TABLE_PREFIX,
+        "enabled": True,
+    }
 
 
-def kinds(client) -> list[str]:
-    return [call[0] for call in client.serving_endpoints.calls]
-
-
-def test_created_then_unchanged_then_updated_when_champion_moves(location, champion, trained_model):
-    client = ClientStandIn()
+def test_created_then_unchanged_then_updated_when_champion_moves(
+    workspace, location, champion, trained_model
+):
+    client = workspace.client()
     run = {"location": location, "endpoint": "shop-dev", "client": client, "query_group": "users"}
 
     first = endpoint.update_endpoint(**run, scale_to_zero=True)
     assert (first.action, first.version, first.previous_version) == ("created", champion, None)
-    assert kinds(client) == ["get", "create", "wait", "update_permissions"]
-    create = client.serving_endpoints.calls[1]
-    assert create == ("create", "shop-dev", [(location.model, champion, True)])
-    made = client.serving_endpoints.endpoints["shop-dev"]
-    table = made.ai_gateway.inference_table_config
-    assert (table.catalog_name, table.schema_name, table.table_name_prefix, table.enabled) == (
-        location.catalog,
-        location.schema,
-        endpoint.INFERENCE_TABLE_PREFIX,
-        True,
-    )
-    assert client.serving_endpoints.calls[-1] == (
-        "update_permissions",
-        "id-shop-dev",
-        [("users", "CAN_QUERY")],
-    )
+    endpoint_id = workspace.endpoints["shop-dev"]["id"]
+    # Not found, created, IN_PROGRESS and NOT_READY for one read, then ready: CAN_QUERY.
+    assert asked(workspace) == [
+        "GET /shop-dev",
+        "POST ",
+        "GET /shop-dev",
+        "GET /shop-dev",
+        f"PATCH permissions/{endpoint_id}",
+    ]
+    create = workspace.calls("POST", ENDPOINTS)[0].body
+    assert create == {
+        "name": "shop-dev",
+        "config": {"name": "shop-dev", **config_body(location, champion, True)},
+        "ai_gateway": {"inference_table_config": inference_table(location)},
+    }
+    assert round_trips(serving.EndpointCoreConfigInput, create["config"])
+    assert round_trips(serving.AiGatewayConfig, create["ai_gateway"])
+    (grant,) = workspace.calls("PATCH", PERMISSIONS)[0].body["access_control_list"]
+    assert grant == {"group_name": "users", "permission_level": "CAN_QUERY"}
+    assert round_trips(serving.ServingEndpointAccessControlRequest, grant)
+    states = [call.status for call in workspace.calls("GET", "shop-dev")]
+    assert states == [404, 200, 200]
 
-    client.serving_endpoints.calls.clear()
+    workspace.requests.clear()
     again = endpoint.update_endpoint(**run, scale_to_zero=True)
     assert again.action == "unchanged" and "already serves version" in again.summary()
-    assert "update_config" not in kinds(client) and "create" not in kinds(client)
+    assert not workspace.calls("PUT") and not workspace.calls("POST")
 
     newer = copy_of(trained_model, location, config.CHAMPION)
-    client.serving_endpoints.calls.clear()
+    workspace.requests.clear()
     moved = endpoint.update_endpoint(**run, scale_to_zero=False)
     assert (moved.action, moved.version, moved.previous_version) == ("updated", newer, champion)
-    assert kinds(client) == ["get", "update_config", "wait", "update_permissions"]
-    assert client.serving_endpoints.calls[1][2] == [(location.model, newer, False)]
-    assert endpoint.served_versions(client.serving_endpoints.endpoints["shop-dev"]) == [
-        (location.model, newer)
+    assert asked(workspace) == [
+        "GET /shop-dev",
+        "PUT /shop-dev/config",
+        "GET /shop-dev",
+        "GET /shop-dev",
+        f"PATCH permissions/{endpoint_id}",
     ]
+    update = workspace.calls("PUT", "/config")[0].body
+    assert update == config_body(location, newer, False)
+    assert round_trips(serving.EndpointCoreConfigInput, update)
+    served = serving.ServingEndpointDetailed.from_dict(workspace.endpoints["shop-dev"])
+    assert endpoint.served_versions(served) == [(location.model, newer)]
 
 
-def test_a_failed_update_is_one_line_and_the_old_version_stays(location, champion, trained_model):
-    client = ClientStandIn()
+def test_a_failed_update_is_one_line_and_the_old_version_stays(
+    workspace, location, champion, trained_model
+):
+    client = workspace.client()
     endpoint.update_endpoint(location=location, endpoint="shop", client=client)
     newer = copy_of(trained_model, location, config.CHAMPION)
-    client.serving_endpoints.fail_next_update = True
+    workspace.fail_next_update = True
+    workspace.requests.clear()
+    # The SDK's waiter raises OperationFailed for UPDATE_FAILED: it becomes this one line.
     with pytest.raises(MlopsError) as failed:
         endpoint.update_endpoint(location=location, endpoint="shop", client=client)
     message = str(failed.value)
     assert f"did not become ready with version {newer}" in message
-    assert f"it still serves version {champion}" in message and "\n" not in message
-    assert endpoint.served_versions(client.serving_endpoints.endpoints["shop"]) == [
-        (location.model, champion)
-    ]
+    assert "UPDATE_FAILED" in message and f"it still serves version {champion}" in message
+    assert "\n" not in message
+    served = serving.ServingEndpointDetailed.from_dict(workspace.endpoints["shop"])
+    assert endpoint.served_versions(served) == [(location.model, champion)]
     # No permission change after a failure; the next run tries the update again.
-    assert kinds(client)[-2:] == ["update_config", "wait"]
-    assert endpoint.update_endpoint(location=location, endpoint="shop", client=client).action == (
-        "updated"
-    )
+    assert not workspace.calls("PATCH")
+    again = endpoint.update_endpoint(location=location, endpoint="shop", client=client)
+    assert (again.action, again.version) == ("updated", newer)
 
 
-def test_a_timeout_is_one_line(location, champion):
-    client = ClientStandIn()
-    client.serving_endpoints.never_ready = True
+def test_a_timeout_is_one_line(workspace, location, champion):
+    workspace.settles = False
     with pytest.raises(
         MlopsError, match=f"not ready with version {champion} after 0:00:01; it serves no version"
     ):
         endpoint.update_endpoint(
-            location=location, endpoint="shop", client=client, timeout=timedelta(seconds=1)
+            location=location,
+            endpoint="shop",
+            client=workspace.client(),
+            timeout=timedelta(seconds=1),
         )
 
 
-def test_an_update_in_progress_is_waited_out_and_logging_is_switched_on(location, champion):
-    client = ClientStandIn()
-    api = client.serving_endpoints
-    # An endpoint someone made by hand, without the inference table, mid-update.
-    api.endpoints["shop"] = ServingEndpointDetailed(
-        name="shop", id="id-shop", state=_state("IN_PROGRESS", "READY")
-    )
-    api.pending["shop"] = ()
-    result = endpoint.update_endpoint(location=location, endpoint="shop", client=client)
+def test_an_update_in_progress_is_waited_out_and_logging_is_switched_on_before_the_update(
+    workspace, location, champion
+):
+    # An endpoint someone made by hand, without the inference table, in the middle of an update.
+    workspace.add_endpoint("shop", update="IN_PROGRESS")
+    result = endpoint.update_endpoint(location=location, endpoint="shop", client=workspace.client())
     assert result.action == "updated"
-    assert kinds(client) == ["get", "wait", "put_ai_gateway", "update_config", "wait"]
+    # The AI Gateway change is an update too: the config update waits for it, so no 409.
+    assert asked(workspace) == [
+        "GET /shop",
+        "GET /shop",
+        "PUT /shop/ai-gateway",
+        "GET /shop",
+        "GET /shop",
+        "PUT /shop/config",
+        "GET /shop",
+        "GET /shop",
+    ]
+    assert all(call.status == 200 for call in workspace.requests)
+    gateway = workspace.calls("PUT", "ai-gateway")[0].body
+    assert gateway == {"inference_table_config": inference_table(location)}
+    assert round_trips(serving.PutAiGatewayResponse, gateway)
+
+
+def test_a_config_update_during_another_is_refused_in_one_line(workspace, location):
+    """What the waits above avoid: the API's 409 while an update is in progress."""
+    workspace.add_endpoint("shop", update="IN_PROGRESS")
+    served = serving.ServedEntityInput.from_dict(entity(location, "1", True))
+    with pytest.raises(ResourceConflict) as refused:
+        workspace.client().serving_endpoints.update_config("shop", served_entities=[served])
+    explained = str(errors.explain(refused.value))
+    assert "currently updating" in explained and "run again once that is done" in explained
+
+
+def test_slow_answers_and_throttling_are_retried(workspace, location, champion):
+    # A read, as the SDK retries any request that timed out: a create retried after a slow
+    # answer could meet the endpoint the first one made.
+    workspace.fail("GET", "/shop$", delay=1.5)  # longer than the client waits
+    workspace.fail("GET", "/shop$", 429, error_code="REQUEST_LIMIT_EXCEEDED", retry_after=1)
+    client = workspace.client(http_timeout_seconds=0.5)
+    result = endpoint.update_endpoint(location=location, endpoint="shop", client=client)
+    assert result.action == "created"
+    slow, throttled, retried = workspace.calls("GET", "/shop$")[:3]
+    assert (throttled.status, retried.status) == (429, 404)
+    assert throttled.at - slow.at >= 0.5  # the client gave up on the slow answer, then retried
+    assert retried.at - throttled.at >= 1  # Retry-After was honoured
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "says"),
+    [
+        ("GET", "/shop$", 404, "FEATURE_DISABLED", "not enabled in this workspace"),
+        ("POST", f"{ENDPOINTS}$", 500, "INTERNAL_ERROR", "the workspace failed: run again"),
+        ("POST", f"{ENDPOINTS}$", 409, "RESOURCE_CONFLICT", "run again once that is done"),
+        ("POST", f"{ENDPOINTS}$", 403, "PERMISSION_DENIED", "lacks the permission"),
+    ],
+)
+def test_a_refusal_is_one_line(workspace, location, champion, method, path, status, code, says):
+    workspace.fail(method, path, status, error_code=code, message=f"{code} here", times=99)
+    with pytest.raises(Exception) as refused:
+        endpoint.update_endpoint(location=location, endpoint="shop", client=workspace.client())
+    known = errors.explain(refused.value)
+    assert known is not None and says in str(known) and "\n" not in str(known)
+    assert f"{code} here" in str(known)
 
 
 def test_the_endpoint_takes_the_models_development_prefix():
@@ -217,11 +228,73 @@ def test_the_endpoint_takes_the_models_development_prefix():
         endpoint.endpoint_name("shop prod", "fares", "fares")
 
 
-def test_no_endpoint_without_a_name_a_champion_or_a_workspace(location, champion):
+def test_no_endpoint_without_a_name_a_champion_or_a_workspace(workspace, location, champion):
     assert endpoint.update_endpoint(location=location, endpoint="").action == "skipped"
     local = endpoint.update_endpoint(location=location, endpoint="shop")
     assert local.action == "skipped" and f"serves version {champion} locally" in local.summary()
     empty = Location(location.catalog, f"{location.schema}_empty")
     with pytest.raises(MlopsError, match="has no champion yet: deploy"):
-        endpoint.update_endpoint(location=empty, endpoint="shop", client=ClientStandIn())
+        endpoint.update_endpoint(location=empty, endpoint="shop", client=workspace.client())
     assert registry.alias_version(location.model, config.CHAMPION) == champion
+    assert not workspace.requests
+
+
+# --- the teardown `bundle destroy` needs (it leaves the endpoint running) -----------------------
+
+DEV_MODEL = f"dev_jane_{config.MODEL_NAME}"
+DEV_ENDPOINT = f"dev_jane_{config.PROJECT_NAME}-dev"
+
+
+def test_delete_endpoint_deletes_the_targets_endpoint_once(workspace, capsys):
+    workspace.add_endpoint(DEV_ENDPOINT, config={"served_entities": [{"entity_version": "3"}]})
+    workspace.add_endpoint(f"{config.PROJECT_NAME}-prod")
+    assert cli.main(["delete-endpoint", "--target", "dev", "--model-name", DEV_MODEL]) == 0
+    assert (
+        capsys.readouterr().out.strip() == f"endpoint {DEV_ENDPOINT} deleted (it served version 3)"
+    )
+    assert [call.path for call in workspace.calls("DELETE")] == [f"{ENDPOINTS}/{DEV_ENDPOINT}"]
+    assert list(workspace.endpoints) == [f"{config.PROJECT_NAME}-prod"]
+    # Running the teardown again is no error.
+    assert cli.main(["delete-endpoint", "--target", "dev", "--model-name", DEV_MODEL]) == 0
+    assert capsys.readouterr().out.strip() == f"no endpoint {DEV_ENDPOINT}: nothing to delete"
+    assert cli.main(["delete-endpoint", "--target", "prod"]) == 0
+    assert not workspace.endpoints
+
+
+@pytest.mark.parametrize(
+    ("argv", "fault", "says"),
+    [
+        (["--target", "dev"], None, "pass --model-name dev_<you>_"),
+        (["--target", "prod"], (500, "INTERNAL_ERROR"), "the workspace failed"),
+        (["--target", "prod"], (404, "FEATURE_DISABLED"), "not enabled in this workspace"),
+    ],
+)
+def test_delete_endpoint_failures_are_one_line(workspace, capsys, argv, fault, says):
+    workspace.add_endpoint(f"{config.PROJECT_NAME}-prod")
+    if fault:
+        workspace.fail("GET", ENDPOINTS, fault[0], error_code=fault[1], times=99)
+    assert cli.main(["delete-endpoint", *argv]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and says in err[0]
+    assert f"{config.PROJECT_NAME}-prod" in workspace.endpoints
+
+
+def test_delete_endpoint_without_credentials_is_one_line(workspace, monkeypatch, tmp_path, capsys):
+    for variable in ("DATABRICKS_HOST", "DATABRICKS_TOKEN"):
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none.cfg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli.main(["delete-endpoint", "--target", "prod"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no Databricks credentials")
+
+
+def test_the_readme_deletes_the_endpoint_before_it_destroys_the_bundle():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].strip() for line in readme.splitlines()]
+    destroy = lines.index("databricks bundle destroy -t dev")
+    delete = next(line for line in lines[:destroy] if " delete-endpoint " in line)
+    argv = delete.split(f"python -m {config.PACKAGE} ")[1].split()
+    arguments = cli.build_parser().parse_args(argv)
+    assert (arguments.command, arguments.target) == ("delete-endpoint", "dev")
+    assert arguments.model_name == f"dev_<you>_{config.MODEL_NAME}"

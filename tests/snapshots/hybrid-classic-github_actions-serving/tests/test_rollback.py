@@ -11,6 +11,7 @@ from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.promote import promote
 from taxi_fare_mlops.mlops.score import score
 
+from alias_moves import Killed, registry_dying_at, shared_state, state
 from conftest import copy_of
 
 
@@ -79,3 +80,20 @@ def test_champions_recorded_only_by_tag_roll_back_too(location, trained_model):
     second = copy_of(trained_model, location, config.CHAMPION)
     registry.set_tags(location.model, second, {"previous_champion": first})
     assert rollback(location=location).version == first
+
+
+def test_a_rollback_killed_after_moving_champion_is_completed_not_repeated(location, trained_model):
+    # Issue: killed between moving champion and clearing previous_champion, the rerun rolled
+    # back a second time.
+    where = shared_state(location, trained_model)
+    with pytest.raises(Killed), registry_dying_at(("delete_registered_model_alias", 1)):
+        rollback(location=where)
+    assert registry.alias_version(where.model, config.CHAMPION) == "1"
+    again = rollback(location=where)
+    assert (again.version, again.rolled_back) == ("1", False)
+    assert state(where)["aliases"] == {
+        config.CHAMPION: "1",
+        config.CHALLENGER: "3",
+        config.PREVIOUS_CHAMPION: None,
+    }
+    assert state(where)["pending"] is None

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from taxi_fare_mlops import config, contract, features
-from taxi_fare_mlops.mlops import cli, outputs, registry, server, tables
+from taxi_fare_mlops.mlops import cli, outputs, registry, server, tables, ui
 from taxi_fare_mlops.mlops.score import score
 
 from conftest import source_environment
@@ -342,7 +342,20 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def readme_requests() -> str:
     """The README's block of example requests, one per input shape."""
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
-    return next(block for block in blocks if block.startswith("URL=127.0.0.1:5000/invocations"))
+    url = f"URL=127.0.0.1:{cli.SERVE_PORT}/invocations"
+    return next(block for block in blocks if block.startswith(url))
+
+
+def test_serve_and_the_mlflow_ui_default_to_different_ports():
+    """Both run side by side while a data scientist looks at a model: `serve` and `make
+    mlflow-ui` as the README gives them take different ports."""
+    assert cli.build_parser().parse_args(["serve"]).port == cli.SERVE_PORT != ui.DEFAULT_PORT
+    readme = README.read_text(encoding="utf-8")
+    assert f"serve --catalog {config.DEV_CATALOG}  " in readme  # the default port, not --port
+    assert f"http://127.0.0.1:{cli.SERVE_PORT} (--port)" in readme
+    assert f"the MLflow UI over .local/ on http://127.0.0.1:{ui.DEFAULT_PORT}" in readme
+    makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
+    assert f"MLFLOW_PORT ?= {ui.DEFAULT_PORT}\n" in makefile
 
 
 def test_the_readme_requests_work_as_written(running_server, tmp_path):
@@ -350,7 +363,7 @@ def test_the_readme_requests_work_as_written(running_server, tmp_path):
     if not (shutil.which("curl") and shutil.which("bash")):
         pytest.skip("curl or bash is not installed: the README's example requests are not run")
     script = readme_requests().replace(
-        "URL=127.0.0.1:5000/invocations", f"URL={running_server.url}/invocations"
+        f"URL=127.0.0.1:{cli.SERVE_PORT}/invocations", f"URL={running_server.url}/invocations"
     )
     pd.DataFrame([one_row()]).to_parquet(tmp_path / "rows.parquet", index=False)
     result = subprocess.run(

@@ -178,3 +178,32 @@ def champion(trained_model, location) -> str:
 def candidate(trained_model, location) -> str:
     """Version 1 of the model in this test's schema, registered but not validated yet."""
     return copy_of(trained_model, location)
+
+
+class _QuickPolls:
+    """The `time` the SDK's waiters see: real clock, a hundredth of each pause between polls."""
+
+    time = staticmethod(time.time)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds / 100)
+
+
+@pytest.fixture
+def workspace(monkeypatch):
+    """A fake Databricks workspace on 127.0.0.1 (tests/fake_workspace.py), and the environment
+    a `WorkspaceClient()` without arguments reads pointed at it, as a CLI profile would be."""
+    from databricks.sdk.service import serving
+
+    from fake_workspace import FakeWorkspace
+
+    fake = FakeWorkspace().start()
+    for variable in [name for name in os.environ if name.startswith(("DATABRICKS_", "ARM_"))]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("DATABRICKS_HOST", fake.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "fake-token")
+    # The endpoint waiter pauses 1 s, 2 s, ... between reads; the fake settles within two.
+    monkeypatch.setattr(serving, "time", _QuickPolls)
+    yield fake
+    fake.stop()

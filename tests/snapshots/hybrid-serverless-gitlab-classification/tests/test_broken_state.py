@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from taxi_fare_mlops import config, contract, sample_data
-from taxi_fare_mlops.mlops import cli, errors, runtime, tables
+from taxi_fare_mlops.mlops import cli, errors, registry, runtime, tables
 from taxi_fare_mlops.mlops.deploy import deploy
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.score import score
@@ -49,15 +49,10 @@ def pristine(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def state(pristine, fresh_local_dir) -> Path:
-    """A copy of the pristine state, this test's to damage. Its registry still points at the
-    pristine model files, which no test here deletes (`own_state` does that)."""
+    """A copy of the pristine state, this test's to damage. The registry's paths follow the
+    copy (a moved local dir) before the test looks at its files."""
     shutil.copytree(pristine, fresh_local_dir, dirs_exist_ok=True)
-    return fresh_local_dir
-
-
-@pytest.fixture
-def own_state(fresh_local_dir) -> Path:
-    _build_state()
+    registry.configure_mlflow()
     return fresh_local_dir
 
 
@@ -163,6 +158,21 @@ def test_a_delta_table_with_a_garbled_log(state, table, argv, capsys):
     assert f"table {table} is damaged (" in line and "create it again" in line
 
 
+@pytest.mark.parametrize(
+    ("table", "argv"),
+    [
+        (PREDICTIONS, ["score", "--batch-id", "b2"]),
+        (config.INPUT_TABLE, ["train"]),
+    ],
+)
+def test_a_delta_table_whose_log_is_gone(state, table, argv, capsys):
+    # The data files remain: a write that started the table anew would bury them.
+    shutil.rmtree(_table(state, table) / "_delta_log")
+    line = _run_and_expect_one_error(state, argv, capsys)
+    folder = _table(state, table)
+    assert f"table {table} is damaged (data files in {folder} but no _delta_log)" in line
+
+
 # `label` records the labels before it attaches them to the predictions, so the labels table
 # may have been written when the predictions table turns out to be of another shape.
 LABELS_FOLDER = str(Path("warehouse", *DEV.labels.split(".")))
@@ -194,10 +204,26 @@ def test_a_predictions_table_of_another_shape(state, argv, message, may_change, 
 # --- the files of a registered model -----------------------------------------------------------
 
 
+def test_local_state_works_wherever_it_is_moved(state, tmp_path, monkeypatch, capsys):
+    # mlflow.db holds absolute artifact paths: after the move they must follow the folder.
+    moved = tmp_path / "elsewhere" / ".local"
+    moved.parent.mkdir()
+    shutil.move(state, moved)
+    monkeypatch.setenv(runtime.LOCAL_DIR_VARIABLES[0], str(moved))
+    assert cli.main(["score", "--batch-id", "b2"]) == 0, capsys.readouterr().err
+    assert cli.main(["train"]) == 0, capsys.readouterr().err
+    assert not state.exists(), "a command wrote into the old folder"
+    client = registry.client()
+    for version in client.search_model_versions(f"name = '{DEV.model}'"):
+        assert version.source.startswith(("models:/", moved.as_uri())), version.source
+        run = client.get_run(version.run_id)
+        assert run.info.artifact_uri.startswith(moved.as_uri()), run.info.artifact_uri
+
+
 @pytest.mark.parametrize("missing", ["the model file", "every artifact"])
 @pytest.mark.parametrize("argv", [["score", "--batch-id", "b2"], ["promote", "--catalog", STAGING]])
-def test_missing_model_files(own_state, missing, argv, capsys):
-    artifacts = own_state / "mlartifacts"
+def test_missing_model_files(state, missing, argv, capsys):
+    artifacts = state / "mlartifacts"
     if missing == "the model file":
         # The serialized model: model.skops, or another suffix at older MLflow versions.
         model_files = [path for path in artifacts.rglob("model.*") if path.is_file()]
@@ -207,7 +233,7 @@ def test_missing_model_files(own_state, missing, argv, capsys):
     else:
         shutil.rmtree(artifacts)
     line = _run_and_expect_one_error(
-        own_state, argv, capsys, may_change=("mlflow.db",) if argv[0] == "promote" else ()
+        state, argv, capsys, may_change=("mlflow.db",) if argv[0] == "promote" else ()
     )
     assert "the model files of models:/" in line and f"restore {artifacts}" in line
 

@@ -5,6 +5,7 @@ the mistake it is about on a copy with that mistake put back."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_no_root_path_is_writable_by_all_users(broken):
     assert rules.shared_root_path_warnings(PROJECT) == []
     for target in ("staging", "prod"):
         path = rules.bundle_targets(PROJECT)[target]["workspace"]["root_path"]
-        assert path.startswith("/Workspace/Users/${workspace.current_user.userName}/.bundle/")
+        assert path.startswith("/Workspace/Users/") and "/.bundle/" in path
 
     def share(documents):
         root(documents)["targets"]["prod"]["workspace"]["root_path"] = "/Workspace/Shared/x"
@@ -237,3 +238,193 @@ def test_each_developer_and_ci_get_their_own_schema_and_model():
     assert len({jane["schema"], john["schema"], ci["schema"], prod["schema"]}) == 4
     assert len({jane["model"], john["model"]}) == 2
     assert prod["schema"].endswith(f".{schema}")  # staging and prod keep the plain names
+
+
+def test_a_target_that_runs_as_a_principal_keeps_one_deployment_in_its_home(broken):
+    """bundle/config/mutator/resourcemutator/validate_target_mode.go: production targets set
+    root_path so that "only one copy is deployed", naming a user or principal. The state lives
+    there: with prod_service_principal answered, prod's path names that principal, so a person
+    bootstrapping prod and the pipeline share one deployment (docs/ci-cd.md, who deploys)."""
+    assert rules.single_deployment_problems(PROJECT) == []
+    prod = rules.bundle_targets(PROJECT)["prod"]
+    principal = (prod.get("run_as") or {}).get("service_principal_name")
+    if principal:
+        assert prod["workspace"]["root_path"].startswith(f"/Workspace/Users/{principal}/")
+
+    def follow_the_deployer(documents):
+        targets = root(documents)["targets"]
+        targets["prod"]["run_as"] = {"service_principal_name": "sp-id"}
+        path = "/Workspace/Users/${workspace.current_user.userName}/.bundle/x/prod"
+        targets["prod"]["workspace"]["root_path"] = path
+
+    assert rules.single_deployment_problems(broken(follow_the_deployer)) == [
+        "target prod: root_path is not in the home of sp-id"
+    ]
+
+
+def test_promotions_copy_from_a_model_a_pipeline_makes(broken):
+    """Development mode prefixes each developer's schema and model ("dev_<user>_":
+    bundle/config/mutator/resourcemutator/apply_presets.go, normalizePrefix), so a promotion
+    copies from a target that is not in development mode and trains or promotes, under the
+    names that target deploys (deploy_model: dev_shared, which CD trains on every merge)."""
+    assert rules.promotion_source_problems(PROJECT) == []
+    promoting = [
+        target
+        for target in rules.bundle_targets(PROJECT)
+        if "promotion_job" in (rules.target_resources(PROJECT, target).get("jobs") or {})
+    ]
+    if not promoting:  # deploy_code: every target trains, nothing is copied
+        return
+
+    def from_nowhere(documents):
+        for target in promoting:
+            variables = root(documents)["targets"][target]["variables"]
+            variables["source_catalog"] = "nowhere"
+
+    problems = rules.promotion_source_problems(broken(from_nowhere))
+    assert len(problems) == len(promoting)
+    assert all("which no non-development target trains or promotes" in p for p in problems)
+
+
+def test_the_smoke_run_checks_the_staging_model():
+    """Where staging gets its champion only through a promotion (deploy_model), the merge
+    pipeline looks the alias up (`databricks model-versions get-by-alias`) before its smoke run;
+    the model it names is the one the bundle deploys to staging."""
+    staging_model = rules.deployed_uc_names(PROJECT, "staging", "anyone")["model"]
+    pipelines = [
+        path
+        for pattern in (".github/workflows/*.yml", ".azure-pipelines/*.yml", ".gitlab-ci.yml")
+        for path in PROJECT.glob(pattern)
+    ]
+    for path in pipelines:
+        text = path.read_text(encoding="utf-8")
+        if "get-by-alias" in text:
+            assert re.findall(r"(?:MODEL: |model=\")([\w.-]+)", text) == [staging_model], path
+
+
+def test_every_principal_with_a_privilege_on_the_schema_or_model_is_in_the_bundle(broken):
+    """bundle/direct/dresources/grants.go: a deploy revokes every grant on the bundle's schema
+    and model that the bundle does not list (removedGrantPrincipals), and a principal listed
+    twice loses ALL_PRIVILEGES (buildGrantChanges). Readers get SELECT on the schema for the
+    predictions; a run_as principal and a promotion's reader are listed too."""
+    assert rules.grant_problems(PROJECT) == []
+
+    def no_select_and_run_as_without_grants(documents):
+        schema = documents[Path("resources/schema.yml")]
+        schema["resources"]["schemas"]["project_schema"]["grants"][0]["privileges"] = ["USE_SCHEMA"]
+        schema.pop("targets", None)
+        prod = root(documents)["targets"]["prod"]
+        prod["run_as"] = {"service_principal_name": "00000000-0000-0000-0000-000000000001"}
+
+    problems = rules.grant_problems(broken(no_select_and_run_as_without_grants))
+    assert "prod: readers lack USE_SCHEMA or SELECT on the schema" in problems
+    assert "prod: run_as 00000000-0000-0000-0000-000000000001 lacks ALL_PRIVILEGES, MANAGE" in (
+        problems
+    )
+
+
+def test_the_docs_prescribe_no_hand_grant_on_what_the_bundle_manages(tmp_path):
+    """A hand grant on the bundle's schema or model is revoked by the next deploy (grants.go)."""
+    assert rules.hand_grant_problems(PROJECT) == []
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".*", "dist", "__pycache__"))
+    catalog = rules.variable_default(PROJECT, "catalog", "prod")
+    schema = rules.variable_default(PROJECT, "schema")
+    grant = f"GRANT EXECUTE ON MODEL {catalog}.{schema}.m"
+    (copy / "docs" / "extra.md").write_text(f"```sql\n{grant} TO `x`;\n```\n", encoding="utf-8")
+    assert rules.hand_grant_problems(copy) == [f"extra.md: {grant}"]
+
+
+def test_a_job_waits_at_least_as_long_as_the_job_it_starts(broken):
+    """A run_job_task's run ends when its parent job or the task times out
+    (https://docs.databricks.com/aws/en/jobs/run-job): each is at least the child job's timeout,
+    for every run_job_task of every job in every target."""
+    assert rules.timeout_problems(PROJECT) == []
+
+    def parent_starts_child(documents):
+        child = {"timeout_seconds": 7200, "tasks": [{"task_key": "t"}]}
+        run = {"task_key": "run", "run_job_task": {"job_id": "${resources.jobs.child.id}"}}
+        parent = {"timeout_seconds": 3600, "tasks": [run]}
+        root(documents)["resources"] = {"jobs": {"child": child, "parent": parent}}
+
+    problems = rules.timeout_problems(broken(parent_starts_child))
+    assert "dev: parent (job) times out after 3600 s, child may run 7200 s" in problems
+
+
+def test_each_deploy_uploads_one_wheel(broken):
+    """bundle/artifacts/prepare.go uploads every dist/*.whl: the build empties dist/ first,
+    with python3 only (no `rm` on Windows)."""
+    assert rules.artifact_problems(PROJECT) == []
+
+    def keep_old_wheels(documents):
+        artifact = root(documents)["artifacts"]["python_artifact"]
+        artifact["build"] = "python3 -m pip wheel --no-deps --wheel-dir dist ."
+
+    problems = rules.artifact_problems(broken(keep_old_wheels))
+    assert any("does not empty dist/" in p for p in problems)
+
+
+def test_setup_installs_the_newest_version_not_the_last_name(tmp_path, monkeypatch):
+    """The upload folder keeps earlier deploys' wheels; 0.10.0 is newer than 0.9.0, though
+    sorted() puts it first."""
+    import sys
+
+    from taxi_fare_mlops import config
+
+    from notebook_runner import NOTEBOOKS, DbutilsStandIn
+
+    for version in ("0.9.0", "0.10.0", "0.2.1"):
+        (tmp_path / f"{config.PACKAGE}-{version}-py3-none-any.whl").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, config.PACKAGE, None)
+    dbutils = DbutilsStandIn({"wheel_dir": str(tmp_path)})
+    ipython = _Recorder()
+    namespace = {"dbutils": dbutils, "get_ipython": lambda: ipython, "__name__": "__main__"}
+    source = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
+    source = source.replace('wheel_dir = "/Workspace" + wheel_dir', "pass")
+    exec(compile(source, "_setup.py", "exec"), namespace)  # noqa: S102
+    newest = tmp_path / f"{config.PACKAGE}-0.10.0-py3-none-any.whl"
+    assert ipython.calls == [("pip", f"install --quiet {newest}")]
+
+
+def test_notebook_tasks_take_no_job_environment_so_setup_installs_the_wheel():
+    """The bundle schema of CLI v1.13 says job environments are for tasks other than notebooks
+    (`environments[].spec`: "jobs' environment for non-notebook task"; `environment_key`:
+    "required for Python script, Python wheel and dbt tasks"), so serverless notebook tasks
+    install the wheel in `_setup` (%pip). When the schema stops saying so, this fails: then a
+    job environment should replace `%pip`."""
+    schema, source = rules.load_schema()
+    if schema is None:
+        pytest.skip(source)
+    service = schema["$defs"]["github.com"]["databricks"]["databricks-sdk-go"]["service"]
+    spec = service["jobs.JobEnvironment"]["oneOf"][0]["properties"]["spec"]["description"]
+    task = service["jobs.Task"]["oneOf"][0]["properties"]["environment_key"]["description"]
+    assert "non-notebook task" in spec
+    assert "Python script, Python wheel and dbt tasks" in task
+    for target in rules.bundle_targets(PROJECT):
+        for job in (rules.target_resources(PROJECT, target).get("jobs") or {}).values():
+            assert "environments" not in job
+
+
+# MLflow of each Databricks Runtime ML release, from the "MLflow-Databricks Runtime
+# compatibility matrix" of https://docs.databricks.com/aws/en/release-notes/runtime/ .
+RUNTIME_ML_MLFLOW = {"17.3": "3.0.1", "18.0": "3.8.1", "19.0": "3.12.0"}
+
+
+def test_the_readme_says_what_the_wheel_replaces_on_the_pinned_runtime():
+    """Where the pinned runtime ships an older MLflow than pyproject.toml needs, installing the
+    wheel upgrades it on every cluster: the README says so and what it costs."""
+    import re
+
+    pyproject = (PROJECT / "pyproject.toml").read_text(encoding="utf-8")
+    bound = re.search(r'"mlflow>=([\d.]+)"', pyproject).group(1)
+    needed = tuple(int(n) for n in bound.split("."))
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    pinned = rules.variable_default(PROJECT, "spark_version")
+    if pinned is None:  # serverless
+        assert "upgrades MLflow" in readme and "_setup.py" in readme
+        return
+    release = re.match(r"(\d+\.\d+)\.", pinned).group(1)
+    shipped = RUNTIME_ML_MLFLOW[release]
+    if tuple(int(n) for n in shipped.split(".")) < needed:
+        assert f"{release} LTS ML" in readme and "upgrades MLflow" in readme
+        assert shipped in readme

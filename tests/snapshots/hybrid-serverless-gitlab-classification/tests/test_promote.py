@@ -97,3 +97,10 @@ def test_the_summary_says_champion_only_when_the_registry_does(input_table, stag
     assert result.summary().endswith(f"now {config.CHAMPION}")
     result.champion = "7"  # as if another run had moved the alias since
     assert result.summary().endswith(f"{config.CHAMPION} is version 7, not this copy")
+
+
+def test_a_source_without_training_tags_is_not_promoted(location, staging, champion):
+    registry.delete_tags(location.model, champion, list(registry.TRAINING_TAGS))
+    with pytest.raises(MlopsError, match=f"version {champion} has no training tags"):
+        copy_model(location=staging, source_catalog=DEV)
+    assert registry.versions(staging.model) == []

@@ -54,6 +54,11 @@ CHAMPION_TOLERANCE = 0.05
 # "significant shift" rule of thumb.
 MAX_PSI = 0.2
 
+# The patterns whose monitoring_job starts training_job on a violation: those that train in
+# every environment (resources/monitoring_job.yml). In the others the job fails and notifies, and
+# retraining happens upstream.
+RETRAINING_PATTERNS = ("deploy_code",)
+
 # Local sample data: small enough that `lifecycle` runs in seconds, large enough to train on.
 SAMPLE_ROWS = 20_000
 SEED = 42

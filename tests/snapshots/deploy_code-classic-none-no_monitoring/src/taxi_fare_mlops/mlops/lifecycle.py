@@ -191,7 +191,9 @@ def _score_and_check(
         metric=checked.errors[contract.GATE.metric],
         labelled_rows=checked.labelled_rows,
         max_psi=checked.largest_psi[1],
-        plots=[str(path) for path in checked.reports],
+        categorical_drift=checked.categorical_drift,
+        drift_plot=str(checked.reports[0]),
+        error_plot=str(checked.reports[1]),
     )
 
 

@@ -101,6 +101,8 @@ def copy_model(
         version = str(registry.model_version(source.model, source_version).version)
     else:
         version = registry.require_alias(source.model, source_alias, ": nothing to promote")
+    # Only a version `train` finished travels: one without its training tags is refused.
+    registry.require_trained(source.model, version)
     source_uri = source.model_uri(version)
 
     with registry.model_lock(location.model):
@@ -166,23 +168,28 @@ def promote(
     gate_threshold: float = contract.GATE.threshold,
     champion_tolerance: float = config.CHAMPION_TOLERANCE,
 ) -> PromoteResult:
-    """Copy, validate on this catalog's data, make champion: the promotion job in one call."""
+    """Copy, validate on this catalog's data, make champion: the promotion job in one call.
+
+    One step under the target model's lock (`registry.changing_aliases`): another command
+    moving its aliases runs wholly before or after this one.
+    """
     # First: a copy this catalog's tables could not take the predictions of is not made.
     schema_check.require_writable(location)
-    copy = copy_model(
-        location=location,
-        source_catalog=source_catalog,
-        source_alias=source_alias,
-        source_version=source_version,
-    )
-    validation = validate(
-        location=location,
-        model_version=copy.version,
-        input_table=input_table,
-        experiment_name=experiment_name,
-        gate_threshold=gate_threshold,
-        champion_tolerance=champion_tolerance,
-    )
-    deployment = deploy(location=location, model_version=copy.version)
-    champion = registry.alias_version(location.model, config.CHAMPION)
+    with registry.changing_aliases(location.model):
+        copy = copy_model(
+            location=location,
+            source_catalog=source_catalog,
+            source_alias=source_alias,
+            source_version=source_version,
+        )
+        validation = validate(
+            location=location,
+            model_version=copy.version,
+            input_table=input_table,
+            experiment_name=experiment_name,
+            gate_threshold=gate_threshold,
+            champion_tolerance=champion_tolerance,
+        )
+        deployment = deploy(location=location, model_version=copy.version)
+        champion = registry.alias_version(location.model, config.CHAMPION)
     return PromoteResult(copy, validation, deployment, champion)

@@ -46,6 +46,14 @@ def uses_workspace() -> bool:
     return is_databricks() or uses_connect()
 
 
+def refuse_workspace(command: str, does: str) -> None:
+    """Stop a local-only command before it touches a workspace (on Databricks or through
+    Connect), where it would write real tables and move real aliases."""
+    if uses_workspace():
+        where = "on Databricks" if is_databricks() else f"with {CONNECT_VARIABLE} set"
+        raise MlopsError(f"{command} runs only locally ({does}); not {where}")
+
+
 def use_spark() -> bool:
     """Tables go through Spark in a workspace; tests force it with `<PACKAGE>_USE_SPARK=1`."""
     forced = os.environ.get(USE_SPARK_VARIABLE)

@@ -3,8 +3,9 @@
 Stages raise `MlopsError` for problems a user can fix. Libraries raise their own types for
 broken or busy state (a damaged `mlflow.db`, a Delta table with missing files or a corrupt log,
 a table whose columns differ from what a stage writes, a commit another run won, missing model
-files); `explain` maps those to `MlopsError`s here, so no stage needs a try/except of its own
-and the CLI prints one `error: ...` line for each (`--debug` shows the traceback).
+files, a Databricks workspace refusing a request); `explain` maps those to `MlopsError`s here,
+so no stage needs a try/except of its own and the CLI prints one `error: ...` line for each
+(`--debug` shows the traceback).
 
 `retry_conflicts` repeats a write that lost a concurrent commit, for writes that are safe to
 repeat (replacing a batch, a MERGE by key): the loser then does what it would have done alone.
@@ -76,6 +77,7 @@ def explain(error: BaseException) -> MlopsError | None:
             or _spark_conflict(cause)
             or _model_files(cause)
             or untrusted_types(cause)
+            or _workspace(cause)
         )
         if known is not None:
             return known
@@ -115,6 +117,43 @@ def untrusted_types(error: BaseException) -> MlopsError | None:
     return MlopsError(
         f"skops does not trust the model's types {names}: review them and add them to "
         "TRUSTED_TYPES in model.py"
+    )
+
+
+# What a workspace's refusal means for the user, by the SDK's error type (`databricks.sdk.errors`).
+_WORKSPACE_REMEDIES = {
+    "ResourceConflict": "something else is changing it right now: run again once that is done",
+    "PermissionDenied": "this identity lacks the permission: ask a workspace admin for it",
+    "Unauthenticated": "the credentials were refused: log in again (databricks auth login)",
+    "TooManyRequests": "the workspace is throttling requests: run again in a few minutes",
+    "InternalError": "the workspace failed: run again, and if it persists, see its status page",
+    "TemporarilyUnavailable": "the workspace is unavailable: run again in a few minutes",
+}
+
+
+def _workspace(error: BaseException) -> MlopsError | None:
+    """A Databricks workspace API's refusal (databricks-sdk), or no credentials to ask it."""
+    if isinstance(error, ValueError) and "cannot configure default credentials" in str(error):
+        return MlopsError(
+            "no Databricks credentials: set DATABRICKS_CONFIG_PROFILE to a profile of "
+            "`databricks auth login`, or DATABRICKS_HOST and DATABRICKS_TOKEN"
+        )
+    if not type(error).__module__.startswith("databricks.sdk"):
+        return None
+    from databricks.sdk.errors import DatabricksError, OperationFailed
+
+    if isinstance(error, OperationFailed):
+        return MlopsError(f"a workspace operation failed ({first_line(error)})")
+    if not isinstance(error, DatabricksError):
+        return None
+    detail = first_line(error)
+    if error.error_code == "FEATURE_DISABLED" or "not enabled" in detail:
+        remedy = "the feature is not enabled in this workspace: ask a workspace admin to enable it"
+    else:
+        kinds = [kind.__name__ for kind in type(error).__mro__]
+        remedy = next((_WORKSPACE_REMEDIES[k] for k in kinds if k in _WORKSPACE_REMEDIES), "")
+    return MlopsError(
+        f"the workspace refused the request ({detail})" + (f": {remedy}" if remedy else "")
     )
 
 

@@ -3,7 +3,8 @@
 Self-contained (the monitoring plots are embedded as base64 PNG, no scripts, no links), so it can
 be attached to a ticket or mailed as it is. It shows what `LifecycleReport.summary()` prints, and
 more: every version and alias per catalog, the duration of each step, the rows scored, labelled
-and the error and drift per batch, and the plots `monitor` drew.
+and the error and drift per batch (numeric features as `monitor`'s chart, categorical ones as a
+table), and the serving check where the project serves. Numbers read as the CLI prints them.
 """
 
 from __future__ import annotations
@@ -27,21 +28,28 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; }
+td { overflow-wrap: anywhere; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number, td:first-child { white-space: nowrap; }
 .alert { color: #b00; font-weight: bold; }
-figure { display: inline-block; margin: 0 1em 1em 0; }
+figure { display: inline-block; margin: 0 1em 1em 0; max-width: 100%; }
 img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
+class Number(str):
+    """Text already formatted as the CLI prints it, shown as a number (right-aligned)."""
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        text = "n/a" if math.isnan(value) else f"{value:.3f}"
-        return f'<td class="number">{text}</td>'
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f'<td class="number">{value}</td>'
-    if isinstance(value, bool):
+        value = Number("n/a" if math.isnan(value) else f"{value:.3f}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = Number(f"{value:,}")
+    elif isinstance(value, bool):
         value = str(value).lower()
+    if isinstance(value, Number):
+        return f'<td class="number">{html.escape(value)}</td>'
     return f"<td>{html.escape(str(value))}</td>"
 
 
@@ -66,6 +74,23 @@ def _catalog_rows(report: LifecycleReport) -> list[list[object]]:
     ]
 
 
+def retrains(pattern: str) -> bool:
+    """Whether a violation starts training (monitoring_job's `retrain` task) in `pattern`."""
+    return pattern in config.RETRAINING_PATTERNS
+
+
+def _outcome_column(pattern: str) -> str:
+    return "retrain" if retrains(pattern) else "monitoring job"
+
+
+def _outcome(pattern: str, batch: dict) -> str:
+    """What monitoring_job does with the batch's violations: retrain (true or false) where the
+    pattern retrains; elsewhere the job fails and notifies, retraining happens upstream."""
+    if retrains(pattern):
+        return str(batch["retrain"]).lower()
+    return "fails and notifies" if batch["retrain"] else "passes"
+
+
 def _batch_rows(report: LifecycleReport) -> list[list[object]]:
     rows = []
     for batch in report.batches:
@@ -78,29 +103,93 @@ def _batch_rows(report: LifecycleReport) -> list[list[object]]:
                 int(batch["labelled_rows"]) if checked else "-",
                 float(batch["metric"]) if checked else "-",
                 float(batch["max_psi"]) if checked else "-",
-                batch["retrain"] if checked else "-",
+                _outcome(report.pattern, batch) if checked else "-",
                 "; ".join(batch.get("violations", [])) or "-",
             ]
         )
     return rows
 
 
-def _image(path: Path) -> str:
+def _checked(report: LifecycleReport) -> list[dict]:
+    """The batches monitoring checked (with monitoring off, none)."""
+    return [batch for batch in report.batches if "retrain" in batch]
+
+
+def _outcome_note(report: LifecycleReport) -> list[str]:
+    if not _checked(report):
+        return []
+    pattern = html.escape(report.pattern)
+    if retrains(report.pattern):
+        return [
+            "<p>On a violation <code>monitoring_job</code> starts <code>training_job</code>: "
+            f"{pattern} trains in every environment.</p>"
+        ]
+    return [
+        "<p>On a violation <code>monitoring_job</code> fails and notifies: in "
+        f"{pattern} retraining happens upstream, not in prod.</p>"
+    ]
+
+
+def _image(path: Path, title: str) -> str:
+    """An embedded PNG with its chart's title as its text (which names the batch)."""
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-    name = html.escape(path.name)
     return (
-        f'<figure><img alt="{name}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{name}</figcaption></figure>"
+        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}"></figure>'
     )
 
 
-def plot_paths(report: LifecycleReport) -> list[Path]:
-    """The monitoring plots of the run, each once, in the order they were drawn."""
-    seen: dict[str, None] = {}
-    for batch in report.batches:
-        for plot in batch.get("plots", []):
-            seen.setdefault(plot, None)
-    return [Path(plot) for plot in seen if Path(plot).is_file()]
+def _batch_drift(batch: dict) -> str:
+    """One checked batch: the chart of its numeric features, the table of its categorical ones."""
+    from .reports import drift_title
+
+    batch_id = batch["batch_id"]
+    parts = [f"<h3>Batch {html.escape(batch_id)}</h3>"]
+    if Path(batch["drift_plot"]).is_file():
+        parts.append(_image(Path(batch["drift_plot"]), drift_title(batch_id)))
+    categorical = batch["categorical_drift"]
+    if categorical:
+        parts.append(
+            _table(
+                f"categorical-drift-{html.escape(batch_id)}",
+                ["categorical feature", "Jensen-Shannon distance"],
+                ([feature, float(value)] for feature, value in categorical.items()),
+            )
+        )
+    return f'<section class="batch">{"".join(parts)}</section>'
+
+
+def _drift_section(report: LifecycleReport) -> list[str]:
+    checked = _checked(report)
+    if not checked:
+        return ["<p>No monitoring in this run: no drift or error plots.</p>"]
+    from .reports import ERROR_TITLE
+
+    parts = [
+        "<p>Each batch against the data its model trained on: the population stability index "
+        f"of each numeric feature (a violation above max_psi {config.MAX_PSI:g}), and the "
+        "Jensen-Shannon distance of each categorical feature (0 is the same distribution, 1 "
+        "none in common), as the monitoring metrics table holds them.</p>",
+        *(_batch_drift(batch) for batch in checked),
+    ]
+    # Every check redraws the one error trend over all batches so far: the last one is complete.
+    error_plot = Path(checked[-1]["error_plot"])
+    if error_plot.is_file():
+        parts += [f"<h3>{ERROR_TITLE}</h3>", _image(error_plot, ERROR_TITLE)]
+    return [f'<section id="drift">{"".join(parts)}</section>']
+
+
+def _serving_section(report: LifecycleReport) -> list[str]:
+    """The local serving check, where the project serves (lifecycle records it then only)."""
+    if not report.serving:
+        return []
+    serving = report.serving
+    return [
+        "<h2>Serving</h2>",
+        f'<p id="serving">Version {html.escape(str(serving["version"]))} (prod\'s '
+        f"<code>{config.CHAMPION}</code>), served on this machine as <code>serve</code> does, "
+        f"answered {int(serving['rows']):,} rows of batch {html.escape(serving['batch_id'])} "
+        "over HTTP, equal to batch scoring.</p>",
+    ]
 
 
 def render(report: LifecycleReport) -> str:
@@ -139,24 +228,20 @@ def render(report: LifecycleReport) -> str:
                 "labelled rows",
                 contract.GATE.metric,
                 "max psi",
-                "retrain",
+                _outcome_column(report.pattern),
                 "violations",
             ],
             _batch_rows(report),
         ),
-    ]
-    plots = plot_paths(report)
-    parts.append("<h2>Drift and error</h2>")
-    if plots:
-        parts.append(f'<section id="plots">{"".join(_image(path) for path in plots)}</section>')
-    else:
-        parts.append("<p>No monitoring in this run: no drift or error plots.</p>")
-    parts += [
+        *_outcome_note(report),
+        "<h2>Drift and error</h2>",
+        *_drift_section(report),
+        *_serving_section(report),
         "<h2>Steps</h2>",
         _table(
             "steps",
             ["step", "seconds"],
-            [[step, float(seconds)] for step, seconds in report.durations.items()],
+            [[step, Number(f"{seconds:.1f}")] for step, seconds in report.durations.items()],
         ),
         "</body></html>",
     ]

@@ -25,6 +25,8 @@ from .metrics import check_contract, compute
 
 log = logging.getLogger(__name__)
 
+# The smallest training table (50 rows, train.py) leaves about 10 in the hold-out share.
+MIN_HOLDOUT_ROWS = 10
 # The hold-out share of this many rows measures a metric precisely, and bounds what a
 # production-sized table sends to the driver.
 MAX_VALIDATION_ROWS = 1_000_000
@@ -75,8 +77,11 @@ def load_holdout(input_table: str) -> pd.DataFrame:
     raw, _ = inputs.clean_rows(raw, table=input_table, with_outcomes=True)
     frame = dataset.training_rows(dataset.add_features(raw))
     holdout = frame[dataset.is_holdout(frame)]
-    if holdout.empty:
-        raise MlopsError(f"{input_table} has no hold-out rows to validate on")
+    if len(holdout) < MIN_HOLDOUT_ROWS:
+        raise MlopsError(
+            f"{input_table} has {len(holdout)} usable hold-out rows, the gate needs at least "
+            f"{MIN_HOLDOUT_ROWS}: a metric measured on fewer says little"
+        )
     return holdout
 
 
@@ -145,6 +150,11 @@ def check_gate(
     return failures
 
 
+# `model_version` that means the newest version carrying its training tags, chosen under the
+# model's lock (a version trained meanwhile is either chosen or not, never half).
+NEWEST = "newest"
+
+
 def validate(
     *,
     location: Location,
@@ -154,20 +164,59 @@ def validate(
     gate_threshold: float = contract.GATE.threshold,
     champion_tolerance: float = config.CHAMPION_TOLERANCE,
 ) -> ValidationResult:
-    """Measure `model_version` on the hold-out rows of `input_table`; pass -> `challenger`."""
-    import mlflow
+    """Measure `model_version` (or `NEWEST`) on the hold-out rows of `input_table`; pass ->
+    `challenger`.
 
+    Chosen, measured against the champion and moved under the model's lock
+    (`registry.changing_aliases`): the champion compared with is the champion when
+    `challenger` moves. A version without its training tags is refused.
+    """
     check_contract()
+    gate_threshold = inputs.check_number(gate_threshold, name="gate_threshold")
+    champion_tolerance = inputs.check_number(
+        champion_tolerance, name="champion_tolerance", low=0, high=1
+    )
     name = location.model
     if not str(model_version).strip():
         raise MlopsError("model_version is empty: say which version to validate")
-    version = str(registry.model_version(name, model_version).version)
-    # Before anything is measured or moved: no challenger whose predictions cannot be written.
-    schema_check.require_writable(location)
-    holdout = load_holdout(input_table)
+    with registry.changing_aliases(name):
+        if str(model_version).strip() == NEWEST:
+            version = registry.newest_trained_version(name)
+        else:
+            version = str(registry.model_version(name, model_version).version)
+        registry.require_trained(name, version)
+        # Before anything is measured or moved: no challenger whose predictions cannot be
+        # written.
+        schema_check.require_writable(location)
+        holdout = load_holdout(input_table)
+        result = _measure(location, version, holdout, gate_threshold, champion_tolerance)
+        _log_run(location, result, input_table, experiment_name, gate_threshold, champion_tolerance)
+        tags = {
+            "validation_status": "passed" if result.passed else "failed",
+            f"validation_{contract.GATE.metric}": f"{result.metrics[contract.GATE.metric]:.4f}",
+        }
+        if not result.passed:
+            registry.set_tags(name, version, tags)
+            champion = result.champion_version
+            kept = f"champion stays version {champion}" if champion else "no champion"
+            raise ValidationFailed(
+                f"{name} version {version} failed validation: {'; '.join(result.failures)} ({kept})"
+            )
+        registry.move_aliases(name, {config.CHALLENGER: version}, {version: tags})
+    log.info("%s", result.summary())
+    return result
 
+
+def _measure(
+    location: Location,
+    version: str,
+    holdout: pd.DataFrame,
+    gate_threshold: float,
+    champion_tolerance: float,
+) -> ValidationResult:
+    """The candidate's metrics, the champion's, and the gate's verdict."""
     metrics = evaluate(location.model_uri(version), holdout)
-    champion_version = registry.alias_version(name, config.CHAMPION)
+    champion_version = registry.alias_version(location.model, config.CHAMPION)
     champion_metrics, champion_note = None, ""
     if champion_version is not None and champion_version != version:
         champion_metrics, champion_note = champion_comparison(location, champion_version, holdout)
@@ -178,19 +227,37 @@ def validate(
         gate_threshold=gate_threshold,
         champion_tolerance=champion_tolerance,
     )
-    result = ValidationResult(
-        name, version, metrics, champion_version, champion_metrics or {}, failures, champion_note
+    return ValidationResult(
+        location.model,
+        version,
+        metrics,
+        champion_version,
+        champion_metrics or {},
+        failures,
+        champion_note,
     )
+
+
+def _log_run(
+    location: Location,
+    result: ValidationResult,
+    input_table: str,
+    experiment_name: str | None,
+    gate_threshold: float,
+    champion_tolerance: float,
+) -> None:
+    """The validation as an MLflow run: what was measured, against what, and the verdict."""
+    import mlflow
 
     with mlflow.start_run(
         experiment_id=registry.experiment_id(experiment_name),
-        run_name=f"validate-{location.catalog}-v{version}",
+        run_name=f"validate-{location.catalog}-v{result.version}",
     ):
         mlflow.set_tags(
             {
                 "catalog": location.catalog,
                 "stage": "validate",
-                "model_version": version,
+                "model_version": result.version,
                 "passed": str(result.passed).lower(),
             }
         )
@@ -200,26 +267,9 @@ def validate(
                 "gate_threshold": gate_threshold,
                 "champion_tolerance": champion_tolerance,
                 "input_table": input_table,
-                "champion_version": champion_version,
+                "champion_version": result.champion_version,
             }
         )
-        mlflow.log_metrics({f"candidate_{k}": v for k, v in metrics.items()})
-        if champion_metrics:
-            mlflow.log_metrics({f"champion_{k}": v for k, v in champion_metrics.items()})
-
-    registry.set_tags(
-        name,
-        version,
-        {
-            "validation_status": "passed" if result.passed else "failed",
-            f"validation_{contract.GATE.metric}": f"{metrics[contract.GATE.metric]:.4f}",
-        },
-    )
-    if failures:
-        kept = f"champion stays version {champion_version}" if champion_version else "no champion"
-        raise ValidationFailed(
-            f"{name} version {version} failed validation: {'; '.join(failures)} ({kept})"
-        )
-    registry.set_alias(name, config.CHALLENGER, version)
-    log.info("%s", result.summary())
-    return result
+        mlflow.log_metrics({f"candidate_{k}": v for k, v in result.metrics.items()})
+        if result.champion_metrics:
+            mlflow.log_metrics({f"champion_{k}": v for k, v in result.champion_metrics.items()})

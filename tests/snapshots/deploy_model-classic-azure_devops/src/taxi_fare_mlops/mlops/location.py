@@ -13,9 +13,12 @@ from .. import config
 from . import runtime
 from .errors import MlopsError
 
-# Letters, digits, `_` and `-`: what fits in a SQL identifier without quoting surprises and in a
-# local folder name.
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Letters, digits, `_` and `-`, Unicode letters included: development mode names a developer's
+# schema and model `dev_<short user name>_...`, and the Databricks CLI keeps every Unicode letter
+# and digit of the user name there (libs/iamutil/user.go GetShortUserName,
+# libs/textutil/textutil.go NormalizeString). SQL quotes each part (tables.quoted), and every
+# such name is a valid local folder name.
+_IDENTIFIER = re.compile(r"^[^\W\d][\w-]*$")
 
 
 def check_catalog(catalog: str) -> str:
@@ -46,6 +49,28 @@ def split_name(three_level_name: str) -> tuple[str, str, str]:
         )
     full_name(*parts)
     return parts[0], parts[1], parts[2]
+
+
+# The tables a stage writes, each with the one command that writes it.
+PROJECT_TABLES = {
+    config.PREDICTIONS_TABLE: "score",
+    config.LABELS_TABLE: "label",
+    config.MONITORING_TABLE: "monitor",
+}
+
+
+def refuse_project_table(table: str, *, schema: str | None, option: str) -> None:
+    """A table an option names (a source to read, sample data to write) is not one the stages
+    write: sample data over the predictions would replace them, and a batch scored from the
+    predictions would be compared with itself. `schema`: the project's tables are those of this
+    schema; None: of any schema (sample data never belongs in a table named like them)."""
+    parts = table.split(".")
+    ours = schema is None or parts[-2:-1] == [schema]
+    writer = PROJECT_TABLES.get(parts[-1]) if ours else None
+    if writer:
+        raise MlopsError(
+            f"{option} {table} is the table `{writer}` writes; name a table of your own"
+        )
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ server and the `databricks-uc` registry. Every stage talks to the registry throu
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from functools import cache
@@ -19,6 +22,8 @@ from pathlib import Path
 from .. import config
 from . import runtime
 from .errors import BrokenStateError, MlopsError, chain, explain
+
+log = logging.getLogger(__name__)
 
 
 def configure_mlflow() -> None:
@@ -58,9 +63,57 @@ def configure_mlflow() -> None:
     if database.exists():
         stat = database.stat()
         _check_database(database, stat.st_size, stat.st_mtime_ns)
+    _follow_a_move(root, database)
     uri = f"sqlite:///{database}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+
+
+# Next to mlflow.db: the folder the registry's artifact paths were written for.
+_HOME_FILE = "mlflow.db.home"
+# Local dirs whose registry this process has checked (a move needs checking once).
+_AT_HOME: set[Path] = set()
+
+
+def _follow_a_move(root: Path, database: Path) -> None:
+    """Rewrite the registry's artifact paths when the local dir has moved.
+
+    MLflow stores absolute paths (experiments, runs, model versions, logged models): after a
+    move, loading a model would look in the old folder and training would write there. The
+    folder the paths were written for is recorded beside the database; when it differs from
+    where the database is now, every path under it is rewritten, once, under a lock.
+    """
+    here = root.resolve()
+    if here in _AT_HOME:
+        return
+    home_file = root / _HOME_FILE
+    with runtime.local_lock("registry-home"):
+        recorded = home_file.read_text().strip() if home_file.exists() else ""
+        if recorded and recorded != str(here):
+            _rewrite_prefix(database, Path(recorded), here)
+        if recorded != str(here):
+            partial = home_file.with_name(f"{_HOME_FILE}.{os.getpid()}")
+            partial.write_text(f"{here}\n")
+            partial.replace(home_file)
+    _AT_HOME.add(here)
+
+
+def _rewrite_prefix(database: Path, old: Path, new: Path) -> None:
+    """Every text value in `database` that starts with `old` (as a path or a file URI) starts
+    with `new` instead, in one transaction."""
+    import sqlite3
+
+    prefixes = [(old.as_uri(), new.as_uri()), (str(old), str(new))]
+    with closing(sqlite3.connect(database)) as connection, connection:
+        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            columns = connection.execute(f'PRAGMA table_info("{table}")').fetchall()
+            for column in [row[1] for row in columns if re.search("CHAR|TEXT", row[2].upper())]:
+                for before, after in prefixes:
+                    connection.execute(
+                        f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) '
+                        f'WHERE substr("{column}", 1, ?) = ?',
+                        (after, len(before) + 1, len(before), before),
+                    )
 
 
 def _create_database(database: Path) -> None:
@@ -424,7 +477,9 @@ def create_copy(source_uri: str, model_name: str, tags: Mapping[str, object]) ->
         tags={key: str(value) for key, value in tags.items()},
         run_link=source.run_link,
         description=source.description,
-        model_id=source.model_id,
+        # Unity Catalog answers "" for a version without a logged model, and refuses that ""
+        # back (mlflow issue #22012): pass none then.
+        model_id=source.model_id or None,
     )
     return str(created.version)
 
@@ -435,24 +490,169 @@ def delete_tags(model_name: str, version: str, keys: list[str]) -> None:
         registry.delete_model_version_tag(model_name, version, key)
 
 
+# Model locks this thread holds: a command that holds one may call another that takes it too.
+_HELD = threading.local()
+
+
 @contextmanager
 def model_lock(model_name: str) -> Iterator[None]:
     """Hold while reading then changing `model_name`: finding or making a copy (so one source
-    yields one copy), or moving its aliases (so two deploys at once cannot both add the same new
-    alias, which SQLite refuses to the second).
+    yields one copy), or deciding and moving its aliases (see `changing_aliases`).
 
     Locally two processes share `.local/mlflow.db`: an exclusive file lock
     (`runtime.local_lock`) makes the read and the write one step, and goes with a process that is
-    killed. In a workspace there is no shared lock: the promotion job runs one at a time
+    killed. It is reentrant within a thread, so `promote` holds it across copy, validate and
+    deploy. In a workspace there is no shared lock: the promotion job runs one at a time
     (`max_concurrent_runs: 1`), and every run looks for an existing copy before copying. Two
     promotions of one source started outside that job at the very same moment can still both
     copy; `find_copy` then returns the newest, and the older one is an unused version.
     """
-    if runtime.uses_workspace():
+    held = _HELD.__dict__.setdefault("names", set())
+    if runtime.uses_workspace() or model_name in held:
         yield
         return
     with runtime.local_lock(f"model-{model_name}"):
+        held.add(model_name)
+        try:
+            yield
+        finally:
+            held.discard(model_name)
+
+
+# The registered-model tag that records an alias change before any alias moves.
+PENDING_MOVE = "pending_alias_move"
+
+
+@contextmanager
+def changing_aliases(model_name: str) -> Iterator[None]:
+    """The model's lock, with any alias change an interrupted command left half-done finished
+    first: every command that moves aliases decides inside this block, on a whole state, and
+    applies its decision with `move_aliases`.
+
+    Why a change survives an interruption at any registry call, here and on Databricks alike:
+    Unity Catalog has no transactions across aliases (each alias and tag is one REST call), so
+    a change is recorded, as one registered-model tag (`PENDING_MOVE`), before its first alias
+    moves, and the tag is removed after its last write. A command killed in between leaves the
+    tag; the next alias-moving command on the model (the rerun, or any other) applies the
+    recorded change (setting an alias or tag again is harmless) before it decides anything. A
+    command killed before the tag was written moved nothing; one killed after removing it had
+    finished. So a rerun completes a change and never makes it twice.
+
+    Races: locally the file lock makes decide-and-move one step for every process. A workspace
+    has no shared lock: each job that moves aliases runs one at a time (`max_concurrent_runs:
+    1`), and two different jobs moving one model's aliases at the same instant (a deploy and a
+    rollback) are not serialised; a recorded change is never lost, but the later decision may be
+    taken on the state before the earlier one. Run them one after another.
+    """
+    with model_lock(model_name):
+        complete_pending_move(model_name)
         yield
+
+
+def move_aliases(
+    model_name: str,
+    aliases: Mapping[str, str | None],
+    version_tags: Mapping[str, Mapping[str, object]] | None = None,
+) -> None:
+    """Point each alias at its version (None: remove it) and write the versions' tags, as one
+    recorded change (see `changing_aliases`, whose block this must run in)."""
+    change = {
+        "aliases": dict(aliases),
+        "tags": {
+            str(version): {key: str(value) for key, value in values.items()}
+            for version, values in (version_tags or {}).items()
+        },
+    }
+    registry = client()
+    registry.set_registered_model_tag(
+        model_name, PENDING_MOVE, json.dumps(change, separators=(",", ":"), sort_keys=True)
+    )
+    _apply(model_name, change)
+    registry.delete_registered_model_tag(model_name, PENDING_MOVE)
+
+
+def complete_pending_move(model_name: str) -> bool:
+    """Apply the alias change an interrupted command recorded and did not finish, if any."""
+    recorded = model_tags(model_name).get(PENDING_MOVE)
+    if recorded is None:
+        return False
+    try:
+        change = json.loads(recorded)
+    except ValueError:
+        change = None
+    if not (
+        isinstance(change, dict)
+        and all(isinstance(change.get(k), dict) for k in ("aliases", "tags"))
+    ):
+        raise BrokenStateError(
+            f"{model_name} has a damaged {PENDING_MOVE} tag ({recorded[:80]!r}): check its "
+            "aliases by hand, then delete the tag"
+        )
+    _apply(model_name, change)
+    client().delete_registered_model_tag(model_name, PENDING_MOVE)
+    log.warning("%s: completed an interrupted alias change %s", model_name, recorded)
+    return True
+
+
+def _apply(model_name: str, change: dict) -> None:
+    for alias, version in sorted(change["aliases"].items()):
+        if version is None:
+            delete_alias(model_name, alias)
+        else:
+            set_alias(model_name, alias, version)
+    for version, values in sorted(change["tags"].items()):
+        set_tags(model_name, version, values)
+
+
+def model_tags(model_name: str) -> dict[str, str]:
+    """The registered model's own tags; none when the model does not exist yet."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(client().get_registered_model(model_name).tags)
+    except MlflowException as error:
+        if is_missing(error):
+            return {}
+        raise
+
+
+# What `train` writes on every version it registers, in the request that creates it (copies
+# carry them over): a version without them was never finished by `train`.
+TRAINING_TAGS = ("training_table", "git_commit")
+
+
+def untrained(model_name: str, version: str) -> str:
+    """Why `version` may not be validated, deployed or promoted; "" when it may."""
+    entry = model_version(model_name, version)
+    missing = [key for key in TRAINING_TAGS if key not in entry.tags]
+    if missing:
+        return (
+            f"{model_name} version {version} has no training tags ({', '.join(missing)}): "
+            "it was not registered by a finished train; train again (or delete that version)"
+        )
+    status = str(getattr(entry, "status", "READY") or "READY")
+    if status != "READY":
+        return f"{model_name} version {version} was never finished (status {status})"
+    return ""
+
+
+def require_trained(model_name: str, version: str) -> str:
+    problem = untrained(model_name, version)
+    if problem:
+        raise MlopsError(problem)
+    return str(version)
+
+
+def newest_trained_version(model_name: str) -> str:
+    """Newest version that carries its training tags; versions without them are passed over
+    (each named in a warning), never picked by default."""
+    for version in reversed(versions(model_name)):
+        problem = untrained(model_name, version)
+        if not problem:
+            return version
+        log.warning("skipped: %s", problem)
+    latest_version(model_name)  # no versions at all: says so
+    raise MlopsError(f"{model_name} has no version with its training tags: run train first")
 
 
 @cache

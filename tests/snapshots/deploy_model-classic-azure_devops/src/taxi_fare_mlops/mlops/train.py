@@ -98,8 +98,8 @@ def load_training_frame(
     return TrainingSample(frame, store.count(input_table), sampled_rows)
 
 
-def log_and_register(pipeline, example: pd.DataFrame, *, model_name: str, tags: dict) -> str:
-    """Log the fitted pipeline in the active run and register it; returns the new version."""
+def log_model(pipeline, example: pd.DataFrame) -> str:
+    """Log the fitted pipeline in the active run; returns its model URI."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -111,12 +111,26 @@ def log_and_register(pipeline, example: pd.DataFrame, *, model_name: str, tags: 
         signature=infer_signature(example, outputs.raw_scores(pipeline, example)),
         input_example=example.head(5),
         pip_requirements=pip_requirements(),
-        registered_model_name=model_name,
         **outputs.log_options(pipeline),
     )
-    version = str(info.registered_model_version)
-    registry.set_tags(model_name, version, tags)
-    return version
+    return info.model_uri
+
+
+def register(model_uri: str, *, model_name: str, tags: dict) -> str:
+    """Register a logged model as a new version, born with its lineage `tags`.
+
+    The tags go in the one request that creates the version (locally one SQLite transaction;
+    Unity Catalog's CreateModelVersion carries them too), so no version exists without them,
+    however the process ends: `validate`, `deploy` and `promote` refuse a version that has not
+    got them (`registry.TRAINING_TAGS`).
+    """
+    import mlflow
+
+    registry.configure_mlflow()
+    version = mlflow.register_model(
+        model_uri, model_name, tags={k: str(v) for k, v in tags.items()}
+    )
+    return str(version.version)
 
 
 def train(
@@ -176,17 +190,18 @@ def train(
                 "sampled_fraction": sample.sampled_fraction,
             }
         )
-        version = log_and_register(
-            pipeline,
-            fit_rows[features.MODEL_FEATURES].head(200),
-            model_name=location.model,
-            tags={
-                "training_table": input_table,
-                "sample_fraction": sample_fraction,
-                "git_commit": commit,
-                f"holdout_{contract.GATE.metric}": round(scores[contract.GATE.metric], 4),
-            },
-        )
+        model_uri = log_model(pipeline, fit_rows[features.MODEL_FEATURES].head(200))
+    # After the run has ended: a version never points at a run still marked running.
+    version = register(
+        model_uri,
+        model_name=location.model,
+        tags={
+            "training_table": input_table,
+            "sample_fraction": sample_fraction,
+            "git_commit": commit,
+            f"holdout_{contract.GATE.metric}": round(scores[contract.GATE.metric], 4),
+        },
+    )
     result = TrainResult(
         location.model, version, run.info.run_id, scores, len(fit_rows), sample_fraction
     )

@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import config, contract
 from . import errors, registry, runtime
@@ -103,6 +104,8 @@ def sample_data_arguments(parser: argparse.ArgumentParser) -> None:
 def sample_data(args: argparse.Namespace) -> Message:
     from ..sample_data import write_sample_data
 
+    runtime.refuse_workspace("sample-data", f"it overwrites {args.table} with synthetic rows")
+
     rows = write_sample_data(
         args.table,
         n_rows=args.rows,
@@ -152,19 +155,21 @@ def train(args: argparse.Namespace):
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     _input_table(parser, "data whose hold-out rows measure the model")
-    parser.add_argument("--model-version", default="", help="default: the newest version")
+    parser.add_argument(
+        "--model-version",
+        default="newest",
+        help="default: %(default)s, the newest version that carries its training tags",
+    )
     _experiment(parser)
     _gate(parser)
 
 
 def validate(args: argparse.Namespace):
-    from . import registry
     from .validate import validate
 
-    location = _location(args)
     return validate(
-        location=location,
-        model_version=args.model_version or registry.latest_version(location.model),
+        location=_location(args),
+        model_version=args.model_version,
         input_table=args.input_table,
         experiment_name=args.experiment_name,
         gate_threshold=args.gate_threshold,
@@ -196,12 +201,16 @@ def rollback(args: argparse.Namespace):
 # --- serve -------------------------------------------------------------------------------------
 
 
+# Not MLflow's 5000, which `make mlflow-ui` takes: the two run side by side.
+SERVE_PORT = 8080
+
+
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     parser.add_argument(
         "--port",
         type=int,
-        default=5000,
+        default=SERVE_PORT,
         help="port on 127.0.0.1, 0 = any free one (default: %(default)s)",
     )
 
@@ -212,6 +221,45 @@ def serve(args: argparse.Namespace):
     # Runs until Ctrl-C.
     serve_forever(location=_location(args), port=args.port, say=print)
     return None
+
+
+# --- delete-endpoint ---------------------------------------------------------------------------
+
+
+def delete_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default="dev",
+        choices=["dev", "staging", "prod"],
+        help="the bundle target whose endpoint goes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--endpoint",
+        default="",
+        help=f"the bundle variable serving_endpoint (default: {config.PROJECT_NAME}-<target>)",
+    )
+    parser.add_argument(
+        "--model-name",
+        default=config.MODEL_NAME,
+        help="the model's name in the target, with the prefix development mode gives it, "
+        "dev_<you>_<model> in dev (default: %(default)s)",
+    )
+
+
+def delete_endpoint(args: argparse.Namespace):
+    from .endpoint import delete_endpoint
+
+    if args.target == "dev" and args.model_name == config.MODEL_NAME:
+        raise MlopsError(
+            "in dev, development mode prefixes your model and endpoint: pass --model-name "
+            f"dev_<you>_{config.MODEL_NAME}, as Catalog Explorer shows your model"
+        )
+    # The workspace is the one the Databricks SDK's default authentication finds
+    # (DATABRICKS_CONFIG_PROFILE, or DATABRICKS_HOST and DATABRICKS_TOKEN).
+    return delete_endpoint(
+        endpoint=args.endpoint or f"{config.PROJECT_NAME}-{args.target}",
+        model_resource_name=args.model_name,
+    )
 
 
 # --- promote -----------------------------------------------------------------------------------
@@ -368,6 +416,10 @@ def lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
 def lifecycle(args: argparse.Namespace):
     from .lifecycle import run
 
+    runtime.refuse_workspace(
+        "lifecycle", "it writes synthetic input, trains and moves champion in every catalog"
+    )
+
     # The lifecycle narrates each step as it goes and ends with its summary.
     run(pattern=args.pattern, rows=args.rows, monitoring=args.monitoring)
     return None
@@ -408,6 +460,12 @@ COMMANDS = [
         "serve the champion on 127.0.0.1 with MLflow's scoring protocol (/ping, /invocations)",
         serve_arguments,
         serve,
+    ),
+    Command(
+        "delete-endpoint",
+        "delete a target's serving endpoint (before `databricks bundle destroy`, which leaves it)",
+        delete_endpoint_arguments,
+        delete_endpoint,
     ),
     Command(
         "lifecycle",
@@ -496,6 +554,33 @@ def prepare(command: str, *, verbose: bool = False, one_command: bool = False) -
         gc.freeze()
 
 
+# Numeric options no stage checks itself (the stages check their thresholds), with their ranges.
+OPTION_RANGES: dict[str, dict[str, Any]] = {
+    "rows": {"low": 1},
+    "days": {"low": 1},
+    "seed": {"low": 0, "high": 2**32 - 1},
+    "drift": {"low": 0, "above": True},
+    "port": {"low": 0, "high": 65535},
+}
+TABLE_OPTIONS = ("table", "input_table", "baseline_table", "from_table")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Numbers in range and tables that are not the project's own, before anything runs."""
+    from .inputs import check_number
+    from .location import refuse_project_table
+
+    for name, allowed in OPTION_RANGES.items():
+        if hasattr(args, name):
+            check_number(getattr(args, name), name=f"--{name}", **allowed)
+    # sample-data writes its --table, whatever the schema; the others read theirs.
+    schema = getattr(args, "schema", None)
+    for name in TABLE_OPTIONS:
+        if getattr(args, name, ""):
+            option = f"--{name.replace('_', '-')}"
+            refuse_project_table(getattr(args, name).strip(), schema=schema, option=option)
+
+
 def _one_line(error: Exception) -> str:
     known = errors.explain(error)
     if known is not None:
@@ -516,6 +601,7 @@ def main(argv: list[str] | None = None, *, one_command: bool = False) -> int:
     args = build_parser().parse_args(argv)
     prepare(args.command, verbose=args.verbose, one_command=one_command)
     try:
+        check_options(args)
         result = args.handler(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

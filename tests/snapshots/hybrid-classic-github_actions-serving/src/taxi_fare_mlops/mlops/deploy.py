@@ -3,6 +3,11 @@
 Batch inference always loads `champion`, so moving the alias is the whole deployment. The version
 it replaced keeps the alias `previous_champion` (and the new champion a `previous_champion` tag),
 so `rollback` knows where to return: it moves `champion` back and removes `previous_champion`.
+
+Both decide and move inside `registry.changing_aliases`: under the model's lock, after finishing
+any alias change an interrupted command left half-done, and as one recorded change. So a rerun
+after an interruption at any point completes the change and does not repeat it, and a deploy
+and a rollback at once end as if one had run after the other.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ class DeployResult:
     model_name: str
     version: str
     previous_champion: str | None
+    # False when the version was champion already: nothing moved.
+    moved: bool = True
 
     def summary(self) -> str:
+        if not self.moved:
+            return f"{self.model_name}: {config.CHAMPION} is already version {self.version}"
         return (
             f"{self.model_name}: {config.CHAMPION} is version {self.version} "
             f"(was {self.previous_champion or 'none'})"
@@ -36,27 +45,32 @@ def deploy(*, location: Location, model_version: str = "") -> DeployResult:
     """Make `model_version` (default: the current challenger) champion.
 
     Only the challenger may be deployed: that is the version that passed the gate most recently,
-    so a stale or never-validated version cannot reach batch inference by mistake.
+    so a stale or never-validated version cannot reach batch inference by mistake. Deploying
+    the champion again changes nothing.
     """
     name = location.model
-    challenger = registry.require_alias(name, config.CHALLENGER, ": validate a version first")
-    version = str(model_version).strip() or challenger
-    if version != challenger:
-        raise MlopsError(
-            f"{name} version {version} is not the {config.CHALLENGER} "
-            f"(version {challenger} is): only a validated version can become {config.CHAMPION}"
-        )
-    # Batch scoring writes with this code: champion never moves to predictions it cannot write.
-    schema_check.require_writable(location)
-    with registry.model_lock(name):
+    with registry.changing_aliases(name):
+        challenger = registry.require_alias(name, config.CHALLENGER, ": validate a version first")
+        version = str(model_version).strip() or challenger
+        if version != challenger:
+            raise MlopsError(
+                f"{name} version {version} is not the {config.CHALLENGER} "
+                f"(version {challenger} is): only a validated version can become {config.CHAMPION}"
+            )
+        registry.require_trained(name, version)
+        # Batch scoring writes with this code: champion never moves to predictions it cannot
+        # write.
+        schema_check.require_writable(location)
         previous = registry.alias_version(name, config.CHAMPION)
-        registry.set_alias(name, config.CHAMPION, version)
-        tags = {"deployed_at": datetime.now(timezone.utc).isoformat()}
-        if previous and previous != version:
-            tags["previous_champion"] = previous
-            registry.set_alias(name, config.PREVIOUS_CHAMPION, previous)
-        registry.set_tags(name, version, tags)
-    result = DeployResult(name, version, previous)
+        if previous == version:
+            result = DeployResult(name, version, previous, moved=False)
+        else:
+            aliases = {config.CHAMPION: version}
+            tags = {"deployed_at": datetime.now(timezone.utc).isoformat()}
+            if previous:
+                aliases[config.PREVIOUS_CHAMPION] = tags["previous_champion"] = previous
+            registry.move_aliases(name, aliases, {version: tags})
+            result = DeployResult(name, version, previous)
     log.info("%s", result.summary())
     return result
 
@@ -92,7 +106,7 @@ def rollback(*, location: Location) -> RollbackResult:
     `previous_champion` but a champion restored by a rollback, and changes nothing. The version
     taken out of service also loses `challenger`, so running deploy again cannot bring it back.
     """
-    with registry.model_lock(location.model):
+    with registry.changing_aliases(location.model):
         result = _roll_back(location.model)
     log.info("%s", result.summary())
     return result
@@ -113,11 +127,13 @@ def _roll_back(name: str) -> RollbackResult:
                 "is the first one deployed"
             )
     registry.model_version(name, target)  # one clear line if it was deleted since
-    registry.set_alias(name, config.CHAMPION, target)
-    registry.delete_alias(name, config.PREVIOUS_CHAMPION)
+    aliases: dict[str, str | None] = {config.CHAMPION: target, config.PREVIOUS_CHAMPION: None}
     if registry.alias_version(name, config.CHALLENGER) == current:
-        registry.delete_alias(name, config.CHALLENGER)
+        aliases[config.CHALLENGER] = None
     now = datetime.now(timezone.utc).isoformat()
-    registry.set_tags(name, current, {ROLLED_BACK_AT: now})
-    registry.set_tags(name, target, {RESTORED_FROM: current, "deployed_at": now})
+    registry.move_aliases(
+        name,
+        aliases,
+        {current: {ROLLED_BACK_AT: now}, target: {RESTORED_FROM: current, "deployed_at": now}},
+    )
     return RollbackResult(name, target, current, rolled_back=True)

@@ -30,10 +30,15 @@ The documentation this follows:
 - serving endpoint permissions (Can View, Can Query, Can Manage; the permissions API under
   /permissions/serving-endpoints/):
   https://docs.databricks.com/en/security/auth-authz/access-control/serving-endpoint-acl.html
-- an update in progress blocks another until it completes or fails; the SDK waits for
-  NOT_UPDATING (databricks-sdk 0.162, `databricks/sdk/service/serving.py`, `ServingEndpointsAPI`:
-  create, update_config, put_ai_gateway, update_permissions,
+- an update in progress blocks another until it completes or fails, and an AI Gateway change
+  is such an update: the API answers 409 RESOURCE_CONFLICT to a config update that does not wait
+  for it. The SDK waits for NOT_UPDATING and raises `OperationFailed` on UPDATE_FAILED
+  (databricks-sdk 0.162, `databricks/sdk/service/serving.py`, `ServingEndpointsAPI`: create,
+  update_config, put_ai_gateway, update_permissions, delete,
   wait_get_serving_endpoint_not_updating)
+
+`bundle destroy` does not delete the endpoint (it is no bundle resource), so `delete_endpoint`
+(`python -m <package> delete-endpoint`) does, before the bundle is destroyed (README.md).
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ _ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 @dataclass
 class EndpointResult:
     endpoint: str
-    action: str  # created | updated | unchanged | skipped
+    action: str  # created | updated | unchanged | skipped | deleted | absent
     version: str | None = None
     previous_version: str | None = None
     reason: str = ""
@@ -69,6 +74,11 @@ class EndpointResult:
     def summary(self) -> str:
         if self.action == "skipped":
             return f"no serving endpoint updated: {self.reason}"
+        if self.action == "absent":
+            return f"no endpoint {self.endpoint}: nothing to delete"
+        if self.action == "deleted":
+            was = f" (it served version {self.previous_version})" if self.previous_version else ""
+            return f"endpoint {self.endpoint} deleted{was}"
         if self.action == "unchanged":
             return f"endpoint {self.endpoint} already serves version {self.version}"
         was = f" (was {self.previous_version})" if self.previous_version else ""
@@ -136,15 +146,40 @@ def _logs_to(endpoint, location: Location) -> bool:
     )
 
 
+def _existing(api, name: str):
+    """Endpoint `name`, or None if there is none. A 404 for model serving not being enabled in
+    the workspace is no answer about the endpoint: it goes up (`errors.explain` says what to do)."""
+    from databricks.sdk.errors import NotFound
+
+    try:
+        return api.get(name)
+    except NotFound as error:
+        if error.error_code == "FEATURE_DISABLED":
+            raise
+        return None
+
+
+def _settled(api, name: str, timeout: timedelta, timed_out: str):
+    """The endpoint once no update is in progress, or `MlopsError(timed_out)`.
+
+    An update that failed has settled too: the SDK's waiter raises `OperationFailed` for
+    UPDATE_FAILED (and UPDATE_CANCELED), and the endpoint, still serving its previous
+    configuration, is read once more for the caller to judge."""
+    from databricks.sdk.errors import OperationFailed
+
+    try:
+        return api.wait_get_serving_endpoint_not_updating(name, timeout=timeout)
+    except OperationFailed:
+        return api.get(name)
+    except TimeoutError:
+        raise MlopsError(timed_out) from None
+
+
 def _wait_until_ready(api, name: str, timeout: timedelta, version: str, previous: str | None):
     """The endpoint once no update is in progress; one line if it is not serving `version`."""
     kept = f"; it still serves version {previous}" if previous else "; it serves no version"
-    try:
-        endpoint = api.wait_get_serving_endpoint_not_updating(name, timeout=timeout)
-    except TimeoutError:
-        raise MlopsError(
-            f"endpoint {name} was not ready with version {version} after {timeout}{kept}"
-        ) from None
+    timed_out = f"endpoint {name} was not ready with version {version} after {timeout}{kept}"
+    endpoint = _settled(api, name, timeout, timed_out)
     update, ready = _state(endpoint)
     served = [served_version for _, served_version in served_versions(endpoint)]
     if update != "NOT_UPDATING" or ready != "READY" or served != [version]:
@@ -169,8 +204,7 @@ def ensure_endpoint(
 ) -> EndpointResult:
     """Make endpoint `name` serve exactly `location.model` at `version` (see the module doc).
 
-    `client` is a `databricks.sdk.WorkspaceClient` (a stand-in in the tests)."""
-    from databricks.sdk.errors import NotFound
+    `client` is a `databricks.sdk.WorkspaceClient` (of a fake workspace in the tests)."""
     from databricks.sdk.service.serving import (
         AiGatewayConfig,
         EndpointCoreConfigInput,
@@ -190,10 +224,11 @@ def ensure_endpoint(
         scale_to_zero_enabled=scale_to_zero,
     )
     traffic = TrafficConfig(routes=[Route(served_model_name=entity.name, traffic_percentage=100)])
-    try:
-        existing = api.get(name)
-    except NotFound:
-        existing = None
+    existing = _existing(api, name)
+    busy = (
+        f"endpoint {name} was still busy with an earlier update after {timeout}: run this task "
+        "again once it is done"
+    )
 
     previous: str | None = None
     if existing is None:
@@ -209,17 +244,13 @@ def ensure_endpoint(
     else:
         if _state(existing)[0] == "IN_PROGRESS":
             # The API refuses an update while another is in progress: let that one finish.
-            try:
-                existing = api.wait_get_serving_endpoint_not_updating(name, timeout=timeout)
-            except TimeoutError:
-                raise MlopsError(
-                    f"endpoint {name} was still busy with an earlier update after {timeout}: "
-                    "run this task again once it is done"
-                ) from None
+            existing = _settled(api, name, timeout, busy)
         served = served_versions(existing)
         previous = ", ".join(v for _, v in served) or None
         if not _logs_to(existing, location):
             api.put_ai_gateway(name, inference_table_config=_inference_table(location))
+            # That is an update too: the config update below would be refused (409) during it.
+            existing = _settled(api, name, timeout, busy)
         if served == [(location.model, version)] and _state(existing) == ("NOT_UPDATING", "READY"):
             action = "unchanged"
         else:
@@ -286,5 +317,34 @@ def update_endpoint(
         query_group=query_group,
         timeout=timeout,
     )
+    log.info("%s", result.summary())
+    return result
+
+
+def delete_endpoint(
+    *,
+    endpoint: str,
+    model_resource_name: str,
+    model_name: str = config.MODEL_NAME,
+    client=None,
+) -> EndpointResult:
+    """Delete a target's endpoint, which `bundle destroy` leaves running (and, in prod, billed),
+    serving a model that is gone and logging to a schema that is dropped.
+
+    `endpoint`, `model_resource_name` and `model_name` name it as `update_endpoint` does (the
+    prefix is the one the bundle gave the model). No endpoint is no error: the teardown can run
+    twice."""
+    name = endpoint_name(endpoint.strip(), model_resource_name, model_name)
+    if client is None:
+        from databricks.sdk import WorkspaceClient
+
+        client = WorkspaceClient()
+    api = client.serving_endpoints
+    existing = _existing(api, name)
+    if existing is None:
+        return EndpointResult(name, "absent")
+    api.delete(name)
+    served = ", ".join(version for _, version in served_versions(existing)) or None
+    result = EndpointResult(name, "deleted", previous_version=served)
     log.info("%s", result.summary())
     return result

@@ -193,7 +193,9 @@ def _score_and_check(
         metric=checked.errors[contract.GATE.metric],
         labelled_rows=checked.labelled_rows,
         max_psi=checked.largest_psi[1],
-        plots=[str(path) for path in checked.reports],
+        categorical_drift=checked.categorical_drift,
+        drift_plot=str(checked.reports[0]),
+        error_plot=str(checked.reports[1]),
     )
 
 
@@ -218,7 +220,12 @@ def _check_serving(report: LifecycleReport, prod: Location, batch_id: str, say, 
         raise MlopsError(
             f"the local server at {running.url} answered differently from batch scoring"
         )
-    report.serving = {"version": running.served.version, "rows": len(answers), "url": running.url}
+    report.serving = {
+        "version": running.served.version,
+        "rows": len(answers),
+        "url": running.url,
+        "batch_id": batch_id,
+    }
     say(
         f"[{prod.catalog}] served version {running.served.version} at {running.url}: "
         f"{len(answers)} rows of batch {batch_id} over HTTP, answers equal to batch scoring"

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from .. import config
 from . import runtime
-from .errors import MlopsError, retry_conflicts
+from .errors import BrokenStateError, MlopsError, retry_conflicts
 from .location import split_name
 
 log = logging.getLogger(__name__)
@@ -585,7 +585,17 @@ class LocalTables(Tables):
     def exists(self, name: str) -> bool:
         from deltalake import DeltaTable
 
-        return DeltaTable.is_deltatable(str(self.path(name)))
+        folder = self.path(name)
+        if DeltaTable.is_deltatable(str(folder)):
+            return True
+        if folder.is_dir() and any(folder.rglob("*.parquet")):
+            # Data files without a log: a write that started the table anew would hide the old
+            # rows behind a new commit 0. Refused, as an empty mlflow.db is.
+            raise BrokenStateError(
+                f"table {name} is damaged (data files in {folder} but no _delta_log): restore "
+                "the log from a backup, or move the folder away to start the table anew"
+            )
+        return False
 
     def read(
         self,

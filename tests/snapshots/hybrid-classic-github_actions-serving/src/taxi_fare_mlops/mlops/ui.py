@@ -6,9 +6,11 @@ server reads that database, so runs, metrics, models, versions and aliases can b
 `lifecycle`, the tests or the exploration notebook write to it. It listens on 127.0.0.1 only:
 the tracking server has no authentication. In a workspace, the workspace is the UI.
 
-Ctrl-C or SIGTERM stops it: `mlflow server` runs its web server in processes of its own, which
-are started in a process group of their own and stopped together, so none is left holding the
-port; then "stopped", exit 0.
+Ctrl-C, SIGTERM, SIGHUP (the terminal closed) or SIGQUIT stops it: `mlflow server` runs its web
+server, job runner and workers in processes of its own, which are started in a process group of
+their own and stopped together, so none is left holding the port; then "stopped", exit 0. A port
+already taken fails at once with one line and exit 1 (the server itself would report it among
+its start-up messages, after half a minute, and exit 0); so does a server that ends by itself.
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 from . import registry, runtime
 from .errors import MlopsError
-from .signals import sigterm_as_interrupt
+from .signals import signals_as_interrupt, signals_ignored
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 # How long the server's processes get to end after SIGTERM before they are killed.
 STOP_SECONDS = 30
+# What stops the UI: Ctrl-C, `kill`, the terminal closing, Ctrl-\. Each would otherwise end this
+# process alone and leave the server, in a session of its own, serving.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def server_command(port: int = DEFAULT_PORT) -> list[str]:
@@ -62,33 +69,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
     args = parser.parse_args(argv)
     try:
+        require_free_port(args.port)
         command = server_command(args.port)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"MLflow UI of {runtime.local_dir()} on http://{HOST}:{args.port} (Ctrl-C stops it)")
-    with sigterm_as_interrupt():
+    with signals_as_interrupt(*STOP_SIGNALS):
         # A session of its own: Ctrl-C reaches this process only, which then stops the whole
-        # group (mlflow server and the uvicorn workers it starts) and waits for it.
+        # group (mlflow server, the uvicorn workers and job runner it starts) and waits for it.
         server = subprocess.Popen(command, start_new_session=True)
         try:
-            return server.wait()
+            code = server.wait()
         except KeyboardInterrupt:
             stop_group(server)
+        else:
+            stop_group(server)  # what it started may outlive it
+            print(
+                f"error: the MLflow server stopped by itself (exit {code}): see its messages above",
+                file=sys.stderr,
+            )
+            return 1
     print("stopped", flush=True)
     return 0
 
 
+def require_free_port(port: int) -> None:
+    """Fail before starting when the port is taken, binding as the server would (SO_REUSEADDR:
+    a port a stopped server left in TIME_WAIT is free)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise MlopsError(
+                f"port {port} on {HOST} is taken ({error.strerror}): stop what serves there, "
+                f"or choose another port (make mlflow-ui MLFLOW_PORT={port + 1})"
+            ) from None
+
+
 def stop_group(server: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group, SIGKILL if it has not ended in STOP_SECONDS."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+    """SIGTERM to the server's process group, SIGKILL to what is left of it after STOP_SECONDS;
+    returns once none of it runs. Signals meanwhile (a second Ctrl-C) do not cut it short."""
+    with signals_ignored(signal.SIGINT, *STOP_SIGNALS):
+        _signal_group(server, signal.SIGTERM)
+        if not _group_ended(server, STOP_SECONDS):
+            _signal_group(server, signal.SIGKILL)
+            _group_ended(server, STOP_SECONDS)
         server.wait()
+
+
+def _signal_group(server: subprocess.Popen, signal_number: int) -> None:
+    try:
+        os.killpg(server.pid, signal_number)
     except ProcessLookupError:
-        server.wait()  # it had ended already
+        pass  # none of it runs any more
+
+
+def _group_ended(server: subprocess.Popen, seconds: float) -> bool:
+    """Whether every process of the group has ended within `seconds`. The server leads the group
+    and is its parent: it is reaped here, since until then it counts as a member."""
+    deadline = time.monotonic() + seconds
+    while True:
+        server.poll()
+        try:
+            os.killpg(server.pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
 
 
 if __name__ == "__main__":

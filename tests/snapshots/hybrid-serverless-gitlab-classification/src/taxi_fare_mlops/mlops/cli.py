@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import config, contract
 from . import errors, registry, runtime
@@ -103,6 +104,8 @@ def sample_data_arguments(parser: argparse.ArgumentParser) -> None:
 def sample_data(args: argparse.Namespace) -> Message:
     from ..sample_data import write_sample_data
 
+    runtime.refuse_workspace("sample-data", f"it overwrites {args.table} with synthetic rows")
+
     rows = write_sample_data(
         args.table,
         n_rows=args.rows,
@@ -152,19 +155,21 @@ def train(args: argparse.Namespace):
 def validate_arguments(parser: argparse.ArgumentParser) -> None:
     _location_arguments(parser)
     _input_table(parser, "data whose hold-out rows measure the model")
-    parser.add_argument("--model-version", default="", help="default: the newest version")
+    parser.add_argument(
+        "--model-version",
+        default="newest",
+        help="default: %(default)s, the newest version that carries its training tags",
+    )
     _experiment(parser)
     _gate(parser)
 
 
 def validate(args: argparse.Namespace):
-    from . import registry
     from .validate import validate
 
-    location = _location(args)
     return validate(
-        location=location,
-        model_version=args.model_version or registry.latest_version(location.model),
+        location=_location(args),
+        model_version=args.model_version,
         input_table=args.input_table,
         experiment_name=args.experiment_name,
         gate_threshold=args.gate_threshold,
@@ -347,6 +352,10 @@ def lifecycle_arguments(parser: argparse.ArgumentParser) -> None:
 def lifecycle(args: argparse.Namespace):
     from .lifecycle import run
 
+    runtime.refuse_workspace(
+        "lifecycle", "it writes synthetic input, trains and moves champion in every catalog"
+    )
+
     # The lifecycle narrates each step as it goes and ends with its summary.
     run(pattern=args.pattern, rows=args.rows, monitoring=args.monitoring)
     return None
@@ -469,6 +478,33 @@ def prepare(command: str, *, verbose: bool = False, one_command: bool = False) -
         gc.freeze()
 
 
+# Numeric options no stage checks itself (the stages check their thresholds), with their ranges.
+OPTION_RANGES: dict[str, dict[str, Any]] = {
+    "rows": {"low": 1},
+    "days": {"low": 1},
+    "seed": {"low": 0, "high": 2**32 - 1},
+    "drift": {"low": 0, "above": True},
+    "port": {"low": 0, "high": 65535},
+}
+TABLE_OPTIONS = ("table", "input_table", "baseline_table", "from_table")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Numbers in range and tables that are not the project's own, before anything runs."""
+    from .inputs import check_number
+    from .location import refuse_project_table
+
+    for name, allowed in OPTION_RANGES.items():
+        if hasattr(args, name):
+            check_number(getattr(args, name), name=f"--{name}", **allowed)
+    # sample-data writes its --table, whatever the schema; the others read theirs.
+    schema = getattr(args, "schema", None)
+    for name in TABLE_OPTIONS:
+        if getattr(args, name, ""):
+            option = f"--{name.replace('_', '-')}"
+            refuse_project_table(getattr(args, name).strip(), schema=schema, option=option)
+
+
 def _one_line(error: Exception) -> str:
     known = errors.explain(error)
     if known is not None:
@@ -489,6 +525,7 @@ def main(argv: list[str] | None = None, *, one_command: bool = False) -> int:
     args = build_parser().parse_args(argv)
     prepare(args.command, verbose=args.verbose, one_command=one_command)
     try:
+        check_options(args)
         result = args.handler(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

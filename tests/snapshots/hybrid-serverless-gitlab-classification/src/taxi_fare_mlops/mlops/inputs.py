@@ -20,11 +20,12 @@ Identifiers typed by people are parsed strictly: `parse_batch_id` accepts ASCII 
 digits and `_ . : -`, at most `MAX_BATCH_ID_LENGTH` characters, and every stage that reads a
 batch id (score, monitor) parses it with the same function, so an id one accepts the other can
 read back. `parse_count` accepts ASCII digits only (no signs, spaces, `_` or other scripts'
-digits, all of which `int()` takes).
+digits, all of which `int()` takes), and `check_number` keeps thresholds finite and in range.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -204,3 +205,23 @@ def parse_count(text: str, *, name: str, minimum: int = 0) -> int:
     if value < minimum:
         raise MlopsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def check_number(
+    value: float, *, name: str, low: float = -math.inf, high: float = math.inf, above: bool = False
+) -> float:
+    """A setting typed by a person (a threshold, a share, a count): finite and in its range, or
+    one line naming it and the range. NaN compares false with everything, so a NaN threshold
+    would pass every check that reads it; it is refused here instead. `above`: `low` itself is
+    out of range."""
+    number = float(value)
+    in_range = (number > low if above else number >= low) and number <= high
+    if not (math.isfinite(number) and in_range):
+        opening, closing = "(" if above else "[", "]" if math.isfinite(high) else ")"
+        allowed = f"{opening}{_bound(low)}, {_bound(high)}{closing}"
+        raise MlopsError(f"{name} must be a finite number in {allowed}, got {value}")
+    return number
+
+
+def _bound(value: float) -> str:
+    return f"{int(value):,}" if math.isfinite(value) and value == int(value) else f"{value:g}"

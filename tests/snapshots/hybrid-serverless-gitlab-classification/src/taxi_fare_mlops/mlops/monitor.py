@@ -48,6 +48,7 @@ class MonitorResult:
     errors: dict[str, float]
     violations: list[str]
     labelled_rows: int = 0
+    # The drift chart of this batch, then the error trend of every batch so far.
     reports: list[Path] = field(default_factory=list)
 
     @property
@@ -58,6 +59,12 @@ class MonitorResult:
     def largest_psi(self) -> tuple[str, float]:
         psi = self.drift[self.drift["metric"] == "psi"].set_index("feature")["value"]
         return (str(psi.idxmax()), float(psi.max())) if len(psi) else ("-", float("nan"))
+
+    @property
+    def categorical_drift(self) -> dict[str, float]:
+        """The Jensen-Shannon distance of each categorical feature from its baseline."""
+        js = self.drift[self.drift["metric"] == "js"]
+        return dict(zip(js["feature"].astype(str), js["value"].astype(float), strict=True))
 
     def describe_errors(self) -> str:
         if not self.labelled_rows:
@@ -165,6 +172,8 @@ def monitor(
     reports_dir: Path | None = None,
 ) -> MonitorResult:
     """Check the latest (or the given) batch of predictions against the thresholds."""
+    max_psi = inputs.check_number(max_psi, name="max_psi", low=0)
+    gate_threshold = inputs.check_number(gate_threshold, name="gate_threshold")
     # The same parser as scoring's: an id scoring accepted is read back as it was written.
     batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
     store = tables.for_runtime()
@@ -218,7 +227,10 @@ def monitor(
     reports_dir = Path(reports_dir or runtime.reports_dir())
     result.reports = [
         reports.plot_feature_drift(
-            drift_table, Path(reports_dir) / f"drift_{batch_id}.png", max_psi=max_psi
+            drift_table,
+            Path(reports_dir) / f"drift_{batch_id}.png",
+            max_psi=max_psi,
+            batch_id=batch_id,
         ),
         reports.plot_error_over_time(
             error_history(location.metrics), Path(reports_dir) / "error.png"

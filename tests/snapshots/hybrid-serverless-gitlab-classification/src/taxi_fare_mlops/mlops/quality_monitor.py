@@ -8,7 +8,9 @@ target would fail. Instead the `create_monitor` task of `batch_inference_job` ru
 1. creates the predictions table with its known columns if it is missing (`ensure_table`);
 2. creates an inference-log (regression) monitor on it if there is none (`ensure_monitor`),
    with the metric tables in the same schema, so `bundle destroy` drops them with the schema;
-3. asks for a refresh, so the metrics follow each batch without a schedule of their own.
+3. asks for a refresh, so the metrics follow each batch without a schedule of their own. A
+   refresh still running from an earlier run counts as done: the API refuses a second one, and
+   the next run's refresh takes in this batch too. So a rerun never fails on it.
 
 Each developer's dev deployment has its own schema (development mode prefixes it), hence its
 own table and monitor.
@@ -51,12 +53,12 @@ class MonitorResult:
     table: str
     created_table: bool
     created_monitor: bool
-    refreshed: bool
+    refresh: str = ""  # "" (none asked for) | requested | already running
 
     def summary(self) -> str:
         made = "created" if self.created_monitor else "kept"
         table = "created empty" if self.created_table else "present"
-        refresh = ", refresh requested" if self.refreshed else ""
+        refresh = f", refresh {self.refresh}" if self.refresh else ""
         return f"{self.table} ({table}): quality monitor {made}{refresh}"
 
 
@@ -98,13 +100,34 @@ def monitor_spec(table_id: str, output_schema_id: str, assets_dir: str) -> dict:
     }
 
 
-def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, bool]:
-    """Create the monitor of `table` unless it exists, then request a refresh.
+# Refresh states of the Data Quality API (`dataquality.RefreshState`) in which one still runs.
+RUNNING_REFRESH = ("MONITOR_REFRESH_STATE_PENDING", "MONITOR_REFRESH_STATE_RUNNING")
 
-    `client` is a `databricks.sdk.WorkspaceClient` (a stand-in in the tests). Returns
-    (created, refreshed)."""
+
+def request_refresh(client, table_id: str) -> str:
+    """Ask for a refresh of the monitor of table `table_id`: "requested", or "already running"
+    when one is (looked up first; and a 409 for one that started in between means the same)."""
+    from databricks.sdk.errors import ResourceConflict
+    from databricks.sdk.service.dataquality import Refresh
+
+    api = client.data_quality
+    for refresh in api.list_refresh("table", table_id):
+        if refresh.state is not None and refresh.state.value in RUNNING_REFRESH:
+            return "already running"
+    try:
+        api.create_refresh("table", table_id, Refresh(object_type="table", object_id=table_id))
+    except ResourceConflict:
+        return "already running"
+    return "requested"
+
+
+def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, str]:
+    """Create the monitor of `table` unless it exists, else request a refresh.
+
+    `client` is a `databricks.sdk.WorkspaceClient`. Returns (created, refresh: see
+    `request_refresh`, "" for a new monitor)."""
     from databricks.sdk.errors import NotFound
-    from databricks.sdk.service.dataquality import Monitor, Refresh
+    from databricks.sdk.service.dataquality import Monitor
 
     catalog, schema, _ = split_name(table)
     table_id = client.tables.get(table).table_id
@@ -117,13 +140,8 @@ def ensure_monitor(client, table: str, assets_dir: str) -> tuple[bool, bool]:
         client.data_quality.create_monitor(Monitor.from_dict(spec))
         created = True
         log.info("created the quality monitor of %s", table)
-    refreshed = False
-    if not created:
-        # A new monitor computes its first metrics by itself; an existing one is refreshed.
-        refresh = Refresh(object_type="table", object_id=table_id)
-        client.data_quality.create_refresh("table", table_id, refresh)
-        refreshed = True
-    return created, refreshed
+    # A new monitor computes its first metrics by itself; an existing one is refreshed.
+    return created, "" if created else request_refresh(client, table_id)
 
 
 def create_monitor(*, location: Location, assets_dir: str, client=None) -> MonitorResult:
@@ -131,10 +149,10 @@ def create_monitor(*, location: Location, assets_dir: str, client=None) -> Monit
     table, created_table = ensure_table(location)
     if client is None and not runtime.uses_workspace():
         log.info("no workspace: %s has no quality monitor here", table)
-        return MonitorResult(table, created_table, False, False)
+        return MonitorResult(table, created_table, False)
     if client is None:
         from databricks.sdk import WorkspaceClient
 
         client = WorkspaceClient()
-    created, refreshed = ensure_monitor(client, table, assets_dir)
-    return MonitorResult(table, created_table, created, refreshed)
+    created, refresh = ensure_monitor(client, table, assets_dir)
+    return MonitorResult(table, created_table, created, refresh)

@@ -42,12 +42,16 @@ def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None
 
 
 def plot_feature_drift(
-    drift_table: pd.DataFrame, path: str | Path, max_psi: float | None = None
+    drift_table: pd.DataFrame,
+    path: str | Path,
+    max_psi: float | None = None,
+    batch_id: str = "",
 ) -> Path:
     """Horizontal bar chart of PSI per numeric feature, drifted features in red.
 
     Horizontal bars keep long feature names readable; with `max_psi` a dashed line shows the
-    threshold, so the chart answers "which features pushed us over" at a glance.
+    threshold, so the chart answers "which features pushed us over" at a glance. The title names
+    `batch_id`: the charts of several batches side by side (the lifecycle page) look alike.
     """
     _require_columns(drift_table, ["feature", "metric", "value"], "drift_table")
     psi = drift_table[drift_table["metric"] == "psi"].sort_values("value")
@@ -63,8 +67,17 @@ def plot_feature_drift(
         axes.axvline(max_psi, color=_ALERT_COLOUR, linestyle="--", label=f"threshold {max_psi:g}")
         axes.legend(loc="lower right")
     axes.set_xlabel("population stability index")
-    axes.set_title("Feature drift against the training baseline")
+    axes.set_title(drift_title(batch_id))
     return _save(figure, path)
+
+
+def drift_title(batch_id: str = "") -> str:
+    """The drift chart's title, which the lifecycle page also gives the image as its text."""
+    batch = f" of batch {batch_id}" if batch_id else ""
+    return f"Feature drift{batch} against the training baseline"
+
+
+ERROR_TITLE = "Prediction quality over time"
 
 
 def plot_error_over_time(metrics_history: pd.DataFrame, path: str | Path) -> Path:
@@ -86,7 +99,7 @@ def plot_error_over_time(metrics_history: pd.DataFrame, path: str | Path) -> Pat
         figure.autofmt_xdate()
     axes.set_xlabel("window start")
     axes.set_ylabel("metric")
-    axes.set_title("Prediction quality over time")
+    axes.set_title(ERROR_TITLE)
     return _save(figure, path)
 
 

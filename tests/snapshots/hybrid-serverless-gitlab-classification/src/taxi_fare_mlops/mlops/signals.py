@@ -1,4 +1,5 @@
-"""How the long-running commands (`serve`, `make mlflow-ui`) end: SIGTERM as Ctrl-C.
+"""How the long-running commands (`serve`, `make mlflow-ui`) end: SIGTERM (and for the UI, the
+other signals that stop a terminal's program) as Ctrl-C.
 
 `kill`, `docker stop` and systemd send SIGTERM, whose default action ends Python at once (exit
 143, no "stopped" line, no cleanup). Inside `sigterm_as_interrupt()` it raises
@@ -12,23 +13,38 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 def _interrupt(_signal_number: int, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def sigterm_as_interrupt() -> AbstractContextManager[None]:
+    """SIGTERM raises KeyboardInterrupt in the main thread while inside."""
+    return signals_as_interrupt(signal.SIGTERM)
+
+
+def signals_as_interrupt(*signal_numbers: int) -> AbstractContextManager[None]:
+    """Each of these signals raises KeyboardInterrupt in the main thread while inside."""
+    return _handled_by(_interrupt, signal_numbers)
+
+
+def signals_ignored(*signal_numbers: int) -> AbstractContextManager[None]:
+    """These signals are ignored while inside (a second Ctrl-C while a server stops)."""
+    return _handled_by(signal.SIG_IGN, signal_numbers)
+
+
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the main thread while inside; the previous handler
-    comes back on the way out. Elsewhere than the main thread (Python allows handlers only
-    there) it changes nothing."""
+def _handled_by(handler, signal_numbers: tuple[int, ...]) -> Iterator[None]:
+    """The handler for these signals while inside; the previous ones come back on the way out.
+    Elsewhere than the main thread (Python allows handlers only there) it changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {number: signal.signal(number, handler) for number in signal_numbers}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, old_handler in previous.items():
+            signal.signal(number, old_handler)
