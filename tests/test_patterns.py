@@ -155,7 +155,10 @@ def test_every_task_gets_the_wheel_on_the_chosen_compute(compute, cloud):
     # No sync.include of dist/*.whl: it matches nothing in a fresh clone and the CLI warns
     # (bundle/config/validate/validate_sync_patterns.go at v1.13.0).
     assert "sync" not in bundle
-    assert bundle["artifacts"]["python_artifact"]["build"].startswith("python3 -m pip wheel")
+    # Empties dist/ first (one wheel per deploy), then builds; python3 only, no shell tools.
+    steps = bundle["artifacts"]["python_artifact"]["build"].split(" && ")
+    assert all(step.startswith("python3 ") for step in steps), steps
+    assert steps[-1].startswith("python3 -m pip wheel")
     if compute == "classic":
         node_type = bundle["variables"]["node_type_id"]["default"]
         prefix = {"azure": "Standard_", "aws": "m5", "gcp": "n2-"}[cloud]

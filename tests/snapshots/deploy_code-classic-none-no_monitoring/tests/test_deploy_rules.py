@@ -198,26 +198,34 @@ class _Recorder:
         self.calls.append((magic, line))
 
 
-def test_setup_installs_the_wheel_by_absolute_path_then_restarts_python(tmp_path, monkeypatch):
-    """The notebook-scoped install the docs give for serverless notebooks: pip (the magic) by an
-    absolute path, then `dbutils.library.restartPython()`
-    (https://docs.databricks.com/aws/en/libraries/notebooks-python-libraries)."""
+def _run_setup(wheel_dir, monkeypatch, versions: tuple[str, ...]):
+    """notebooks/_setup.py over a wheel folder holding these versions' wheels, with the package
+    not installed yet: (what it asked IPython to run, the dbutils it used, the package name)."""
     import sys
 
     from taxi_fare_mlops import config
 
     from notebook_runner import NOTEBOOKS, DbutilsStandIn
 
-    wheel = tmp_path / f"{config.PACKAGE}-0.1.0-py3-none-any.whl"
-    wheel.write_bytes(b"")
+    for version in versions:
+        (wheel_dir / f"{config.PACKAGE}-{version}-py3-none-any.whl").write_bytes(b"")
     monkeypatch.setitem(sys.modules, config.PACKAGE, None)  # not installed yet
-    dbutils = DbutilsStandIn({"wheel_dir": str(tmp_path)})
+    dbutils = DbutilsStandIn({"wheel_dir": str(wheel_dir)})
     ipython = _Recorder()
     namespace = {"dbutils": dbutils, "get_ipython": lambda: ipython, "__name__": "__main__"}
     source = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
-    # tmp_path is not under /Workspace: only the prefixing differs from a workspace path.
+    # The folder is not under /Workspace: only the prefixing differs from a workspace path.
     source = source.replace('wheel_dir = "/Workspace" + wheel_dir', "pass")
     exec(compile(source, "_setup.py", "exec"), namespace)  # noqa: S102
+    return ipython, dbutils, config.PACKAGE
+
+
+def test_setup_installs_the_wheel_by_absolute_path_then_restarts_python(tmp_path, monkeypatch):
+    """The notebook-scoped install the docs give for serverless notebooks: pip (the magic) by an
+    absolute path, then `dbutils.library.restartPython()`
+    (https://docs.databricks.com/aws/en/libraries/notebooks-python-libraries)."""
+    ipython, dbutils, package = _run_setup(tmp_path, monkeypatch, ("0.1.0",))
+    wheel = tmp_path / f"{package}-0.1.0-py3-none-any.whl"
     assert ipython.calls == [("pip", f"install --quiet {wheel}")]
     assert dbutils.library.restarts == 1
 
@@ -367,22 +375,8 @@ def test_each_deploy_uploads_one_wheel(broken):
 def test_setup_installs_the_newest_version_not_the_last_name(tmp_path, monkeypatch):
     """The upload folder keeps earlier deploys' wheels; 0.10.0 is newer than 0.9.0, though
     sorted() puts it first."""
-    import sys
-
-    from taxi_fare_mlops import config
-
-    from notebook_runner import NOTEBOOKS, DbutilsStandIn
-
-    for version in ("0.9.0", "0.10.0", "0.2.1"):
-        (tmp_path / f"{config.PACKAGE}-{version}-py3-none-any.whl").write_bytes(b"")
-    monkeypatch.setitem(sys.modules, config.PACKAGE, None)
-    dbutils = DbutilsStandIn({"wheel_dir": str(tmp_path)})
-    ipython = _Recorder()
-    namespace = {"dbutils": dbutils, "get_ipython": lambda: ipython, "__name__": "__main__"}
-    source = (NOTEBOOKS / "_setup.py").read_text(encoding="utf-8")
-    source = source.replace('wheel_dir = "/Workspace" + wheel_dir', "pass")
-    exec(compile(source, "_setup.py", "exec"), namespace)  # noqa: S102
-    newest = tmp_path / f"{config.PACKAGE}-0.10.0-py3-none-any.whl"
+    ipython, _, package = _run_setup(tmp_path, monkeypatch, ("0.9.0", "0.10.0", "0.2.1"))
+    newest = tmp_path / f"{package}-0.10.0-py3-none-any.whl"
     assert ipython.calls == [("pip", f"install --quiet {newest}")]
 
 
