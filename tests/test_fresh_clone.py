@@ -77,9 +77,12 @@ def test_template_tests_pass_in_a_clone_with_no_schema_reachable(tmp_path):
 def test_default_project_suite_passes_with_no_schema_reachable():
     project = bake(include_serving=True)
     without = environment_without_a_schema()
+    # With the slow tests, as `make test-all` runs them (two workers, a file to each).
+    args = ["-q", "-p", "no:cacheprovider", "-m", "not spark", "-n", "2", "--dist", "loadfile"]
     result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not spark"],
+        [sys.executable, "-m", "pytest", *args],
         cwd=project.path,
+        timeout=1800,
         unset=(SCHEMA_VARIABLE,),
         PATH=without["PATH"],
     )
