@@ -7,15 +7,24 @@ the pytest header), so over many runs every answer a user types reaches the gene
 
 from __future__ import annotations
 
+import ast
 import os
 import random
+import re
 import subprocess
 import sys
 
 import pytest
 
-from baking import PATTERNS, answers_seed, bake, random_answers
-from project_checks import NO_MONITORING, assert_passed_skipping_only, run
+from baking import PATTERNS, TEMPLATE_ROOT, answers_seed, bake, random_answers
+from project_checks import (
+    CHROMIUM_BINARIES,
+    NO_CHROMIUM,
+    NO_MONITORING,
+    OTHER_PROBLEM_TYPE,
+    assert_passed_skipping_only,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +103,20 @@ def test_project_suite_passes(suite):
     # random ones in the CI checks' `make test-all`: each full suite here would repeat them.
     result = project_pytest(project, "not spark and not slow")
     assert_passed_skipping_only(result.stdout, *skippable)
+
+
+def test_the_skips_the_suites_allow_are_the_generated_tests_own():
+    # A reason reworded in a generated test would fail every suite of that kind; a reason
+    # the checks allow but no test gives would hide nothing and mislead.
+    tests = TEMPLATE_ROOT / "{{cookiecutter.project_name}}" / "tests"
+    sources = "\n".join(path.read_text() for path in sorted(tests.glob("*.py")))
+    for reason in (NO_MONITORING, OTHER_PROBLEM_TYPE, NO_CHROMIUM):
+        assert reason in sources, reason
+    pages = (tests / "pages.py").read_text()
+    binaries = re.search(r"^BINARIES = (\(.*?\))", pages, re.M).group(1)
+    assert ast.literal_eval(binaries) == CHROMIUM_BINARIES
+    monitoring_skips = re.findall(r'pytest\.skip\("([^"]*monitoring[^"]*)"', sources)
+    assert monitoring_skips and all(NO_MONITORING in reason for reason in monitoring_skips)
 
 
 def test_spark_path_passes():

@@ -136,7 +136,7 @@ def test_retrain_shows_only_where_the_pattern_retrains(tmp_path, pattern):
 def test_the_patterns_that_retrain_are_those_whose_monitoring_job_does():
     job_file = PROJECT / "resources" / "monitoring_job.yml"
     if not job_file.exists():
-        pytest.skip("no monitoring in this project")
+        pytest.skip("the project was generated without monitoring")
     tasks = yaml.safe_load(job_file.read_text())["resources"]["jobs"]["monitoring_job"]["tasks"]
     starts_training = any("run_job_task" in task for task in tasks)
     assert starts_training == (config.DEPLOYMENT_PATTERN in config.RETRAINING_PATTERNS)
