@@ -1,11 +1,13 @@
 """The input rules (mlops/inputs.py): kinds, dropped rows and their counts, strict parsing."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from taxi_fare_mlops import contract, sample_data
-from taxi_fare_mlops.mlops import inputs, tables
+from taxi_fare_mlops import contract, features, sample_data
+from taxi_fare_mlops.mlops import dataset, inputs, score, tables
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.rules import Rule
 
@@ -31,6 +33,58 @@ def test_bad_rows_are_dropped_and_counted_once_per_row():
     assert dropped == {"tpep_pickup_datetime": 1, "trip_distance": 3}
     assert inputs.describe_dropped(dropped) == "4 rows (tpep_pickup_datetime 1, trip_distance 3)"
     assert inputs.describe_dropped({}) == ""
+
+
+@pytest.fixture
+def feature_rules_cleared():
+    """`inputs.feature_rules` is cached: cleared before and after a test that changes them."""
+    inputs.feature_rules.cache_clear()
+    yield
+    inputs.feature_rules.cache_clear()
+
+
+@pytest.mark.example
+def test_every_feature_has_a_rule_from_features_py_or_the_contract():
+    rules = inputs.feature_rules()
+    assert list(rules) == features.MODEL_FEATURES
+    assert rules["pickup_hour"] == Rule("integer", 0, 23)  # features.FEATURE_RULES
+    assert rules["trip_distance"] == contract.INPUT_COLUMNS["trip_distance"]  # an input column
+
+
+def test_a_feature_without_a_rule_only_has_to_be_finite(monkeypatch, feature_rules_cleared):
+    monkeypatch.setattr(features, "FEATURE_RULES", {}, raising=False)
+    derived = [name for name in features.MODEL_FEATURES if name not in contract.INPUT_COLUMNS]
+    for name in derived:
+        kind = "integer" if features.COLUMN_TYPES[name] == "long" else "number"
+        assert inputs.feature_rules()[name] == Rule(kind)
+
+
+def test_a_feature_rule_is_a_number_rule(monkeypatch, feature_rules_cleared):
+    name = features.MODEL_FEATURES[0]
+    monkeypatch.setattr(features, "FEATURE_RULES", {name: Rule("string")}, raising=False)
+    with pytest.raises(MlopsError, match=f"feature {name} has a string rule.*FEATURE_RULES"):
+        inputs.feature_rules()
+
+
+def test_scoring_and_training_leave_out_rows_whose_features_break_their_rules(
+    monkeypatch, feature_rules_cleared
+):
+    rows = sample_data.generate_rows(400)
+    prepare = functools.partial(
+        score.prepare_rows, version="1", scored_at=pd.Timestamp.now(tz="UTC"), batch_id="b"
+    )
+    before = prepare(rows)
+    name = features.MODEL_FEATURES[0]
+    cut = before[name].median()
+    kind = "integer" if features.COLUMN_TYPES[name] == "long" else "number"
+    narrowed = {**getattr(features, "FEATURE_RULES", {}), name: Rule(kind, None, cut)}
+    monkeypatch.setattr(features, "FEATURE_RULES", narrowed, raising=False)
+    inputs.feature_rules.cache_clear()
+    after = prepare(rows)
+    assert len(after) == int((before[name] <= cut).sum()) < len(before)
+    assert after[contract.KEY].tolist() == before.loc[before[name] <= cut, contract.KEY].tolist()
+    training = dataset.training_rows(dataset.add_features(rows))
+    assert len(training) and (training[name] <= cut).all()
 
 
 def test_a_string_rule_refuses_only_missing_text():

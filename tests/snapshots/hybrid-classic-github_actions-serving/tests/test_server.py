@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from taxi_fare_mlops import config, contract, features
-from taxi_fare_mlops.mlops import cli, outputs, registry, server, tables, ui
+from taxi_fare_mlops.mlops import cli, inputs, outputs, registry, server, tables, ui
 from taxi_fare_mlops.mlops.score import score
 
 from conftest import source_environment
@@ -154,10 +154,15 @@ def test_extra_columns_and_params_are_ignored(running_server, scored_rows):
     assert status == 200 and same_answers(answer["predictions"], expected)
 
 
+def allowed_value(name: str):
+    """A value the feature's rule accepts: the low end of its range, else a plain number."""
+    rule = inputs.feature_rules()[name]
+    value = next((end for end in (rule.low, rule.high) if end is not None), 1)
+    return int(value) if features.COLUMN_TYPES[name] == "long" else float(value)
+
+
 def one_row(change=lambda row: None) -> dict:
-    row = {name: 1.0 for name in features.NUMERIC_FEATURES} | {
-        name: 10001 for name in features.CATEGORICAL_FEATURES
-    }
+    row = {name: allowed_value(name) for name in features.MODEL_FEATURES}
     change(row)
     return row
 
@@ -262,6 +267,22 @@ REFUSED_HERE_COERCED_BY_MLFLOW = {
 }
 
 
+def beyond_rule(name: str, rule):
+    """A value just above the upper end of the feature's rule, in the feature's type."""
+    over = int(rule.high) + 1
+    return over if features.COLUMN_TYPES[name] == "long" else float(over)
+
+
+# Features whose rule has an upper end (features.py, contract.py).
+BOUNDED = [(name, rule) for name, rule in inputs.feature_rules().items() if rule.high is not None]
+if BOUNDED:
+    OVER_NAME, OVER_VALUE = BOUNDED[0][0], beyond_rule(*BOUNDED[0])
+    REFUSED_HERE_COERCED_BY_MLFLOW["a value outside its rule"] = (
+        records_with(lambda row: row.update({OVER_NAME: OVER_VALUE})),
+        f"column {OVER_NAME}: row 0 is {OVER_VALUE}, expected a value between",
+    )
+
+
 @pytest.mark.parametrize("case", [*BAD_BODIES, *REFUSED_HERE_COERCED_BY_MLFLOW])
 def test_bad_bodies_get_a_4xx_with_one_line(running_server, case):
     if case in BAD_BODIES:
@@ -278,6 +299,34 @@ def test_bad_bodies_get_a_4xx_with_one_line(running_server, case):
     assert answer["error_code"] == http.HTTPStatus(status).phrase.upper().replace(" ", "_")
     # The server keeps serving after a bad request.
     assert post(running_server.url, records_with(lambda row: None))[0] == 200
+
+
+def test_rows_batch_scoring_drops_get_no_answer(running_server, scored_rows):
+    """One set of input rules at every door: a feature value outside its rule is a row batch
+    scoring drops and counts (`inputs.clean_features`), and a 400 naming the column here,
+    whatever shape the request has."""
+    rows = scored_rows[features.MODEL_FEATURES].head(3).reset_index(drop=True)
+    for name, rule in BOUNDED:
+        beyond = rows.copy()
+        beyond.loc[1, name] = beyond_rule(name, rule)
+        kept, dropped = inputs.clean_features(beyond, table="rows")
+        assert len(kept) == 2 and dropped == {name: 1}
+        for shape in ("dataframe_split", "inputs as columns", "csv"):
+            status, answer = post(running_server.url, *SHAPES[shape](beyond))
+            assert status == 400, (name, shape, answer)
+            assert answer["message"].startswith(f"column {name}: row 1 is "), answer
+    # Whole numbers beyond 64 bits would wrap around: refused in JSON, CSV and as floats.
+    name = next(n for n in features.MODEL_FEATURES if features.COLUMN_TYPES[n] == "long")
+    too_large = 2**64 + 5
+    header = ",".join(features.MODEL_FEATURES)
+    line = ",".join(map(str, one_row(lambda row: row.update({name: too_large})).values()))
+    for body, content_type in (
+        (records_with(lambda row: row.update({name: too_large})), server.JSON),
+        (records_with(lambda row: row.update({name: float(too_large)})), server.JSON),
+        (f"{header}\n{line}\n".encode(), server.CSV),
+    ):
+        status, answer = post(running_server.url, body, content_type)
+        assert status == 400 and "too large for a 64-bit number" in answer["message"], answer
 
 
 def test_oversized_and_refused_bodies_are_not_read(running_server, monkeypatch):

@@ -25,11 +25,15 @@ A bad request gets a 4xx status and a one-line `{"error_code": ..., "message": .
 shape MLflow's server uses), never a traceback; bodies above `MAX_BODY_BYTES` are refused before
 they are read. The input checks are stricter than MLflow's on purpose: where MLflow turns
 `"2.5"`, `true`, `null` or `2.5` (in a whole-number column) into some number and predicts, this
-server answers 400 naming the column, the row and the value.
+server answers 400 naming the column, the row and the value. A value outside its feature's rule
+(`inputs.feature_rules`: contract.py, features.py) is refused the same way: batch scoring drops
+and counts such a row, so it gets no answer here either. A Databricks endpoint checks only what
+the model signature carries (the columns and their types), not these ranges.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -45,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config, features
-from . import outputs, registry
+from . import inputs, outputs, registry
 from .location import Location
 from .signals import sigterm_as_interrupt
 
@@ -68,6 +72,7 @@ _PANDAS_TYPES = {"long": "int64", "double": "float64"}
 # Exact types, compared with `type(value)`: bool is an int to Python, but `true` is not a number
 # the client meant to send.
 _NUMBER_TYPES = {int, float}
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 class BadRequest(ValueError):
@@ -233,6 +238,8 @@ def _column(name: str, values: Sequence) -> np.ndarray:
         if numbers.dtype == object:  # whole numbers beyond 64 bits
             raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
     kind = features.COLUMN_TYPES[name]
+    if numbers.dtype.kind == "u" and numbers.size and numbers.max() > _INT64_MAX:
+        raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
     if numbers.dtype.kind == "f":
         finite = np.isfinite(numbers)
         if not finite.all():
@@ -244,16 +251,46 @@ def _column(name: str, values: Sequence) -> np.ndarray:
                 row = int(np.flatnonzero(~whole)[0])
                 sent = numbers[row].item()
                 raise BadRequest(f"column {name}: row {row} is {sent!r}, expected a whole number")
+            if np.abs(numbers).max() >= 2.0**63:  # would wrap around in int64
+                raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
     return numbers.astype(_PANDAS_TYPES[kind], copy=False)
 
 
+@functools.cache
+def _bounded_features() -> list[tuple[str, float, float, str]]:
+    """(feature, low, high, what is allowed) for each feature whose rule has a range."""
+    bounded = []
+    for name, rule in inputs.feature_rules().items():
+        if rule.low is not None or rule.high is not None:
+            low = -np.inf if rule.low is None else float(rule.low)
+            high = np.inf if rule.high is None else float(rule.high)
+            bounded.append((name, low, high, rule.describe()))
+    return bounded
+
+
+def _check_rules(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows, or a BadRequest naming the first value outside its feature's rule: batch
+    scoring drops such a row, so no answer here either (one set of rules at every door)."""
+    for name, low, high, allowed in _bounded_features():
+        values = rows[name].to_numpy()
+        outside = (values < low) | (values > high)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise BadRequest(
+                f"column {name}: row {row} is {values[row].item()!r}, expected a value "
+                f"{allowed} (the project's input rules: contract.py, features.py)"
+            )
+    return rows
+
+
 def _rows(columns: dict[str, Sequence]) -> pd.DataFrame:
-    """The model's input columns, checked and typed, in the model's order; extra columns are
-    ignored, as by the model signature."""
+    """The model's input columns, checked and typed, in the model's order, each value within
+    its feature's rule; extra columns are ignored, as by the model signature."""
     missing = [name for name in features.MODEL_FEATURES if name not in columns]
     if missing:
         raise BadRequest(f"missing columns: {', '.join(missing)}")
-    return pd.DataFrame({name: _column(name, columns[name]) for name in features.MODEL_FEATURES})
+    rows = pd.DataFrame({name: _column(name, columns[name]) for name in features.MODEL_FEATURES})
+    return _check_rules(rows)
 
 
 def read_request(body: bytes, content_type: str = JSON) -> ScoringRequest:

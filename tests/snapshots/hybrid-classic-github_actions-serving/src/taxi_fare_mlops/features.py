@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import contract
+from .mlops.rules import Rule
 
 # The model's inputs: numbers, and codes the model treats as categories (drift is measured
 # with PSI and KS for the first, with the Jensen-Shannon distance for the second).
@@ -28,6 +29,18 @@ NUMERIC_FEATURES = {
 CATEGORICAL_FEATURES = {
     "pickup_zip": "long",
     "dropoff_zip": "long",
+}
+
+
+# The values a computed feature can take, for rows that do not come through `compute_features`
+# (a request to `serve`): one set of rules at every door. A feature not named here that is an
+# input column (same name) takes its rule from `contract.INPUT_COLUMNS`; one in neither only has
+# to be a finite number (a whole one for `long`). Batch scoring drops and counts a row that breaks
+# one, training leaves it out, `serve` refuses it naming the column.
+FEATURE_RULES = {
+    "trip_duration_minutes": Rule("number"),
+    "pickup_hour": Rule("integer", 0, 23),
+    "pickup_weekday": Rule("integer", 0, 6),
 }
 
 

@@ -5,16 +5,23 @@ Each stage checks its input table once, where it reads it:
 1. **Columns and types** (`require_columns`): a missing column, or one whose type is not of the
    declared kind, refuses the whole run with one line that names the column and `contract.py`;
    nothing is written.
-2. **Rows** (`clean_rows`, `classify_labels`): per column, what happens to a row whose value is
-   null, not finite or out of range. `drop` leaves the row out and counts it (the stage reports
-   the count, and rows in = rows written + rows dropped); `refuse` stops the run with one line
-   that names the column, the count and the allowed range, and leaves every table as it was.
+2. **Rows** (`clean_rows`, `clean_features`, `classify_labels`): per column, what happens to a
+   row whose value is null, not finite or out of range. `drop` leaves the row out and counts it
+   (the stage reports the count, and rows in = rows written + rows dropped); `refuse` stops the
+   run with one line that names the column, the count and the allowed range, and leaves every
+   table as it was.
 
 The rules are `contract.INPUT_COLUMNS` (what scoring reads), `contract.OUTCOME_COLUMNS` (what
 training reads besides; a row whose outcome breaks its rule is dropped) and `contract.LABEL_RULE`
 (a labels load holding a label outside it is refused whole). A missing label in a labels source
 is a row whose label has not arrived: skipped and counted, not an error. Training drops rows
 outside `contract.TRAINING_RANGES` later (`dataset.training_rows`).
+
+The computed features have rules too (`feature_rules()`: `features.FEATURE_RULES`, else the
+input column's of the same name, else finite): batch scoring drops and counts a row that
+breaks one, training leaves it out, and `serve`, whose requests carry features rather than input
+rows, refuses it with the column named. So a row batch scoring would not score gets no answer
+there.
 
 Identifiers typed by people are parsed strictly: `parse_batch_id` accepts ASCII letters,
 digits and `_ . : -`, at most `MAX_BATCH_ID_LENGTH` characters, and every stage that reads a
@@ -25,6 +32,7 @@ digits, all of which `int()` takes), and `check_number` keeps thresholds finite 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -51,6 +59,26 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # Counts typed by people (rows, days, caps): at most this many digits.
 MAX_COUNT_DIGITS = 12
+
+
+def _feature_rule(name: str) -> Rule:
+    declared = getattr(features, "FEATURE_RULES", {})
+    rule = declared.get(name) or contract.INPUT_COLUMNS.get(name)
+    if rule is None:
+        return Rule("integer" if features.COLUMN_TYPES[name] == "long" else "number")
+    if rule.kind not in ("integer", "number"):
+        raise MlopsError(
+            f"feature {name} has a {rule.kind} rule, but features are numbers: give it an "
+            "integer or number Rule in FEATURE_RULES (features.py)"
+        )
+    return rule
+
+
+@functools.cache
+def feature_rules() -> dict[str, Rule]:
+    """The rule of every model feature (`features.FEATURE_RULES`, else the input column's of
+    the same name, else finite): what batch scoring, training and `serve` accept."""
+    return {name: _feature_rule(name) for name in features.MODEL_FEATURES}
 
 
 def declared_kind(column: str) -> str:
@@ -129,7 +157,18 @@ def clean_rows(
     A row is counted once, under the first column (in the contract's order) it fails. Outcome
     columns are checked only `with_outcomes` (training); a missing outcome is dropped too.
     """
-    rules = TRAINING_RULES if with_outcomes else INPUT_RULES
+    return _apply_rules(rows, TRAINING_RULES if with_outcomes else INPUT_RULES, table=table)
+
+
+def clean_features(frame: pd.DataFrame, *, table: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Featurised rows -> the rows whose every feature keeps its rule (`FEATURE_RULES`), and
+    {feature: rows dropped because of it}, as `clean_rows` does for the input columns."""
+    return _apply_rules(frame, feature_rules(), table=table)
+
+
+def _apply_rules(
+    rows: pd.DataFrame, rules: Mapping[str, Rule], *, table: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
     keep = pd.Series(True, index=rows.index)
     dropped: dict[str, int] = {}
     for column, rule in rules.items():

@@ -76,10 +76,10 @@ def resolve_batch_id(batch_id: str | None) -> str:
 
 def prepare_rows(raw: pd.DataFrame, *, version: str, scored_at, batch_id: str) -> pd.DataFrame:
     """One chunk of input rows -> the features, an empty label and the bookkeeping columns
-    (everything but the model's answer). Rows that break the input rules are left out
-    (`inputs`); `score` reports how many."""
+    (everything but the model's answer). Rows that break the input rules, or whose features
+    break theirs, are left out (`inputs`); `score` reports how many."""
     raw, _ = inputs.clean_rows(raw, table="input")
-    prepared = dataset.add_features(raw)
+    prepared, _ = inputs.clean_features(dataset.add_features(raw), table="input")
     prepared[contract.LABEL] = dataset.empty_labels(prepared.index)
     prepared["model_version"] = version
     prepared["scored_at"] = scored_at

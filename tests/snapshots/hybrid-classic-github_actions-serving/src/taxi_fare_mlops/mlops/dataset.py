@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract, features
+from . import inputs
 from .errors import MlopsError
 
 KEY, TIMESTAMP, LABEL = contract.KEY, contract.TIMESTAMP, contract.LABEL
@@ -120,7 +121,10 @@ def row_ids(raw: pd.DataFrame) -> pd.Series:
 
 
 def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows fit to learn from: a label, and every column of `contract.TRAINING_RANGES` in range."""
+    """Rows fit to learn from: a label, every feature within its rule (`inputs.feature_rules`,
+    as batch scoring and `serve` take them) and every column of `contract.TRAINING_RANGES` in
+    range."""
+    frame, _ = inputs.clean_features(frame, table="the training rows")
     keep = frame[LABEL].notna()
     for column, (low, high) in contract.TRAINING_RANGES.items():
         keep &= frame[column].between(low, high)
