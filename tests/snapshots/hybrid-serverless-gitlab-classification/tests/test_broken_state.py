@@ -1,14 +1,18 @@
 """Broken local state ends in one `error:` line and changes nothing.
 
 Each case damages a copy of a small, complete local state for real (a truncated `mlflow.db`, a
-data file deleted under a Delta table, a garbled `_delta_log` entry, a model's files deleted, a
-predictions table with other columns), runs a command, and checks: exit code 1, exactly one
+data file deleted or cut short under a Delta table, a garbled `_delta_log` entry, a model's files
+deleted or cut short, a predictions table with other columns, the experiment deleted, the lock
+folder replaced by a file), runs a command, and checks: exit code 1, exactly one
 `error:` line on stderr, no traceback, and every file of the state as it was before the run.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,8 @@ from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.score import score
 from taxi_fare_mlops.mlops.train import train
 from taxi_fare_mlops.mlops.validate import validate
+
+from conftest import source_environment
 
 # The platform's robustness, not a data scientist's edit: `make test-all` and CI run it.
 pytestmark = pytest.mark.slow
@@ -236,6 +242,99 @@ def test_missing_model_files(state, missing, argv, capsys):
         state, argv, capsys, may_change=("mlflow.db",) if argv[0] == "promote" else ()
     )
     assert "the model files of models:/" in line and f"restore {artifacts}" in line
+
+
+def _cut_short(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:100])
+
+
+MODEL_DAMAGE = {
+    "a truncated model file": lambda artifacts: [
+        _cut_short(path) for path in artifacts.rglob("model.skops")
+    ],
+    "a garbage MLmodel": lambda artifacts: [
+        path.write_text("flavors: [not closed\n") for path in artifacts.rglob("MLmodel")
+    ],
+}
+
+
+@pytest.mark.parametrize("damage", MODEL_DAMAGE)
+def test_damaged_model_files(state, damage, capsys):
+    artifacts = state / "mlartifacts"
+    assert MODEL_DAMAGE[damage](artifacts)
+    line = _run_and_expect_one_error(state, ["score", "--batch-id", "b2"], capsys)
+    assert "the model files of models:/" in line and "are damaged (" in line, line
+    assert f"restore {artifacts}" in line
+
+
+@pytest.mark.parametrize(
+    ("table", "argv"),
+    [
+        (config.INPUT_TABLE, ["score", "--batch-id", "b2"]),
+        (PREDICTIONS, ["monitor"]),
+    ],
+)
+def test_a_delta_table_with_a_truncated_data_file(state, table, argv, capsys):
+    data_file = next(_table(state, table).glob("*.parquet"))
+    _cut_short(data_file)
+    line = _run_and_expect_one_error(state, argv, capsys)
+    assert f"table {table} is damaged (its data file {data_file.name} is not a readable" in line
+    assert str(_table(state, table)) in line
+
+
+# --- the MLflow experiment and the lock files --------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["train"], ["monitor"]])
+def test_a_deleted_experiment_is_one_line_and_nothing_is_written(state, argv, capsys):
+    # As the MLflow UI's delete does: the experiment stays, marked deleted.
+    experiment = registry.experiment_id(None)
+    registry.client().delete_experiment(experiment)
+    registry._EXPERIMENT_IDS.clear()
+    line = _run_and_expect_one_error(state, argv, capsys)
+    assert f"the MLflow experiment {config.EXPERIMENT_NAME} (id {experiment}) is deleted" in line
+    assert "mlflow experiments restore" in line
+
+
+def test_a_lock_folder_that_is_a_file(state, capsys):
+    locks = state / "locks"
+    shutil.rmtree(locks, ignore_errors=True)
+    locks.write_text("")
+    line = _run_and_expect_one_error(state, ["score", "--batch-id", "b2"], capsys)
+    assert f"{locks} is a file, where the project keeps its lock files: move it away" in line
+
+
+def test_a_lock_another_run_holds_is_waited_for_then_given_up(state, monkeypatch, capsys):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from taxi_fare_mlops.mlops import runtime\n"
+            f"with runtime.local_lock({PREDICTIONS!r}):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=source_environment(),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(runtime, "LOCK_NOTICE_SECONDS", 0.2)
+        monkeypatch.setattr(runtime, "LOCK_WAIT_SECONDS", 1.0)
+        started = time.monotonic()
+        assert cli.main(["score", "--batch-id", "b2"]) == 1
+        assert time.monotonic() - started < 30
+        err = capsys.readouterr().err
+        lock = state / "locks" / f"{PREDICTIONS}.lock"
+        assert f"waiting for {lock}, held by process {holder.pid}" in err
+        assert f"error: gave up after 1 s waiting for {lock}, held by process {holder.pid}" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # Released when its holder dies: the next run goes ahead.
+    assert cli.main(["score", "--batch-id", "b2"]) == 0
 
 
 # --- a commit another run won ------------------------------------------------------------------

@@ -62,8 +62,11 @@ def add_feature(src: Path, name: str, kind: str, expression: str) -> None:
 
 
 def remove_feature(src: Path, name: str) -> None:
-    """Delete its declaration and its computation (the two lines that start with its name)."""
-    _edit(src, rf'^\s*"{name}": .*,\n', "", 2)
+    """Delete its declaration and its computation (the two lines that start with its name), and
+    its rule in `FEATURE_RULES` if it has one."""
+    _edit(src, rf'^\s*"{name}": (?!Rule\().*,\n', "", 2)
+    has_rule = name in getattr(features, "FEATURE_RULES", {})
+    _edit(src, rf'^\s*"{name}": Rule\(.*\),\n', "", 1 if has_rule else 0)
 
 
 def retype_feature(src: Path, name: str, kind: str) -> None:

@@ -263,6 +263,13 @@ def experiment_id(name: str | None) -> str:
     key = (mlflow.get_tracking_uri(), name)
     if key not in _EXPERIMENT_IDS:
         experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None and experiment.lifecycle_stage == "deleted":
+            # MLflow refuses runs in it, and its name stays taken until it is purged.
+            raise BrokenStateError(
+                f"the MLflow experiment {name} (id {experiment.experiment_id}) is deleted: "
+                "restore it (the MLflow UI, or `mlflow experiments restore --experiment-id "
+                f"{experiment.experiment_id}`), or purge it (`mlflow gc`) to start a new one"
+            )
         if experiment is not None:
             _EXPERIMENT_IDS[key] = experiment.experiment_id
         elif runtime.uses_workspace():

@@ -8,19 +8,30 @@ in `get_spark()`.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .. import config
-from .errors import MlopsError
+from .errors import BrokenStateError, MlopsError
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+# A local run waits this long for a lock another run holds before it gives up (a stage holds
+# the model's lock for one alias change: seconds; a promotion for a copy and a validation), and
+# says what it waits for after the notice time.
+LOCK_WAIT_SECONDS = 600.0
+LOCK_NOTICE_SECONDS = 2.0
+LOCK_POLL_SECONDS = 0.05
 
 # Environment variables that move local state elsewhere (the tests point them at tmp dirs).
 LOCAL_DIR_VARIABLES = (f"{config.PACKAGE.upper()}_LOCAL_DIR", "MLOPS_LOCAL_DIR")
@@ -75,24 +86,71 @@ def local_dir() -> Path:
 
 
 @contextmanager
-def local_lock(name: str) -> Iterator[None]:
+def local_lock(name: str, *, wait_seconds: float | None = None) -> Iterator[None]:
     """Exclusive among the processes of this machine that share the local state: a lock on
     `.local/locks/<name>.lock`, released when the block ends or the process dies.
 
     For local find-or-write steps that two runs at once would otherwise both do (a model copy,
-    the first write of a table). Windows has no `fcntl`: there the block runs unlocked.
+    the first write of a table). A run that finds the lock taken says which process holds it
+    (its id is in the file) after `LOCK_NOTICE_SECONDS`, and gives up with one line after
+    `wait_seconds` (default `LOCK_WAIT_SECONDS`). Windows has no `fcntl`: there the block runs
+    unlocked.
     """
     if fcntl is None:
         yield
         return
     locks = local_dir() / "locks"
+    if locks.exists() and not locks.is_dir():
+        raise BrokenStateError(
+            f"{locks} is a file, where the project keeps its lock files: move it away (the "
+            "next run makes the folder)"
+        )
     locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{name}.lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    path = locks / f"{name}.lock"
+    if path.is_dir():
+        raise BrokenStateError(f"{path} is a folder, where a lock file belongs: remove it")
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(descriptor, path, LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, str(os.getpid()).encode(), 0)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+def _acquire(descriptor: int, path: Path, wait_seconds: float) -> None:
+    started = time.monotonic()
+    said = False
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waited = time.monotonic() - started
+        if waited >= wait_seconds:
+            raise MlopsError(
+                f"gave up after {waited:.0f} s waiting for {path}, held by {_holder(path)} "
+                "(another run of this project): let it finish or stop it, then run this again"
+            )
+        if not said and waited >= LOCK_NOTICE_SECONDS:
+            holder = _holder(path)
+            log.warning("waiting for %s, held by %s (another run of this project)", path, holder)
+            said = True
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _holder(path: Path) -> str:
+    """Who holds a lock, as its file says (the holder writes its process id there)."""
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"process {pid}" if pid.isdigit() else "another process"
 
 
 def reports_dir() -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -76,6 +77,8 @@ def explain(error: BaseException) -> MlopsError | None:
             or _delta(cause, error)
             or _spark_conflict(cause)
             or _model_files(cause)
+            or _damaged_model(cause, error)
+            or _damaged_data_file(cause, error)
             or untrusted_types(cause)
             or _workspace(cause)
         )
@@ -274,6 +277,60 @@ def _model_files(error: BaseException) -> MlopsError | None:
         f"the model files {which}are missing ({first_line(error)}): restore {artifacts}, or "
         "train, validate and deploy a new version"
     )
+
+
+# What reading a model whose files were cut short or overwritten raises: skops' zip archive,
+# the MLmodel file's YAML.
+_DAMAGED_MODEL_ERRORS = (zipfile.BadZipFile, EOFError)
+
+
+def _damaged_model(cause: BaseException, error: BaseException) -> MlopsError | None:
+    """A logged model's files are there but cannot be read (truncated, overwritten)."""
+    unreadable = isinstance(cause, _DAMAGED_MODEL_ERRORS) or type(cause).__module__.startswith(
+        "yaml"
+    )
+    readers = ("mlflow", "skops")
+    if not unreadable or not (
+        _passes_through(cause.__traceback__, readers)
+        or _passes_through(error.__traceback__, readers)
+    ):
+        return None
+    model = _local_in_traceback(error.__traceback__, "model_uri")
+    which = f"of {model} " if model else ""
+    return BrokenStateError(
+        f"the model files {which}are damaged ({type(cause).__name__}: {first_line(cause)}): "
+        f"restore {_local_dir() / 'mlartifacts'} from a backup, or train, validate and deploy a "
+        "new version"
+    )
+
+
+def _damaged_data_file(cause: BaseException, error: BaseException) -> MlopsError | None:
+    """A data file of a local Delta table that is there but is not Parquet (cut short)."""
+    text = str(cause)
+    if not type(cause).__module__.startswith("pyarrow") or "Parquet" not in text:
+        return None
+    data_file = _DATA_FILE.search(text)
+    # The file's name is unique: the folder that holds it names the table.
+    holders = list(_local_dir().glob(f"warehouse/*/*/*/{data_file.group(0)}")) if data_file else []
+    table = _table_name(f"{holders[0].parent}/") if holders else None
+    table = table or _table_in_traceback(error.__traceback__)
+    where = f"table {table}" if table else "a Delta table"
+    what = f"its data file {data_file.group(0)}" if data_file else "one of its data files"
+    folder = _table_folder(table) if table else None
+    remedy = f"restore {folder} from a backup, or delete it" if folder else "restore it"
+    return BrokenStateError(
+        f"{where} is damaged ({what} is not a readable Parquet file): {remedy} and create it again"
+    )
+
+
+def _passes_through(trace: TracebackType | None, packages: tuple[str, ...]) -> bool:
+    """Whether a frame of the traceback is in one of these installed packages."""
+    while trace is not None:
+        parts = Path(trace.tb_frame.f_code.co_filename).parts
+        if any(package in parts for package in packages):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 _DATA_FILE = re.compile(r"[\w.-]+\.parquet")

@@ -176,6 +176,9 @@ def monitor(
     gate_threshold = inputs.check_number(gate_threshold, name="gate_threshold")
     # The same parser as scoring's: an id scoring accepted is read back as it was written.
     batch_id = inputs.parse_batch_id(batch_id.strip()) if batch_id.strip() else ""
+    # Before anything is written: an experiment the run cannot be logged in (deleted in the
+    # MLflow UI) stops the check here, not after its metrics are stored.
+    experiment = _run_experiment(experiment_name)
     store = tables.for_runtime()
     predictions_table = location.predictions
     if not store.exists(predictions_table):
@@ -241,11 +244,19 @@ def monitor(
         catalog=location.catalog,
         max_psi=max_psi,
         gate_threshold=gate_threshold,
-        experiment_name=experiment_name,
+        experiment=experiment,
     )
     # Info, not warning: callers (CLI, notebook, lifecycle) show the violations themselves.
     log.info("batch %s: %s", batch_id, "; ".join(violations) or "within the thresholds")
     return result
+
+
+def _run_experiment(experiment_name: str | None) -> str | None:
+    """The id of the experiment the monitoring run is logged in; None in a job without a name,
+    where the notebook's own experiment is the natural home of these runs."""
+    if experiment_name or not runtime.is_databricks():
+        return registry.experiment_id(experiment_name)
+    return None
 
 
 def _log_run(
@@ -254,14 +265,11 @@ def _log_run(
     catalog: str,
     max_psi: float,
     gate_threshold: float,
-    experiment_name: str | None,
+    experiment: str | None,
 ) -> None:
     import mlflow
 
     registry.configure_mlflow()
-    experiment = None  # in a job, the notebook's own experiment is the natural home of these runs
-    if experiment_name or not runtime.is_databricks():
-        experiment = registry.experiment_id(experiment_name)
     psi = result.drift[result.drift["metric"] == "psi"]
     with mlflow.start_run(
         experiment_id=experiment, run_name=f"monitor-{catalog}-{result.batch_id}"
