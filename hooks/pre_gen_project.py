@@ -46,6 +46,28 @@ RESERVED_PACKAGES = {
     "sklearn", "matplotlib", "yaml", "setuptools", "pip", "src", "test", "tests", "notebooks",
     "resources", "conftest",
 }  # fmt: skip
+# The modules the project's dependencies install, direct or not (lowercase): a package of
+# the same name would shadow one of them (a template test keeps it complete).
+DEPENDENCY_MODULES = {
+    "aiohappyeyeballs", "aiohttp", "aiosignal", "alembic", "annotated_doc", "annotated_types",
+    "anyio", "arro3", "ast_serialize", "attr", "attrs", "blinker", "cachetools", "certifi", "cffi",
+    "cfgv", "charset_normalizer", "click", "cloudpickle", "contourpy", "cryptography", "cycler",
+    "databricks", "dateutil", "deltalake", "deprecated", "distlib", "docker", "dotenv", "execnet",
+    "fastapi", "filelock", "flask", "flask_cors", "fonttools", "frozenlist", "git", "gitdb",
+    "google", "graphene", "graphql", "graphql_relay", "gunicorn", "h11", "huey", "hypothesis",
+    "identify", "idna", "importlib_metadata", "iniconfig", "itsdangerous", "jinja2", "joblib",
+    "jsonschema", "jsonschema_specifications", "kiwisolver", "librt", "mako", "markupsafe",
+    "matplotlib", "mlflow", "mpl_toolkits", "multidict", "mypy", "mypy_extensions", "mypyc",
+    "narwhals", "nodeenv", "numpy", "opentelemetry", "packaging", "pandas", "pathspec", "pil",
+    "platformdirs", "pluggy", "pre_commit", "prettytable", "propcache", "py", "py4j", "pyarrow",
+    "pyasn1", "pyasn1_modules", "pycparser", "pydantic", "pydantic_core", "pygments", "pylab",
+    "pyparsing", "pyspark", "pytest", "python_discovery", "referencing", "regex", "requests",
+    "rpds", "ruff", "scipy", "six", "sklearn", "skops", "smmap", "sortedcontainers", "sqlalchemy",
+    "sqlparse", "starlette", "threadpoolctl", "typing_extensions", "typing_inspection", "urllib3",
+    "uvicorn", "virtualenv", "wcwidth", "werkzeug", "wrapt", "xdist", "yaml", "yarl", "zipp"
+}  # fmt: skip
+# Serving endpoint names: 1-63 letters, digits, '-' or '_' (the endpoints API).
+MAX_ENDPOINT_NAME = 63
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Distributions the generated project depends on (its pyproject.toml; a test keeps the two
 # equal): a project of the same name could not be installed beside them.
@@ -54,6 +76,26 @@ DEPENDENCY_DISTRIBUTIONS = {
     "hypothesis", "jsonschema", "matplotlib", "mlflow", "mypy", "numpy", "pandas", "pre-commit",
     "pyarrow", "pyspark", "pytest", "pytest-xdist", "pyyaml", "regex", "ruff", "scikit-learn",
     "scipy", "skops",
+}  # fmt: skip
+# What those depend on in turn, down to the last (a template test keeps it complete for the
+# template's environment): installing the project would replace one of them.
+INDIRECT_DISTRIBUTIONS = {
+    "aiohappyeyeballs", "aiohttp", "aiosignal", "alembic", "annotated-doc", "annotated-types",
+    "anyio", "arro3-core", "ast-serialize", "attrs", "blinker", "cachetools", "certifi", "cffi",
+    "cfgv", "charset-normalizer", "click", "cloudpickle", "contourpy", "cryptography", "cycler",
+    "deprecated", "distlib", "docker", "execnet", "fastapi", "filelock", "flask", "flask-cors",
+    "fonttools", "frozenlist", "gitdb", "gitpython", "google-auth", "graphene", "graphql-core",
+    "graphql-relay", "gunicorn", "h11", "huey", "identify", "idna", "importlib-metadata",
+    "iniconfig", "itsdangerous", "jinja2", "joblib", "jsonschema-specifications", "kiwisolver",
+    "librt", "mako", "markupsafe", "mlflow-skinny", "mlflow-tracing", "multidict",
+    "mypy-extensions", "narwhals", "nodeenv", "opentelemetry-api", "opentelemetry-proto",
+    "opentelemetry-sdk", "opentelemetry-semantic-conventions", "packaging", "pathspec", "pillow",
+    "platformdirs", "pluggy", "prettytable", "propcache", "protobuf", "py4j", "pyasn1",
+    "pyasn1-modules", "pycparser", "pydantic", "pydantic-core", "pygments", "pyparsing",
+    "python-dateutil", "python-discovery", "python-dotenv", "referencing", "requests", "rpds-py",
+    "six", "smmap", "sortedcontainers", "sqlalchemy", "sqlparse", "starlette", "threadpoolctl",
+    "typing-extensions", "typing-inspection", "urllib3", "uvicorn", "virtualenv", "wcwidth",
+    "werkzeug", "wrapt", "yarl", "zipp"
 }  # fmt: skip
 # Answers written into YAML as plain names (bundle name, catalogs, schema, model).
 YAML_NAMES = ("project_name", "dev_catalog", "test_catalog", "staging_catalog", "prod_catalog",
@@ -103,7 +145,7 @@ def check_package_name(key):
     package = ANSWERS["__package_name"]
     if not package.isidentifier() or keyword.iskeyword(package):
         fail(key, ANSWERS[key], f"it gives {package!r}, not a Python name")
-    if package in sys.stdlib_module_names or package in RESERVED_PACKAGES:
+    if package in sys.stdlib_module_names or package in RESERVED_PACKAGES | DEPENDENCY_MODULES:
         fail(
             key,
             ANSWERS[key],
@@ -119,6 +161,26 @@ def check_distribution_name(key):
             key,
             ANSWERS[key],
             f"the project depends on the package {name!r}, so it cannot be called that",
+        )
+    if name in INDIRECT_DISTRIBUTIONS:
+        fail(
+            key,
+            ANSWERS[key],
+            f"the project's dependencies install the package {name!r}, so it cannot be called that",
+        )
+
+
+def check_endpoint_name_fits(key):
+    # The endpoint is named `<project_name>-<target>` (databricks.yml, serving_endpoint), and
+    # Databricks takes at most 63 characters; staging is the longest target name.
+    longest = f"{ANSWERS[key]}-staging"
+    if ANSWERS["include_serving"] is True and len(longest) > MAX_ENDPOINT_NAME:
+        fail(
+            key,
+            ANSWERS[key],
+            f"with include_serving its endpoint {longest!r} would have {len(longest)} "
+            f"characters, Databricks allows {MAX_ENDPOINT_NAME}: use at most "
+            f"{MAX_ENDPOINT_NAME - len('-staging')} characters",
         )
 
 
@@ -255,6 +317,7 @@ CHECKS = (
     (check_project_name, ("project_name",)),
     (check_package_name, ("project_name",)),
     (check_distribution_name, ("project_name",)),
+    (check_endpoint_name_fits, ("project_name",)),
     (check_yaml_name, YAML_NAMES),
     (check_workspace_host, HOSTS),
     (check_unity_catalog_name, (*CATALOGS, "schema_name", "model_name")),

@@ -5,6 +5,7 @@ plain data."""
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import tomllib
 import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from packaging.requirements import Requirement
 
 from baking import DEFAULTS, TEMPLATE_ROOT, bake
 from project_checks import python_problems, yaml_problems
@@ -51,6 +53,16 @@ BAD_ANSWERS = {
     "project named after a dependency": ({"project_name": "scikit-learn"}, ["depends on"]),
     "project named after a dev tool": ({"project_name": "pytest_xdist"}, ["pytest-xdist"]),
     "project name YAML reads as true": ({"project_name": "yes"}, ["project_name", "YAML"]),
+    # Installed with the project's dependencies: mlflow needs flask, pandas python-dateutil.
+    "package that shadows an indirect dependency": ({"project_name": "flask"}, ["shadow", "flask"]),
+    "project named after an indirect dependency": (
+        {"project_name": "python-dateutil"},
+        ["project_name", "dependencies install the package 'python-dateutil'"],
+    ),
+    "endpoint name over 63 characters": (
+        {"project_name": "fare-" + "x" * 51, "include_serving": True},
+        ["project_name", "64 characters, Databricks allows 63: use at most 55"],
+    ),
     "catalog YAML reads as null": ({"dev_catalog": "null"}, ["dev_catalog", "YAML"]),
     "schema YAML reads as a boolean": ({"schema_name": "off"}, ["schema_name", "YAML"]),
     "model name YAML reads as false": ({"model_name": "false"}, ["model_name", "YAML"]),
@@ -307,6 +319,59 @@ def test_names_refused_for_the_project_are_all_of_its_dependencies():
     names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", r).group(0)).lower()
              for r in requirements}  # fmt: skip
     assert names == ast.literal_eval(listed)
+
+
+def _installed_closure(names) -> dict:
+    """The installed distributions `names` need, down to the last, as {name: distribution}."""
+    closure, pending = {}, [*names]
+    while pending:
+        name = re.sub(r"[-_.]+", "-", pending.pop()).lower()
+        if name in closure:
+            continue
+        try:
+            closure[name] = distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not in this environment (databricks-connect, the build backend)
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return closure
+
+
+def _top_level_modules(distribution) -> set[str]:
+    """The importable names a distribution installs, lowercase (as a package name would be)."""
+    names = set((distribution.read_text("top_level.txt") or "").split())
+    for file in distribution.files or []:
+        first = file.parts[0]
+        if len(file.parts) == 1 and first.endswith(".py"):
+            names.add(first[:-3])
+        elif len(file.parts) > 1 and not first.endswith((".dist-info", ".data", ".egg-info")):
+            names.add(first)
+    return {name.lower() for name in names if name.isidentifier() and name[0].isalpha()}
+
+
+def test_names_refused_for_the_project_include_what_its_dependencies_install():
+    """A project named after an indirect dependency (flask, through mlflow) could not be
+    installed beside it, and its package would shadow the module. The hook's lists hold every
+    distribution and module the generated project's requirements install, in the template's
+    environment (which has them all: the baked projects' tests run in it)."""
+    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
+
+    def listed(name: str) -> set[str]:
+        return ast.literal_eval(re.search(rf"^{name} = (\{{.*?\}})", hook, re.M | re.S).group(1))
+
+    pyproject = tomllib.loads(bake().read("pyproject.toml"))
+    requirements = [
+        *pyproject["project"]["dependencies"],
+        *(r for extra in pyproject["project"]["optional-dependencies"].values() for r in extra),
+    ]
+    closure = _installed_closure(Requirement(text).name for text in requirements)
+    distributions = listed("DEPENDENCY_DISTRIBUTIONS") | listed("INDIRECT_DISTRIBUTIONS")
+    assert not set(closure) - distributions, "add to INDIRECT_DISTRIBUTIONS"
+    modules = set().union(*(_top_level_modules(d) for d in closure.values()))
+    refused = listed("DEPENDENCY_MODULES") | listed("RESERVED_PACKAGES")
+    assert not {m for m in modules if "__" not in m} - refused, "add to DEPENDENCY_MODULES"
 
 
 def test_placeholders_left_in_the_answers_are_listed_with_their_files(tmp_path, capfd):
