@@ -329,6 +329,81 @@ def test_rows_batch_scoring_drops_get_no_answer(running_server, scored_rows):
         assert status == 400 and "too large for a 64-bit number" in answer["message"], answer
 
 
+def raw_exchange(url: str, request: bytes) -> tuple[int, dict]:
+    """Send `request` as it is on a new connection; the status and the JSON body of the
+    answer (the server closes the connection after each of these)."""
+    with socket.create_connection(host_and_port(url), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].decode()
+    assert status_line.startswith("HTTP/1.1 "), answer[:200]
+    return int(status_line.split()[1]), json.loads(body)
+
+
+BODY = json.dumps({"dataframe_records": ROWS_OF_ONE}).encode()
+# Requests http.server or the framing checks refuse: (raw request, status).
+MALFORMED_REQUESTS = {
+    "garbage request line": (b"GARBAGE\r\n\r\n", 400),
+    "an unknown version": (b"GET /ping HTTP/7.3\r\n\r\n", 505),
+    "a method not served": (b"DELETE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+    "a header line without a colon": (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n",
+        411,
+    ),
+    "a header line over 64 KiB": (b"GET /ping HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    "chunked": (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + hex(len(BODY))[2:].encode()
+        + b"\r\n"
+        + BODY
+        + b"\r\n0\r\n\r\n",
+        501,
+    ),
+    "lengths that disagree": (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+        b"Content-Length: 2\r\n\r\n%s" % (len(BODY), BODY),
+        400,
+    ),
+    "a length in other digits": (
+        "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: \u0661\u0662\r\n\r\n".encode(),
+        411,
+    ),
+    "a body shorter than its length": (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(BODY) + 50, BODY),
+        None,  # the client half-closes: the server reads what came and refuses it
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_REQUESTS)
+def test_malformed_requests_get_a_json_4xx_and_no_traceback(running_server, case, capfd):
+    request, status = MALFORMED_REQUESTS[case]
+    if status is None:
+        with socket.create_connection(host_and_port(running_server.url), timeout=10) as sock:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    else:
+        got, answer = raw_exchange(running_server.url, request)
+        assert got == status, answer
+        assert set(answer) == {"error_code", "message"} and "\n" not in answer["message"]
+    # Header names are case-insensitive, and a query string does not change the path.
+    lowercase = b"POST /invocations?probe=1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json"
+    got, answer = raw_exchange(
+        running_server.url,
+        lowercase + b"\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (len(BODY), BODY),
+    )
+    assert got == 200 and len(answer["predictions"]) == 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_oversized_and_refused_bodies_are_not_read(running_server, monkeypatch):
     monkeypatch.setattr(server, "MAX_BODY_BYTES", 1_000)
     status, answer = post(running_server.url, b" " * 1_001)

@@ -37,6 +37,7 @@ import functools
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ _PANDAS_TYPES = {"long": "int64", "double": "float64"}
 # the client meant to send.
 _NUMBER_TYPES = {int, float}
 _INT64_MAX = np.iinfo(np.int64).max
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class BadRequest(ValueError):
@@ -407,10 +409,15 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = -1
     disable_nagle_algorithm = True
 
+    @property
+    def _path(self) -> str:
+        """The request's path without its query string (`/ping?probe=1` is `/ping`)."""
+        return self.path.split("?", 1)[0]
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        if self.path in ("/ping", "/health"):
+        if self._path in ("/ping", "/health"):
             self._reply(HTTPStatus.OK, b"\n", "text/plain")
-        elif self.path == "/version":
+        elif self._path == "/version":
             self._reply_json(
                 HTTPStatus.OK, {"model": self.served.model_name, "version": self.served.version}
             )
@@ -420,7 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def do_POST(self) -> None:  # noqa: N802
-        if self.path != "/invocations":
+        if self._path != "/invocations":
             self.close_connection = True  # its body is not read
             self._error(HTTPStatus.NOT_FOUND, f"no such path {self.path}: POST to /invocations")
             return
@@ -449,8 +456,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus.OK, body, JSON)
 
     def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        # A body is framed by one Content-Length of ASCII digits (RFC 9112, section 6). Chunked
+        # bodies, and lengths that disagree, are refused with the connection: read any other
+        # way, the rest of the body would be taken for the next request.
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise BadRequest(
+                "Transfer-Encoding is not supported: send the body with a Content-Length",
+                HTTPStatus.NOT_IMPLEMENTED,
+            )
+        lengths = set(self.headers.get_all("Content-Length") or [])
+        if len(lengths) > 1:
+            raise BadRequest("the request has Content-Length headers that disagree")
+        length = lengths.pop().strip() if lengths else None
+        if length is None or not _ASCII_DIGITS.fullmatch(length):
             raise BadRequest(
                 "the request needs a Content-Length header", HTTPStatus.LENGTH_REQUIRED
             )
@@ -460,7 +478,24 @@ class _Handler(BaseHTTPRequestHandler):
                 "send fewer rows per request",
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             )
-        return self.rfile.read(int(length))
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):  # the client stopped sending: an incomplete message
+            self.close_connection = True
+            raise BadRequest(
+                f"the body ended after {len(body):,} of the {int(length):,} bytes its "
+                "Content-Length announced"
+            )
+        return body
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers on its own (a malformed request line or header, a method
+        other than GET and POST, a line too long) in the same one-line JSON as every other
+        error, instead of its HTML page; the connection closes, as the standard library's does."""
+        status = HTTPStatus(code)
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unreadable request line: answer in 1.1
+            self.request_version = self.protocol_version
+        self._error(status, (message or status.phrase).splitlines()[0])
 
     def _error(self, status: HTTPStatus, message: str) -> None:
         self._reply_json(
@@ -477,7 +512,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
         if log.isEnabledFor(logging.DEBUG):  # formatted only when shown: it runs per request
@@ -487,6 +523,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True  # an idle kept-alive connection does not hold up the stop
+
+    def handle_error(self, request, client_address) -> None:
+        """A connection that broke (the client went away mid-request): one debug line, not
+        socketserver's traceback on stderr; the server goes on."""
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
 class ScoringServer:
