@@ -228,9 +228,9 @@ def test_labels_merge_into_delta_tables(location):
     source = location.table("fares")
     store.write(pd.DataFrame({contract.KEY: [1, 2, 2], contract.LABEL: [5.0, 6.0, 6.0]}), source)
     first = label(location=location, source=source)
-    assert first.recorded == 2 and first.skipped == {"trip listed again": 1}
+    assert first.recorded == 2 and first.skipped == {"row listed again": 1}
     store.write(pd.DataFrame({contract.KEY: [2, 3], contract.LABEL: [9.0, 7.0]}), source)
-    label(location=location, source=source)
+    assert label(location=location, source=source).corrected == 0  # no predictions
     stored = store.read(location.labels).set_index(contract.KEY)[contract.LABEL].to_dict()
     assert stored == {1: 5.0, 2: 9.0, 3: 7.0}
 

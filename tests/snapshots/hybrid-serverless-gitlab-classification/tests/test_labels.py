@@ -13,6 +13,7 @@ from taxi_fare_mlops.mlops import dataset, runtime, tables
 from taxi_fare_mlops.mlops.errors import MlopsError
 from taxi_fare_mlops.mlops.labels import (
     attach_labels,
+    correct_labels,
     label,
     label_rows,
     read_labels,
@@ -123,15 +124,40 @@ def test_attach_fills_only_unlabelled_rows_and_is_idempotent(location, champion)
     record_labels(truth.head(100), location=location)
     assert attach_labels(location=location) == 100
     assert attach_labels(location=location) == 0
-    # Attached labels stay as they are; only the 200 unlabelled rows are filled.
-    other = another_label(truth[LABEL].head(100))
-    record_labels(truth.head(100).assign(**{LABEL: other}), location=location)
+    # A label recorded again with another value corrects its prediction as it is recorded;
+    # the attach fills only the 200 unlabelled rows.
+    corrected = truth.head(100).assign(**{LABEL: another_label(truth[LABEL].head(100))})
+    record_labels(corrected, location=location)
     record_labels(truth.iloc[100:], location=location)
     assert attach_labels(location=location) == 200
 
-    rows = _read(location.predictions).merge(truth, on=ID, suffixes=("", "_true"))
+    newest = pd.concat([corrected, truth.iloc[100:]])
+    rows = _read(location.predictions).merge(newest, on=ID, suffixes=("", "_true"))
     assert len(rows) == 300
     assert (rows[LABEL] == rows[f"{LABEL}_true"]).all()
+
+
+def test_a_corrected_label_reaches_every_prediction_of_its_row_once(location, champion):
+    trips = _scored_trips(location)
+    # The same rows scored again in a second batch: a correction reaches both.
+    score(location=location, input_table=location.new_rows, batch_id="b2")
+    assert label(location=location, source=location.new_rows).corrected == 0
+    truth = label_rows(trips)
+    changed = truth.head(10).assign(**{LABEL: another_label(truth[LABEL].head(10))})
+    corrections = location.table("corrections")
+    tables.for_runtime().write(changed, corrections)
+
+    result = label(location=location, source=corrections)
+    assert (result.recorded, result.attached, result.corrected) == (10, 0, 20)
+    assert result.summary().endswith("0 predictions got their label, 20 a corrected one")
+    # The tables agree: every prediction has its row's newest label.
+    stored = _read(location.labels)[[ID, LABEL]]
+    predictions = _read(location.predictions).merge(stored, on=ID, suffixes=("", "_stored"))
+    assert len(predictions) == 600
+    assert (predictions[LABEL] == predictions[f"{LABEL}_stored"]).all()
+    assert set(predictions.loc[predictions[ID].isin(changed[ID]), LABEL]) <= set(changed[LABEL])
+    # A rerun of the same load changes nothing more.
+    assert label(location=location, source=corrections).corrected == 0
 
 
 def test_label_records_and_attaches_in_one_call(location, champion):
@@ -196,3 +222,5 @@ def _record_and_attach_through_spark(spark, schema, monkeypatch):
     store.write(label_rows(trips).assign(prediction=1.0), location.predictions)
     with pytest.raises(MlopsError, match="filling .* needs a Delta table"):
         attach_labels(location=location)
+    with pytest.raises(MlopsError, match="correcting .* needs a Delta table"):
+        correct_labels(location=location, labelled_at=pd.Timestamp.now(tz="UTC"))

@@ -393,6 +393,25 @@ def _sorted_keys(batches: Iterator[pa.RecordBatch], expected: int) -> np.ndarray
     return keys
 
 
+def _sorted_values(batches: Iterator[pa.RecordBatch], value_type) -> tuple[np.ndarray, np.ndarray]:
+    """The batches' (unique int64 key, value) pairs, ascending by key, as two arrays."""
+    keys, values = [], []
+    for batch in batches:
+        keys.append(batch.column(0).to_numpy(zero_copy_only=False))
+        values.append(batch.column(1).cast(value_type).to_numpy(zero_copy_only=False))
+    if not keys:
+        return np.array([], dtype="int64"), np.array([], dtype=value_type.to_pandas_dtype())
+    keys_, values_ = np.concatenate(keys), np.concatenate(values)
+    order = np.argsort(keys_, kind="stable")
+    return keys_[order], values_[order]
+
+
+def _add_counts(counts: dict, values: pa.Array) -> None:
+    """Add how often each value occurs in `values` to `counts` ({value: rows})."""
+    for item in pc.value_counts(values).to_pylist():
+        counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
+
+
 def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each key's index in `sorted_keys` (unique, ascending), and whether it is found there."""
     if not len(sorted_keys):
@@ -539,6 +558,16 @@ class Tables:
         fills only what is still empty. Locally each value of `by` (a slice written on its own,
         such as a scored batch) is rewritten in a commit of its own; on Spark it is one MERGE.
         """
+        raise NotImplementedError
+
+    def correct(
+        self, target: str, source: str, *, key: str, column: str, by: str, among: Mapping
+    ) -> int:
+        """Set `target.column` from `source` (joined on `key`) where it holds another value,
+        looking only at the source rows matching `among` ({column: value}: one load of
+        corrections); returns how many rows changed. Empty values are `fill_missing`'s. A rerun
+        changes nothing more. Locally only the slices of `by` holding such a row are rewritten,
+        each in one commit; on Spark it is one MERGE."""
         raise NotImplementedError
 
     def score(
@@ -781,8 +810,7 @@ class LocalTables(Tables):
             columns=[by],
             filter=pc.field(column).is_null() & pc.field(by).is_valid() & pc.field(key).is_valid(),
         ):
-            for item in pc.value_counts(batch.column(0)).to_pylist():
-                empty_rows[item["values"]] = empty_rows.get(item["values"], 0) + item["counts"]
+            _add_counts(empty_rows, batch.column(0))
         filled = 0
         for value, rows in sorted(empty_rows.items()):
             # A slice scored again meanwhile fails the commit; the fill is safe to repeat, and
@@ -794,8 +822,53 @@ class LocalTables(Tables):
             )
         return filled
 
-    def _fill_slice(self, target, source, *, key, column, where, rows: int) -> int:
+    def correct(self, target, source, *, key, column, by, among):
+        # Which slices hold a value the load changes: the load's keys and values in key ranges
+        # (17 bytes a row), each range against the labelled rows of the target in it.
+        loaded = _arrow_filter(among) & pc.field(key).is_valid() & pc.field(column).is_valid()
+        known = self._dataset(source)
+        dataset = self._dataset(target)
+        value_type = dataset.schema.field(column).type
+
+        def load_keys() -> Iterator[np.ndarray]:
+            for batch in _scan(known, columns=[key], filter=loaded):
+                yield batch.column(0).to_numpy(zero_copy_only=False)
+
+        labelled = pc.field(column).is_valid() & pc.field(by).is_valid()
+        changed: dict = {}
+        labelled_rows: dict = {}
+        for low, high in key_ranges(self.count(source), load_keys):
+            in_range = _key_filter(key, low, high)
+            keys, values = _sorted_values(
+                _scan(known, columns=[key, column], filter=loaded & in_range), value_type
+            )
+            for batch in _scan(dataset, columns=[key, column, by], filter=labelled & in_range):
+                at, hit = _positions(keys, batch.column(0).to_numpy(zero_copy_only=False))
+                old = batch.column(1).cast(value_type).to_numpy(zero_copy_only=False)
+                differs = hit & (old != values[at])
+                _add_counts(labelled_rows, batch.column(2))
+                if differs.any():
+                    _add_counts(changed, batch.column(2).filter(pa.array(differs)))
+        corrected = 0
+        for value in sorted(changed):
+            corrected += retry_conflicts(
+                lambda value=value: self._fill_slice(
+                    target,
+                    source,
+                    key=key,
+                    column=column,
+                    where={by: value},
+                    rows=labelled_rows[value],
+                    among=among,
+                )
+            )
+        return corrected
+
+    def _fill_slice(self, target, source, *, key, column, where, rows: int, among=None) -> int:
         """Fill one slice of `target` and replace it in one commit; returns the rows filled.
+
+        With `among` ({column: value} of `source`: one load) it corrects instead: the slice's
+        labelled rows whose value that load changes get the load's value.
 
         The slice is read and replaced as a whole (a predicate overwrite), so the rewrite is one
         commit: a run stopped before it leaves the slice as it was, and a concurrent commit
@@ -811,7 +884,8 @@ class LocalTables(Tables):
         table = self._delta(target)
         dataset = self._dataset(target, table)
         in_slice = _arrow_filter(where)
-        empty = in_slice & pc.field(column).is_null()
+        needed = pc.field(column).is_null() if among is None else pc.field(column).is_valid()
+        empty = in_slice & needed
         value_type = dataset.schema.field(column).type
         # Opened here: `lookup` also runs inside the deltalake write, which cannot re-enter it.
         known_values = self._dataset(source)
@@ -831,6 +905,8 @@ class LocalTables(Tables):
             found = np.zeros(len(missing), dtype=bool)
             values = np.zeros(len(missing), dtype=value_type.to_pandas_dtype())
             known = in_range & pc.field(column).is_valid()
+            if among is not None:
+                known &= _arrow_filter(among)
             for batch in _scan(known_values, columns=[key, column], filter=known):
                 at, hit = _positions(missing, batch.column(0).to_numpy(zero_copy_only=False))
                 values[at[hit]] = (
@@ -860,10 +936,15 @@ class LocalTables(Tables):
                 missing, values, found = pending.pop() if pending else lookup(low, high)
                 for batch in _scan(dataset, filter=in_slice & _key_filter(key, low, high)):
                     at, hit = _positions(missing, batch.column(key).to_numpy())
-                    hit &= found[at] & batch.column(column).is_null().to_numpy(zero_copy_only=False)
-                    filled += int(hit.sum())
                     old = batch.column(column)
-                    new = pc.if_else(pa.array(hit), pa.array(values[at], type=value_type), old)
+                    found_values = pa.array(values[at], type=value_type)
+                    if among is None:
+                        hit &= found[at] & old.is_null().to_numpy(zero_copy_only=False)
+                    else:
+                        differs = pc.not_equal(old.cast(value_type), found_values)
+                        hit &= found[at] & differs.fill_null(False).to_numpy(zero_copy_only=False)
+                    filled += int(hit.sum())
+                    new = pc.if_else(pa.array(hit), found_values, old)
                     columns = batch.columns
                     columns[index] = new
                     # `RecordBatch.set_column` needs pyarrow 16; the floor is 14.
@@ -1127,6 +1208,25 @@ class SparkTables(Tables):
         )
         # Delta's MERGE answers with one row of counts.
         return int(result.first()["num_updated_rows"])
+
+    def correct(self, target, source, *, key, column, by, among):
+        from pyspark.sql import functions as F
+
+        self._require_delta(target, "correcting")
+        load = self._table(source)
+        for name, value in among.items():
+            load = load.where(F.col(name) == F.lit(value))
+        view = f"correct_{uuid.uuid4().hex}"
+        load.select(key, column).createOrReplaceTempView(view)
+        try:
+            result = self.spark.sql(
+                f"MERGE INTO {quoted(target)} AS t USING {view} AS s ON t.{key} = s.{key} "
+                f"WHEN MATCHED AND t.{column} IS NOT NULL AND s.{column} IS NOT NULL "
+                f"AND t.{column} <> s.{column} THEN UPDATE SET t.{column} = s.{column}"
+            )
+            return int(result.first()["num_updated_rows"])
+        finally:
+            self.spark.catalog.dropTempView(view)
 
     def score(
         self,

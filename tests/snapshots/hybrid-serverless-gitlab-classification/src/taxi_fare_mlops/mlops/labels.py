@@ -9,6 +9,9 @@ trip once it ended):
 - `attach_labels` copies each known label into the predictions that have no label yet. The
   monitoring check calls it first, and the Databricks quality monitor reads its label column from
   the predictions table, so both report error metrics as soon as labels exist.
+- `correct_labels` runs after each load: a prediction that already has a label the load changes
+  (a corrected label) gets the new one, so the two tables always agree and monitoring measures
+  against the newest label. Only the load's rows are looked at (its `labelled_at`).
 
 Locally a large load is upserted in key ranges of about `tables.MERGE_CHUNK_ROWS` source rows,
 one deltalake MERGE (one commit) each, so the hash join the MERGE builds from its source follows
@@ -58,12 +61,16 @@ class LabelResult:
     # {reason: rows} of source rows that were not recorded (no label yet, no key, a row
     # listed twice); with `recorded` they add up to `source_rows`.
     skipped: dict[str, int] = field(default_factory=dict)
+    # Predictions that had a label the load changed (a corrected label), now given the new one.
+    corrected: int = 0
 
     def summary(self) -> str:
         line = (
             f"recorded {self.recorded:,} labels from {self.source} in {self.labels_table}; "
             f"{self.attached:,} predictions got their label"
         )
+        if self.corrected:
+            line += f", {self.corrected:,} a corrected one"
         skipped = ", ".join(f"{reason} {rows:,}" for reason, rows in self.skipped.items() if rows)
         if skipped:
             line += f" (of {self.source_rows:,} source rows, skipped: {skipped})"
@@ -141,10 +148,38 @@ def record_labels(
     labels = label_rows(frame)
     if labels.empty:
         return 0
-    labels[LABELLED_AT] = pd.Timestamp(labelled_at or datetime.now(timezone.utc))
-    tables.for_runtime().upsert(labels, location.labels, key=ID, schema=LABEL_SCHEMA)
+    # Microseconds, as the table stores it: `correct_labels` finds this load by it.
+    labelled_at = pd.Timestamp(labelled_at or datetime.now(timezone.utc)).floor("us")
+    labels[LABELLED_AT] = labelled_at
+    store = tables.for_runtime()
+    # A first load corrects nothing: no label was recorded before it.
+    corrections_possible = store.exists(location.labels)
+    store.upsert(labels, location.labels, key=ID, schema=LABEL_SCHEMA)
     log.info("recorded %s labels in %s", f"{len(labels):,}", location.labels)
+    if corrections_possible:
+        correct_labels(location=location, labelled_at=labelled_at)
     return len(labels)
+
+
+def correct_labels(*, location: Location, labelled_at: pd.Timestamp) -> int:
+    """Give the predictions that already have a label the one the load recorded at
+    `labelled_at` holds for them, where it differs (a corrected label); returns how many
+    changed. So the predictions table, which monitoring and the quality monitor read, always
+    agrees with the labels table."""
+    store = tables.for_runtime()
+    if not (store.exists(location.predictions) and store.exists(location.labels)):
+        return 0
+    corrected = store.correct(
+        location.predictions,
+        location.labels,
+        key=ID,
+        column=LABEL,
+        by="batch_id",
+        among={LABELLED_AT: labelled_at},
+    )
+    if corrected:
+        log.info("corrected %s labels in %s", f"{corrected:,}", location.predictions)
+    return corrected
 
 
 def attach_labels(*, location: Location) -> int:
@@ -177,7 +212,7 @@ def label(*, location: Location, source: str) -> LabelResult:
             f"{source}: {impossible:,} rows have {LABEL} not {inputs.LABEL_RULE.describe()} "
             "(contract.LABEL_RULE); nothing recorded"
         )
-    labelled_at = pd.Timestamp(datetime.now(timezone.utc))
+    labelled_at = pd.Timestamp(datetime.now(timezone.utc)).floor("us")
 
     def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         ok = inputs.classify_labels(frame) == inputs.LABEL_OK
@@ -186,12 +221,16 @@ def label(*, location: Location, source: str) -> LabelResult:
         return rows
 
     recorded = 0
+    corrections_possible = store.exists(location.labels)  # a first load corrects nothing
     if classes.get(inputs.LABEL_OK, 0):
         recorded = store.upsert_from(
             source, location.labels, columns=columns, prepare=prepare, key=ID, schema=LABEL_SCHEMA
         )
     log.info("recorded %s labels in %s", f"{recorded:,}", location.labels)
     attached = attach_labels(location=location)
+    corrected = 0
+    if recorded and corrections_possible:
+        corrected = correct_labels(location=location, labelled_at=labelled_at)
     skipped = {
         reason: classes.get(reason, 0)
         for reason in (inputs.LABEL_MISSING, inputs.LABEL_NO_KEY)
@@ -200,4 +239,6 @@ def label(*, location: Location, source: str) -> LabelResult:
     duplicates = classes.get(inputs.LABEL_OK, 0) - recorded
     if duplicates:
         skipped["row listed again"] = duplicates
-    return LabelResult(source, location.labels, recorded, attached, sum(classes.values()), skipped)
+    return LabelResult(
+        source, location.labels, recorded, attached, sum(classes.values()), skipped, corrected
+    )
