@@ -8,7 +8,12 @@ It answers what `mlops/endpoint.py` and `mlops/quality_monitor.py` call:
   AI Gateway, permissions (`/api/2.0/permissions/serving-endpoints/<id>`);
 - Unity Catalog tables and schemas (get), for the ids a monitor names;
 - data quality monitors (`/api/data-quality/v1/monitors`): create, get, refreshes (create,
-  list, get).
+  list, get);
+- the Unity Catalog model registry as MLflow's `databricks-uc` client calls it
+  (`/api/2.0/mlflow/unity-catalog/...`, mlflow/protos/databricks_uc_registry_service.proto):
+  registered models (get, tags, aliases) and model versions (get, search, tags, by alias), for
+  the alias moves of `mlops/registry.py`. Versions are added by the test (`add_model_version`):
+  nothing here stores model files.
 
 State changes as the documentation describes them, and as the Databricks CLI's own fake does
 (databricks/cli v1.13.0, libs/testserver/serving_endpoints.go): a created or updated endpoint
@@ -75,6 +80,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     times: int = 1
+    after: int = 0  # matching requests answered normally before the fault starts
 
 
 class ApiError(Exception):
@@ -93,6 +99,10 @@ class FakeWorkspace:
     schemas: dict[str, str] = field(default_factory=dict)  # full name -> schema id
     monitors: dict[str, dict] = field(default_factory=dict)  # object id -> monitor
     refreshes: dict[str, list[dict]] = field(default_factory=dict)  # object id -> refreshes
+    # registered model name -> {"tags": {key: value}, "aliases": {alias: version}}
+    models: dict[str, dict] = field(default_factory=dict)
+    # (registered model name, version) -> {"tags": {key: value}, "status": ...}
+    model_versions: dict[tuple[str, str], dict] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     fail_next_update: bool = False  # the next update ends UPDATE_FAILED
@@ -155,6 +165,11 @@ class FakeWorkspace:
             self.pending[name] = {}
         return endpoint
 
+    def add_model_version(self, name: str, version: str, **tags: str) -> None:
+        """A version registered earlier (by a training run), with its tags."""
+        self.models.setdefault(name, {"tags": {}, "aliases": {}})
+        self.model_versions[(name, str(version))] = {"tags": dict(tags), "status": "READY"}
+
     # --- answering -------------------------------------------------------------------------
 
     def answer(self, request: Request) -> tuple[int, dict, dict]:
@@ -176,12 +191,15 @@ class FakeWorkspace:
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             body = {"error_code": fault.error_code, "message": fault.message or fault.error_code}
             return fault.status, headers, body
-        for method, pattern, handle in ROUTES:
+        routes = [(m, p, h, False) for m, p, h in ROUTES]
+        routes += [(m, p, h, True) for m, p, h in REGISTRY_ROUTES]
+        for method, pattern, handle, with_query in routes:
             found = re.fullmatch(pattern, request.path)
             if method == request.method and found:
+                arguments = [request.query] if with_query else list(map(unquote, found.groups()))
                 try:
                     with self._lock:
-                        return 200, {}, handle(self, request.body, *map(unquote, found.groups()))
+                        return 200, {}, handle(self, request.body, *arguments)
                 except ApiError as error:
                     return (
                         error.status,
@@ -197,6 +215,9 @@ class FakeWorkspace:
                 and fault.method == request.method
                 and re.search(fault.path, request.path)
             ):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.times -= 1
                 return fault
         return None
@@ -360,6 +381,100 @@ class FakeWorkspace:
         self._monitor(object_id)
         return self.refreshes[object_id]
 
+    # --- the Unity Catalog model registry (MLflow's UC client: GET sends its fields as a
+    # query string, the other methods as a JSON body) ----------------------------------------
+
+    def _model(self, name: str) -> dict:
+        if name not in self.models:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Registered model {name} not found")
+        return self.models[name]
+
+    def _version(self, name: str, version: str) -> dict:
+        self._model(name)
+        if (name, version) not in self.model_versions:
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", f"Model version {name}/{version} not found"
+            )
+        return self.model_versions[(name, version)]
+
+    def _version_message(self, name: str, version: str) -> dict:
+        entry = self._version(name, version)
+        aliases = [a for a, v in self._model(name)["aliases"].items() if v == version]
+        return {
+            "name": name,
+            "version": version,
+            "status": entry["status"],
+            "tags": [{"key": k, "value": v} for k, v in sorted(entry["tags"].items())],
+            "aliases": aliases,
+            "creation_timestamp": 1,
+            "last_updated_timestamp": 1,
+        }
+
+    def get_registered_model(self, body: dict, query: dict) -> dict:
+        name = _one(query, "full_name") or _one(query, "name")
+        model = self._model(name)
+        return {
+            "registered_model": {
+                "name": name,
+                "tags": [{"key": k, "value": v} for k, v in sorted(model["tags"].items())],
+                "aliases": [
+                    {"alias": a, "version": v} for a, v in sorted(model["aliases"].items())
+                ],
+            }
+        }
+
+    def set_registered_model_tag(self, body: dict, query: dict) -> dict:
+        _check(body, name=str, key=str, value=str)
+        self._model(body["name"])["tags"][body["key"]] = body["value"]
+        return {}
+
+    def delete_registered_model_tag(self, body: dict, query: dict) -> dict:
+        _check(body, name=str, key=str)
+        self._model(body["name"])["tags"].pop(body["key"], None)
+        return {}
+
+    def set_alias(self, body: dict, query: dict) -> dict:
+        _check(body, name=str, alias=str, version=str)
+        self._version(body["name"], str(body["version"]))
+        self._model(body["name"])["aliases"][body["alias"]] = str(body["version"])
+        return {}
+
+    def delete_alias(self, body: dict, query: dict) -> dict:
+        _check(body, name=str, alias=str)
+        aliases = self._model(body["name"])["aliases"]
+        if body["alias"] not in aliases:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Alias {body['alias']} not found")
+        del aliases[body["alias"]]
+        return {}
+
+    def get_version_by_alias(self, body: dict, query: dict) -> dict:
+        name, alias = _one(query, "name"), _one(query, "alias")
+        version = self._model(name)["aliases"].get(alias)
+        if version is None:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Alias {alias} not found")
+        return {"model_version": self._version_message(name, version)}
+
+    def get_model_version(self, body: dict, query: dict) -> dict:
+        name, version = _one(query, "name"), _one(query, "version")
+        return {"model_version": self._version_message(name, version)}
+
+    def search_model_versions(self, body: dict, query: dict) -> dict:
+        found = re.fullmatch(r"name\s*=\s*'([^']+)'", _one(query, "filter").strip())
+        if found is None:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "filter by name = '<name>' only")
+        name = found.group(1)
+        numbers = sorted(int(v) for n, v in self.model_versions if n == name)
+        return {"model_versions": [self._version_message(name, str(v)) for v in numbers]}
+
+    def set_model_version_tag(self, body: dict, query: dict) -> dict:
+        _check(body, name=str, version=str, key=str, value=str)
+        self._version(body["name"], str(body["version"]))["tags"][body["key"]] = body["value"]
+        return {}
+
+
+def _one(query: dict, key: str) -> str:
+    return (query.get(key) or [""])[0]
+
 
 def _served_config(config_input: dict) -> dict:
     """The endpoint's configuration as GET shows it, made from the one that was asked for."""
@@ -402,6 +517,20 @@ ROUTES: list[tuple[str, str, Callable[..., dict]]] = [
     ("POST", MONITOR + "/refreshes", FakeWorkspace.create_refresh),
     ("GET", MONITOR + "/refreshes", FakeWorkspace.list_refreshes),
     ("GET", MONITOR + r"/refreshes/([^/]+)", FakeWorkspace.get_refresh),
+]
+UC_MODELS = "/api/2.0/mlflow/unity-catalog/registered-models"
+UC_VERSIONS = "/api/2.0/mlflow/unity-catalog/model-versions"
+# Routes that read the query string too: (method, path, handler(workspace, body, query)).
+REGISTRY_ROUTES: list[tuple[str, str, Callable[..., dict]]] = [
+    ("GET", UC_MODELS + "/get", FakeWorkspace.get_registered_model),
+    ("POST", UC_MODELS + "/set-tag", FakeWorkspace.set_registered_model_tag),
+    ("DELETE", UC_MODELS + "/delete-tag", FakeWorkspace.delete_registered_model_tag),
+    ("POST", UC_MODELS + "/alias", FakeWorkspace.set_alias),
+    ("DELETE", UC_MODELS + "/alias", FakeWorkspace.delete_alias),
+    ("GET", UC_MODELS + "/alias", FakeWorkspace.get_version_by_alias),
+    ("GET", UC_VERSIONS + "/get", FakeWorkspace.get_model_version),
+    ("GET", UC_VERSIONS + "/search", FakeWorkspace.search_model_versions),
+    ("POST", UC_VERSIONS + "/set-tag", FakeWorkspace.set_model_version_tag),
 ]
 
 
