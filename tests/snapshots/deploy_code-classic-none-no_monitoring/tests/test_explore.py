@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from taxi_fare_mlops import config, contract, features, model, sample_data
-from taxi_fare_mlops.mlops import dataset, explore, reports
+from taxi_fare_mlops.mlops import dataset, explore, inputs, reports
 from taxi_fare_mlops.mlops.errors import MlopsError
 
 GATE = contract.GATE.metric
@@ -35,6 +35,21 @@ def test_profile_counts_missing_and_out_of_range_values(featurised):
     assert profile.loc["pickup_hour", "out_of_range"] == 0
     assert profile.loc["pickup_hour", "valid_range"] == ""
     assert (profile["rows"] == len(frame)).all()
+
+
+def test_values_outside_their_rule_are_counted_as_scoring_and_serve_refuse_them(featurised):
+    rules = inputs.feature_rules()
+    bounded = [name for name, rule in rules.items() if rule.high is not None]
+    frame = featurised.copy()
+    for name in bounded:
+        frame[name] = frame[name].astype("float64")
+        frame.loc[frame.index[:2], name] = float(rules[name].high) + 1
+    profile = explore.profile(frame).set_index("column")
+    for name in bounded:
+        assert profile.loc[name, "outside_rule"] == 2, name
+    # The rows batch scoring would drop are the ones training leaves out too.
+    if bounded:
+        assert len(dataset.training_rows(frame)) <= len(dataset.training_rows(featurised)) - 2
 
 
 @pytest.mark.example

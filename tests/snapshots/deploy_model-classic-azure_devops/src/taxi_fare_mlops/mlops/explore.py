@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import config, contract, features, model
-from . import dataset, metrics, outputs, registry, tables
+from . import dataset, inputs, metrics, outputs, registry, tables
 from .errors import MlopsError
 from .location import Location
 
@@ -64,8 +64,11 @@ def profile_columns() -> list[str]:
 
 
 def profile(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per feature and the label: rows, missing values, values outside `contract.TRAINING_RANGES`
-    (missing ones not counted twice), and the range and median of what is there."""
+    """Per feature and the label: rows, missing values, values outside their rule (the rows
+    batch scoring drops and `serve` refuses, `inputs.feature_rules`; the label's
+    `contract.LABEL_RULE`), values outside `contract.TRAINING_RANGES` (missing ones not counted
+    twice), and the range and median of what is there."""
+    rules = {**inputs.feature_rules(), contract.LABEL: contract.LABEL_RULE}
     records = []
     for column in profile_columns():
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -80,6 +83,7 @@ def profile(frame: pd.DataFrame) -> pd.DataFrame:
                 "type": features.COLUMN_TYPES[column],
                 "rows": len(values),
                 "missing": int(values.isna().sum()),
+                "outside_rule": int(inputs.bad_values(present, rules[column]).sum()),
                 "out_of_range": out_of_range,
                 "valid_range": f"{low:g} to {high:g}" if low is not None else "",
                 "min": float(present.min()) if len(present) else float("nan"),
