@@ -306,26 +306,48 @@ def test_every_prompt_has_help_text_and_every_choice_a_label():
             assert isinstance(prompts[key], str) and prompts[key].strip(), key
 
 
-def test_names_refused_for_the_project_are_all_of_its_dependencies():
-    """The pre-generation hook's list of dependency names is the generated pyproject's."""
-    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
-    listed = re.search(r"DEPENDENCY_DISTRIBUTIONS = (\{.*?\})", hook, re.S).group(1)
+def hook_constant(name: str):
+    """The literal the pre-generation hook assigns to `name` (the hook is Python as it stands:
+    its Jinja expressions are set literals to the parser)."""
+    tree = ast.parse((TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text())
+    assigned = (
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [target.id for target in node.targets] == [name]
+    )
+    return ast.literal_eval(next(assigned))
+
+
+def generated_requirements(*, build_backend: bool) -> list[str]:
+    """The requirements of the default project's pyproject: its dependencies and every extra,
+    and with `build_backend` what building it needs."""
     pyproject = tomllib.loads(bake().read("pyproject.toml"))
-    requirements = [
-        *pyproject["build-system"]["requires"],
+    return [
+        *(pyproject["build-system"]["requires"] if build_backend else []),
         *pyproject["project"]["dependencies"],
         *(r for extra in pyproject["project"]["optional-dependencies"].values() for r in extra),
     ]
-    names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", r).group(0)).lower()
-             for r in requirements}  # fmt: skip
-    assert names == ast.literal_eval(listed)
+
+
+def distribution_name(name: str) -> str:
+    """A distribution's name as the hook compares it (PEP 503's normalised form)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_names_refused_for_the_project_are_all_of_its_dependencies():
+    """The pre-generation hook's list of dependency names is the generated pyproject's."""
+    names = {
+        distribution_name(Requirement(text).name)
+        for text in generated_requirements(build_backend=True)
+    }
+    assert names == hook_constant("DEPENDENCY_DISTRIBUTIONS")
 
 
 def _installed_closure(names) -> dict:
     """The installed distributions `names` need, down to the last, as {name: distribution}."""
     closure, pending = {}, [*names]
     while pending:
-        name = re.sub(r"[-_.]+", "-", pending.pop()).lower()
+        name = distribution_name(pending.pop())
         if name in closure:
             continue
         try:
@@ -356,21 +378,14 @@ def test_names_refused_for_the_project_include_what_its_dependencies_install():
     installed beside it, and its package would shadow the module. The hook's lists hold every
     distribution and module the generated project's requirements install, in the template's
     environment (which has them all: the baked projects' tests run in it)."""
-    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
-
-    def listed(name: str) -> set[str]:
-        return ast.literal_eval(re.search(rf"^{name} = (\{{.*?\}})", hook, re.M | re.S).group(1))
-
-    pyproject = tomllib.loads(bake().read("pyproject.toml"))
-    requirements = [
-        *pyproject["project"]["dependencies"],
-        *(r for extra in pyproject["project"]["optional-dependencies"].values() for r in extra),
-    ]
+    requirements = generated_requirements(build_backend=False)
     closure = _installed_closure(Requirement(text).name for text in requirements)
-    distributions = listed("DEPENDENCY_DISTRIBUTIONS") | listed("INDIRECT_DISTRIBUTIONS")
+    distributions = hook_constant("DEPENDENCY_DISTRIBUTIONS") | hook_constant(
+        "INDIRECT_DISTRIBUTIONS"
+    )
     assert not set(closure) - distributions, "add to INDIRECT_DISTRIBUTIONS"
     modules = set().union(*(_top_level_modules(d) for d in closure.values()))
-    refused = listed("DEPENDENCY_MODULES") | listed("RESERVED_PACKAGES")
+    refused = hook_constant("DEPENDENCY_MODULES") | hook_constant("RESERVED_PACKAGES")
     assert not {m for m in modules if "__" not in m} - refused, "add to DEPENDENCY_MODULES"
 
 
@@ -403,6 +418,4 @@ def test_the_hook_knows_every_table_the_project_writes():
     project = bake()
     config = (project.path / "src" / project.package / "config.py").read_text()
     written = set(re.findall(r'^[A-Z_]+_TABLE = "(\w+)"', config, re.M))
-    hook = (TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text()
-    refused = re.search(r"^PROJECT_TABLES = (\(.*?\))", hook, re.M | re.S).group(1)
-    assert written == set(ast.literal_eval(refused))
+    assert written == set(hook_constant("PROJECT_TABLES"))
