@@ -404,7 +404,7 @@ class FakeWorkspace:
             "name": name,
             "version": version,
             "status": entry["status"],
-            "tags": [{"key": k, "value": v} for k, v in sorted(entry["tags"].items())],
+            "tags": _tag_list(entry["tags"]),
             "aliases": aliases,
             "creation_timestamp": 1,
             "last_updated_timestamp": 1,
@@ -416,7 +416,7 @@ class FakeWorkspace:
         return {
             "registered_model": {
                 "name": name,
-                "tags": [{"key": k, "value": v} for k, v in sorted(model["tags"].items())],
+                "tags": _tag_list(model["tags"]),
                 "aliases": [
                     {"alias": a, "version": v} for a, v in sorted(model["aliases"].items())
                 ],
@@ -470,6 +470,11 @@ class FakeWorkspace:
         _check(body, name=str, version=str, key=str, value=str)
         self._version(body["name"], str(body["version"]))["tags"][body["key"]] = body["value"]
         return {}
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict]:
+    """Tags as the registry's messages carry them: a list of {key, value}."""
+    return [{"key": key, "value": value} for key, value in sorted(tags.items())]
 
 
 def _one(query: dict, key: str) -> str:

@@ -824,7 +824,7 @@ class LocalTables(Tables):
 
     def correct(self, target, source, *, key, column, by, among):
         # Which slices hold a value the load changes: the load's keys and values in key ranges
-        # (17 bytes a row), each range against the labelled rows of the target in it.
+        # (16 bytes a row), each range against the labelled rows of the target in it.
         loaded = _arrow_filter(among) & pc.field(key).is_valid() & pc.field(column).is_valid()
         known = self._dataset(source)
         dataset = self._dataset(target)

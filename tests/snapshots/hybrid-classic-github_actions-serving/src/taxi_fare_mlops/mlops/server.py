@@ -226,6 +226,10 @@ def _parquet_columns(body: bytes) -> dict[str, Sequence]:
     return _table_columns(frame)
 
 
+def _too_large(name: str) -> BadRequest:
+    return BadRequest(f"column {name}: a value is too large for a 64-bit number")
+
+
 def _column(name: str, values: Sequence) -> np.ndarray:
     """One input column in the model's type, or a BadRequest naming the first bad value."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
@@ -238,10 +242,10 @@ def _column(name: str, values: Sequence) -> np.ndarray:
         # int64 when every value is a whole number as sent, float64 otherwise.
         numbers = np.array(values)
         if numbers.dtype == object:  # whole numbers beyond 64 bits
-            raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
+            raise _too_large(name)
     kind = features.COLUMN_TYPES[name]
     if numbers.dtype.kind == "u" and numbers.size and numbers.max() > _INT64_MAX:
-        raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
+        raise _too_large(name)
     if numbers.dtype.kind == "f":
         finite = np.isfinite(numbers)
         if not finite.all():
@@ -254,7 +258,7 @@ def _column(name: str, values: Sequence) -> np.ndarray:
                 sent = numbers[row].item()
                 raise BadRequest(f"column {name}: row {row} is {sent!r}, expected a whole number")
             if np.abs(numbers).max() >= 2.0**63:  # would wrap around in int64
-                raise BadRequest(f"column {name}: a value is too large for a 64-bit number")
+                raise _too_large(name)
     return numbers.astype(_PANDAS_TYPES[kind], copy=False)
 
 
