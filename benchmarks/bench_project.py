@@ -175,7 +175,7 @@ def prod_champion(project: Path, local_dir: Path):
     sys.path.insert(0, str(project / "src"))
     package = package_name(project)
     names = ["config", "features", "model", "sample_data"]
-    names += [f"mlops.{name}" for name in ("tables", "registry", "location", "train")]
+    names += [f"mlops.{name}" for name in ("dataset", "tables", "registry", "location", "train")]
     names += [f"mlops.{name}" for name in ("score", "validate", "deploy")]
     modules = {
         name.rsplit(".", 1)[-1]: importlib.import_module(f"{package}.{name}") for name in names
@@ -216,7 +216,7 @@ def bench_scoring(project: Path, work: Path, rows: int) -> dict[str, float]:
     trips = DeltaTable(str(tables.LocalTables.path(big))).to_pandas()
     steps["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    frame = features.add_features(trips)
+    frame = modules["dataset"].add_features(trips)
     steps["features"] = time.perf_counter() - started
     started = time.perf_counter()
     frame["prediction"] = model.predict(frame[features.MODEL_FEATURES])
@@ -455,9 +455,10 @@ def bench_serving(
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the CLI sets it locally
     modules, prod, _ = prod_champion(project, work / "serving-local")
     config, features, tables = modules["config"], modules["features"], modules["tables"]
+    dataset = modules["dataset"]
     package = package_name(project)
     server = importlib.import_module(f"{package}.mlops.server")
-    rows = features.add_features(tables.for_runtime().read(config.INPUT_TABLE))
+    rows = dataset.add_features(tables.for_runtime().read(config.INPUT_TABLE))
     rows = rows[features.MODEL_FEATURES].reset_index(drop=True)
     model = server.load_champion(prod).model.get_raw_model()  # the sklearn pipeline itself
     singles = [rows.iloc[[i % len(rows)]] for i in range(requests)]

@@ -25,6 +25,9 @@ from cookiecutter.main import cookiecutter
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = TEMPLATE_ROOT.parent / "shared"
 DEFAULTS = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+# libyaml's loader where PyYAML has it (its wheels do): ten times the pure-Python one's speed,
+# over the hundreds of YAML files the suite reads.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The official bundle schema, where a user of this template may have it (see find_bundle_schema).
 SCHEMA_VARIABLE = "DATABRICKS_BUNDLE_SCHEMA"
@@ -110,7 +113,7 @@ class BakedProject:
 
     def yaml(self, relative: str):
         if relative not in self._yaml_cache:
-            self._yaml_cache[relative] = yaml.safe_load(self.read(relative))
+            self._yaml_cache[relative] = yaml.load(self.read(relative), Loader=SAFE_LOADER)
         return self._yaml_cache[relative]
 
     def bundle_files(self) -> dict[str, dict]:

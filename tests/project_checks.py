@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from baking import SCHEMA_VARIABLE
+from baking import SAFE_LOADER, SCHEMA_VARIABLE
 
 # Jinja left in a generated file. Not fooled by GitHub/Azure `${{ }}` expressions or by
 # Databricks dynamic value references such as `{{tasks.train.values.model_version}}`.
@@ -59,7 +59,7 @@ def yaml_problems(project: Path) -> list[str]:
     problems = []
     for path in sorted([*project.rglob("*.yml"), *project.rglob("*.yaml")]):
         try:
-            list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER))
         except yaml.YAMLError as error:
             problems.append(f"{path.relative_to(project)}: {error}")
     return problems

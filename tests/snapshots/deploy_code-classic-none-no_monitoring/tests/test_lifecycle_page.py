@@ -33,8 +33,29 @@ def drift_rows(psi: float) -> pd.DataFrame:
     )
 
 
-def checked_batch(tmp_path, batch_id: str, psi: float, violations: list[str]) -> dict:
-    error = pd.DataFrame({"window_start": pd.to_datetime([batch_id]), "rmse": [2.0]})
+# The two checked batches of the made-up run, with their largest PSI.
+BATCH_PSI = {"2016-03-01": 0.007, "2016-03-08": 1.387}
+
+
+@pytest.fixture(scope="module")
+def charts(tmp_path_factory) -> dict[str, str]:
+    """The run's charts, drawn once for the module (matplotlib takes half a second a chart, and
+    every page here links the same ones): each batch's drift chart, and "error"."""
+    folder = tmp_path_factory.mktemp("charts")
+    drawn = {
+        batch_id: str(
+            reports.plot_feature_drift(
+                drift_rows(psi), folder / f"drift_{batch_id}.png", 0.2, batch_id=batch_id
+            )
+        )
+        for batch_id, psi in BATCH_PSI.items()
+    }
+    error = pd.DataFrame({"window_start": pd.to_datetime(list(BATCH_PSI)), "rmse": [2.0, 2.1]})
+    drawn["error"] = str(reports.plot_error_over_time(error, folder / "error.png"))
+    return drawn
+
+
+def checked_batch(charts, batch_id: str, violations: list[str]) -> dict:
     return {
         "batch_id": batch_id,
         "rows": 5000,
@@ -43,18 +64,14 @@ def checked_batch(tmp_path, batch_id: str, psi: float, violations: list[str]) ->
         "violations": violations,
         "metric": 2.0,
         "labelled_rows": 5000,
-        "max_psi": psi,
+        "max_psi": BATCH_PSI[batch_id],
         "categorical_drift": {"pickup_zip": 0.048, "dropoff_zip": 0.045},
-        "drift_plot": str(
-            reports.plot_feature_drift(
-                drift_rows(psi), tmp_path / f"drift_{batch_id}.png", 0.2, batch_id=batch_id
-            )
-        ),
-        "error_plot": str(reports.plot_error_over_time(error, tmp_path / "error.png")),
+        "drift_plot": charts[batch_id],
+        "error_plot": charts["error"],
     }
 
 
-def made_up_report(tmp_path, pattern: str, *, serving: bool = True) -> LifecycleReport:
+def made_up_report(charts, pattern: str, *, serving: bool = True) -> LifecycleReport:
     shifted = [f"psi of trip_distance is 1.387, above 0.2 ({'long words ' * 12})"]
     report = LifecycleReport(
         pattern,
@@ -69,8 +86,8 @@ def made_up_report(tmp_path, pattern: str, *, serving: bool = True) -> Lifecycle
             }
         },
         batches=[
-            checked_batch(tmp_path, "2016-03-01", 0.007, []),
-            checked_batch(tmp_path, "2016-03-08", 1.387, shifted),
+            checked_batch(charts, "2016-03-01", []),
+            checked_batch(charts, "2016-03-08", shifted),
         ],
         seconds=23.04,
         durations={"sample data": 0.44, "batch 2016-03-01": 4.91},
@@ -84,8 +101,8 @@ def written(tmp_path, report: LifecycleReport):
     return read_page(lifecycle_page.write(report, tmp_path / "page" / lifecycle_page.FILE_NAME))
 
 
-def test_each_drift_chart_is_titled_with_its_batch(tmp_path):
-    page = written(tmp_path, made_up_report(tmp_path, config.DEPLOYMENT_PATTERN))
+def test_each_drift_chart_is_titled_with_its_batch(tmp_path, charts):
+    page = written(tmp_path, made_up_report(charts, config.DEPLOYMENT_PATTERN))
     assert [image["alt"] for image in page.images] == [
         reports.drift_title("2016-03-01"),
         reports.drift_title("2016-03-08"),
@@ -94,8 +111,8 @@ def test_each_drift_chart_is_titled_with_its_batch(tmp_path):
     assert "2016-03-08" in reports.drift_title("2016-03-08")
 
 
-def test_categorical_drift_is_a_table_per_batch(tmp_path):
-    page = written(tmp_path, made_up_report(tmp_path, config.DEPLOYMENT_PATTERN))
+def test_categorical_drift_is_a_table_per_batch(tmp_path, charts):
+    page = written(tmp_path, made_up_report(charts, config.DEPLOYMENT_PATTERN))
     for batch_id in ("2016-03-01", "2016-03-08"):
         assert page.records(f"categorical-drift-{batch_id}") == [
             {"categorical feature": "pickup_zip", "Jensen-Shannon distance": "0.048"},
@@ -104,14 +121,14 @@ def test_categorical_drift_is_a_table_per_batch(tmp_path):
 
 
 @pytest.mark.parametrize("serving", [True, False])
-def test_the_serving_check_shows_where_lifecycle_recorded_one(tmp_path, serving):
-    page = written(tmp_path, made_up_report(tmp_path, config.DEPLOYMENT_PATTERN, serving=serving))
+def test_the_serving_check_shows_where_lifecycle_recorded_one(tmp_path, charts, serving):
+    page = written(tmp_path, made_up_report(charts, config.DEPLOYMENT_PATTERN, serving=serving))
     shown = "answered 1,500 rows of batch 2016-03-01 over HTTP, equal to batch scoring"
     assert (shown in page.text) == serving
 
 
-def test_numbers_read_as_the_cli_prints_them(tmp_path):
-    page = written(tmp_path, made_up_report(tmp_path, config.DEPLOYMENT_PATTERN))
+def test_numbers_read_as_the_cli_prints_them(tmp_path, charts):
+    page = written(tmp_path, made_up_report(charts, config.DEPLOYMENT_PATTERN))
     batch = page.records("batches")[0]
     assert (batch["rows scored"], batch["labelled rows"], batch["max psi"]) == (
         "5,000",
@@ -123,8 +140,8 @@ def test_numbers_read_as_the_cli_prints_them(tmp_path):
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-def test_retrain_shows_only_where_the_pattern_retrains(tmp_path, pattern):
-    page = written(tmp_path, made_up_report(tmp_path, pattern))
+def test_retrain_shows_only_where_the_pattern_retrains(tmp_path, charts, pattern):
+    page = written(tmp_path, made_up_report(charts, pattern))
     outcomes = [(row.get("retrain"), row.get("monitoring job")) for row in page.records("batches")]
     if pattern == "deploy_code":
         assert outcomes == [("false", None), ("true", None)]
@@ -146,11 +163,11 @@ needs_chromium = pytest.mark.skipif(chromium() is None, reason=NOT_INSTALLED)
 
 
 @needs_chromium
-def test_the_page_in_a_browser(tmp_path):
+def test_the_page_in_a_browser(tmp_path, charts):
     """Every part, long names included, as Chromium lays it out 1,280 pixels wide: it renders,
     every image loads, no text is wider than its box (tests/pages.py says how)."""
     page = lifecycle_page.write(
-        made_up_report(tmp_path, config.DEPLOYMENT_PATTERN), tmp_path / "lifecycle.html"
+        made_up_report(charts, config.DEPLOYMENT_PATTERN), tmp_path / "lifecycle.html"
     )
     seen = look_at(page, tmp_path / "browser")
     assert seen["title"] == f"{config.PROJECT_NAME}: {config.DEPLOYMENT_PATTERN} lifecycle"

@@ -156,6 +156,26 @@ def test_a_server_that_ends_by_itself_is_an_error_and_leaves_nothing(fresh_local
     ]
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc to tell a zombie by")
+def test_a_group_whose_processes_wait_to_be_reaped_has_ended():
+    """The server's workers are orphans once it has gone; whoever adopts them may reap them
+    late or never (a container's first process): waiting for that would hold `make mlflow-ui`
+    for STOP_SECONDS and then SIGKILL what has already ended."""
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    try:
+        stat = Path(f"/proc/{zombie.pid}/stat")
+        deadline = time.monotonic() + 30
+        while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.01)
+        os.killpg(zombie.pid, 0)  # the system still counts it in its group ...
+        assert not ui._group_running(zombie.pid)  # ... but nothing of it runs
+    finally:
+        zombie.wait()
+    with running([sys.executable, "-c", "import time; time.sleep(60)"]) as sleeper:
+        assert ui._group_running(sleeper.pid)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
                          ids=["SIGTERM", "Ctrl-C", "SIGHUP (terminal closed)"])  # fmt: skip

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from . import registry, runtime
 from .errors import MlopsError
@@ -132,13 +133,34 @@ def _group_ended(server: subprocess.Popen, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while True:
         server.poll()
-        try:
-            os.killpg(server.pid, 0)
-        except ProcessLookupError:
+        if not _group_running(server.pid):
             return True
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.1)
+        time.sleep(0.05)
+
+
+def _group_running(group: int) -> bool:
+    """Whether a process of the group still runs. One that has ended but waits to be reaped
+    (a zombie) counts as ended: the server's workers are orphans once it has gone, and
+    whoever adopts them (init, a container's first process) reaps them when it likes, or
+    never. Where there is no /proc to tell, a zombie counts as running."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # "pid (command) state ppid pgrp ...": the command may hold spaces and brackets.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended while we looked
+        if len(fields) > 2 and int(fields[2]) == group and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 if __name__ == "__main__":
