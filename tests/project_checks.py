@@ -44,35 +44,59 @@ def text_files(project: Path):
 def template_problems(project: Path) -> list[str]:
     problems = []
     for path, text in text_files(project):
-        for line_number, line in enumerate(text.splitlines(), 1):
-            for leftover in leftover_template_syntax(line):
-                rel = path.relative_to(project)
-                problems.append(f"{rel}:{line_number}: template syntax {leftover!r} left")
-        if "cookiecutter" in path.relative_to(project).as_posix().replace(
-            ".cookiecutter-answers", ""
-        ):
-            problems.append(f"{path.relative_to(project)}: template name left in the path")
+        rel = path.relative_to(project)
+        problems += [f"{rel}:{where}" for where in _leftovers_by_line(text)]
+        if "cookiecutter" in rel.as_posix().replace(".cookiecutter-answers", ""):
+            problems.append(f"{rel}: template name left in the path")
     return problems
+
+
+# The checks below look at a file's text alone, and most files read the same in every baked
+# combination: each text is checked once per test process (the matrix bakes 144 combinations).
+@cache
+def _leftovers_by_line(text: str) -> tuple[str, ...]:
+    return tuple(
+        f"{number}: template syntax {leftover!r} left"
+        for number, line in enumerate(text.splitlines(), 1)
+        for leftover in leftover_template_syntax(line)
+    )
 
 
 def yaml_problems(project: Path) -> list[str]:
     problems = []
     for path in sorted([*project.rglob("*.yml"), *project.rglob("*.yaml")]):
-        try:
-            list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER))
-        except yaml.YAMLError as error:
+        error = _yaml_error(path.read_text(encoding="utf-8"))
+        if error:
             problems.append(f"{path.relative_to(project)}: {error}")
     return problems
+
+
+@cache
+def _yaml_error(text: str) -> str | None:
+    try:
+        list(yaml.load_all(text, Loader=SAFE_LOADER))
+    except yaml.YAMLError as error:
+        return str(error)
+    return None
 
 
 def python_problems(project: Path) -> list[str]:
     problems = []
     for path in sorted(project.rglob("*.py")):
-        try:
-            ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except SyntaxError as error:
-            problems.append(f"{path.relative_to(project)}:{error.lineno}: {error.msg}")
+        error = _syntax_error(path.read_text(encoding="utf-8"))
+        if error:
+            problems.append(f"{path.relative_to(project)}:{error}")
     return problems
+
+
+@cache
+def _syntax_error(source: str) -> str | None:
+    """ "<line>: <message>" of the first syntax error in `source`, None when it parses."""
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        return f"{error.lineno}: {error.msg}"
+    return None
 
 
 @cache
