@@ -55,11 +55,13 @@ snapshots: $(BIN)/activate
 	$(BIN)/python tests/golden.py
 
 # Wall times of the generated project, lifecycle and tests per problem type (against the
-# template checkout BASELINE=<dir> if given), then its peak memory per stage at 1M and 5M rows.
+# template checkout BASELINE=<dir> if given), then its peak memory per stage at 1M and 5M rows;
+# then the template's own `make test-fast` (against BASELINE too).
 benchmark: $(BIN)/activate
 	$(BIN)/python benchmarks/bench_project.py
 	$(BIN)/python benchmarks/bench_problem_types.py $(if $(BASELINE),--baseline $(BASELINE))
 	$(BIN)/python benchmarks/bench_memory.py
+	$(BIN)/python benchmarks/bench_template_tests.py $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
