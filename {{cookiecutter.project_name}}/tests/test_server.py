@@ -453,6 +453,88 @@ def test_no_request_lost_under_load(running_server):
     assert len(outcomes) == clients * (kept_alive_requests + new_connection_requests)
 
 
+def test_clients_at_once_each_get_their_own_rows_answers(running_server, scored_rows):
+    """Requests that arrive together share one call of the model (server._Batches): each
+    client still gets the answers for its own rows, as batch scoring made them."""
+    clients = 16
+    rows = scored_rows[features.MODEL_FEATURES]
+    expected = batch_answers(scored_rows)
+    # Client i sends i + 1 rows from row 3 * i on: parts of different sizes, overlapping.
+    parts = [slice(3 * i, 4 * i + 1) for i in range(clients)]
+    start_together = threading.Barrier(clients)
+
+    def ask(part: slice) -> tuple[int, dict]:
+        start_together.wait(timeout=60)
+        return post(running_server.url, *SHAPES["dataframe_split"](rows[part]))
+
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(ask, parts, timeout=300))
+    for part, (status, answer) in zip(parts, answers, strict=True):
+        assert status == 200, answer
+        assert same_answers(answer["predictions"], expected[part])
+
+
+class HeldModel:
+    """A stand-in for a model's predict: doubles column x, fails on a negative x, records the
+    number of rows of each call, and holds its first call until `release` is set, so that the
+    requests sent meanwhile queue up behind it."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, rows: pd.DataFrame) -> np.ndarray:
+        self.calls.append(len(rows))
+        if len(self.calls) == 1:
+            self.holding.set()
+            assert self.release.wait(timeout=60)
+        if (rows["x"] < 0).any():
+            raise ValueError("a negative x")
+        return rows["x"].to_numpy() * 2
+
+
+def answers_while_held(values: list[int]) -> tuple[HeldModel, dict]:
+    """A request of rows x = [v, v + 100] for each value, the first one held in the model
+    while the others queue: (the model, each value's answer or error message)."""
+    model, outcomes = HeldModel(), {}
+    batches = server._Batches(model)
+
+    def ask(value: int) -> None:
+        try:
+            outcomes[value] = batches(pd.DataFrame({"x": [value, value + 100]})).tolist()
+        except ValueError as error:
+            outcomes[value] = str(error)
+
+    first = threading.Thread(target=ask, args=(values[0],))
+    first.start()
+    assert model.holding.wait(timeout=60)
+    others = [threading.Thread(target=ask, args=(value,)) for value in values[1:]]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while batches.waiting < len(others):
+        assert time.monotonic() < deadline, "the requests did not queue"
+        time.sleep(0.001)
+    model.release.set()
+    for thread in [first, *others]:
+        thread.join(timeout=60)
+    return model, outcomes
+
+
+def test_requests_that_queue_meanwhile_are_predicted_in_one_call():
+    model, outcomes = answers_while_held(list(range(1, 10)))
+    assert model.calls == [2, 16]  # the first alone, then the eight queued behind it, at once
+    assert outcomes == {value: [2 * value, 2 * value + 200] for value in range(1, 10)}
+
+
+def test_a_request_whose_rows_fail_fails_alone():
+    model, outcomes = answers_while_held([1, 2, -3, 4])
+    # The batch of three fails; each of its requests is then predicted alone.
+    assert model.calls == [2, 6, 2, 2, 2]
+    assert outcomes == {1: [2, 202], 2: [4, 204], -3: "a negative x", 4: [8, 208]}
+
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 

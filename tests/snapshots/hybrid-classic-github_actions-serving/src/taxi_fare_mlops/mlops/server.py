@@ -18,8 +18,9 @@ written against this server works against the endpoint, and the other way round.
 The server is the standard library's threading HTTP server, not MLflow's own: that one starts a
 separate uvicorn process with FastAPI, which the project does not otherwise need; this one
 starts inside the calling process, which `lifecycle` and the tests rely on, and loads the model
-as batch scoring does (`mlflow.pyfunc.load_model`). It listens on 127.0.0.1 only: it is for
-trying the model and integration tests, not for production traffic.
+as batch scoring does (`mlflow.pyfunc.load_model`). Requests that arrive together are
+predicted in one call of the model (`_Batches`). It listens on 127.0.0.1 only: it is for trying
+the model and integration tests, not for production traffic.
 
 A bad request gets a 4xx status and a one-line `{"error_code": ..., "message": ...}` body (the
 shape MLflow's server uses), never a traceback; bodies above `MAX_BODY_BYTES` are refused before
@@ -357,12 +358,95 @@ def _takes_our_rows_as_they_are(model: Any) -> bool:
     return inputs == declared
 
 
+class _Request:
+    """The rows of one request waiting in `_Batches`, and then its answer or error."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.rows = rows
+        self.done = False
+        self.answer: Any = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+def _split(answer: Any, lengths: list[int]) -> list | None:
+    """A model's answer for rows put together -> the answer for each part, None when it is not
+    one entry per row (then each part is predicted alone)."""
+    if not isinstance(answer, np.ndarray | pd.Series | pd.DataFrame | list):
+        return None
+    if len(answer) != sum(lengths):
+        return None
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    if isinstance(answer, pd.Series | pd.DataFrame):
+        return [answer.iloc[a:b].reset_index(drop=True) for a, b in zip(starts, ends, strict=True)]
+    return [answer[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+class _Batches:
+    """Requests that arrive together, predicted in one call of the model.
+
+    Each request has a thread of its own (the standard library's threading server). Called
+    from all of them at once, the model's predict runs in many threads taking turns on the GIL,
+    and every request waits for all the others: 32 clients on 2 cores saw a p99 of 0.8 s. Here
+    a request joins a queue; whichever thread gets the model's turn takes every request queued
+    by then and calls the model once on all their rows (a scikit-learn pipeline takes about as
+    long for 30 rows as for one), then hands each request its own part. A request that finds
+    nobody predicting is predicted at once, alone. Rows are scored each on its own, as the
+    chunks of batch scoring already assume; when the call for a batch fails, each request of
+    it is predicted alone, so only the one whose rows fail gets the error.
+    """
+
+    def __init__(self, predict: Callable[[pd.DataFrame], Any]):
+        self._predict = predict
+        self._turn = threading.Lock()  # one call of the model at a time
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Request] = []
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the next call of the model."""
+        with self._queue_lock:
+            return len(self._queue)
+
+    def __call__(self, rows: pd.DataFrame) -> Any:
+        request = _Request(rows)
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._turn:
+            if not request.done:  # else the thread before took it along
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._answer(batch)
+        return request.outcome()
+
+    def _answer(self, batch: list[_Request]) -> None:
+        parts = None
+        if len(batch) > 1:
+            try:
+                together = self._predict(pd.concat([r.rows for r in batch], ignore_index=True))
+                parts = _split(together, [len(r.rows) for r in batch])
+            except Exception:  # each request alone then finds whose rows fail
+                parts = None
+        for index, request in enumerate(batch):
+            try:
+                request.answer = self._predict(request.rows) if parts is None else parts[index]
+            except Exception as error:  # raised again in the request's own thread
+                request.error = error
+            request.done = True
+
+
 @dataclass
 class ServedModel:
     model_name: str
     version: str
     model: Any  # an mlflow.pyfunc.PyFuncModel
     _predict: Callable = field(init=False, repr=False)
+    _batches: _Batches = field(init=False, repr=False)
     _warned_about_params: bool = field(default=False, init=False, repr=False)
     # A classifier's classes, in the order of its probabilities (None for regression).
     classes: list[int] | None = field(default=None, init=False)
@@ -379,18 +463,20 @@ class ServedModel:
             )
         except NotImplementedError:  # a flavour without a raw model
             self._predict = self.model.predict
+        self._batches = _Batches(self._predict)
 
     def predictions(self, rows: pd.DataFrame, params: Any = None) -> Any:
         """What the model returns for `rows`: the pyfunc's predict, or (when the signature
         matches, see `_takes_our_rows_as_they_are`) its underlying model's, which gives the
-        same values without MLflow checking the rows a second time."""
+        same values without MLflow checking the rows a second time; called once for the
+        requests that arrive together (`_Batches`)."""
         if params is not None and self.model.metadata.get_params_schema() is not None:
             return self.model.predict(rows, params=params)  # MLflow checks them against it
         if params is not None and not self._warned_about_params:
             # As MLflow's server does, once: a client may send them to every request.
             log.warning("this model declares no params: ignoring the request's params")
             self._warned_about_params = True
-        return self._predict(rows)
+        return self._batches(rows)
 
     def predict(self, rows: pd.DataFrame) -> list:
         """JSON-ready answers: numbers, or a classifier's {prediction, probabilities}."""
