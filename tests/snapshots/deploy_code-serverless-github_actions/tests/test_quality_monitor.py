@@ -5,16 +5,24 @@ workspace is a fake over HTTP (tests/fake_workspace.py), reached through the rea
 import json
 
 import pytest
-from databricks.sdk.service import dataquality
 
 from taxi_fare_mlops import config, contract, features
 from taxi_fare_mlops.mlops import errors, quality_monitor, tables
 from taxi_fare_mlops.mlops.location import Location
 from taxi_fare_mlops.mlops.score import PREDICTION_SCHEMA
 
-from fake_workspace import round_trips
-
 DEV = Location(config.DEV_CATALOG)
+
+
+def round_trips(kind: str, body: dict) -> bool:
+    """Whether `body` round-trips through the SDK's `dataquality.<kind>`. The SDK is imported
+    here, not at the top: it takes a second and a half, which every test worker would pay
+    while collecting, whether or not it runs these tests."""
+    from databricks.sdk.service import dataquality
+
+    from fake_workspace import round_trips as sdk_round_trips
+
+    return sdk_round_trips(getattr(dataquality, kind), body)
 
 
 def test_the_table_is_created_empty_once_with_scorings_columns(fresh_local_dir):
@@ -54,7 +62,7 @@ def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir, workspace):
     ]
     body = workspace.calls("POST", MONITORS)[0].body
     assert body == quality_monitor.monitor_spec(table_id, schema_id, "/a")
-    assert round_trips(dataquality.Monitor, body)
+    assert round_trips("Monitor", body)
     log = body["data_profiling_config"]["inference_log"]
     assert log["problem_type"] == quality_monitor.PROBLEM_TYPES[contract.PROBLEM_TYPE]
     assert (log["prediction_column"], log["label_column"]) == ("prediction", contract.LABEL)
@@ -65,7 +73,7 @@ def test_the_monitor_is_created_once_then_refreshed(fresh_local_dir, workspace):
     assert "refresh requested" in again.summary()
     (refresh,) = workspace.calls("POST", "/refreshes$")
     assert refresh.body == {"object_type": "table", "object_id": table_id}
-    assert round_trips(dataquality.Refresh, refresh.body)
+    assert round_trips("Refresh", refresh.body)
     assert len(workspace.calls("POST", f"{MONITORS}$")) == 1
 
 

@@ -1,8 +1,6 @@
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from taxi_fare_mlops import config
 from taxi_fare_mlops.mlops.errors import MlopsError
@@ -54,19 +52,27 @@ def test_split_name_needs_three_levels():
         split_name("only.two")
 
 
-@settings(max_examples=200, deadline=None)
-@given(user_name=st.text(min_size=1, max_size=30).map(lambda local: local + "@example.com"))
-def test_every_development_name_the_cli_makes_is_accepted(user_name):
+def test_every_development_name_the_cli_makes_is_accepted():
     """Development mode names a developer's schema and model `dev_<short name>_...`: the CLI
     keeps every Unicode letter and digit of the user name (libs/iamutil/user.go
     GetShortUserName, libs/textutil/textutil.go NormalizeString, apply_presets.go
     normalizePrefix; restated in tests/bundle_validation.py), so "josé.müller" deploys
     `dev_josé_müller_<schema>`. Whatever it makes, a Location accepts."""
-    prefix = bundle_validation.normalize_prefix(
-        f"[dev {bundle_validation.short_user_name(user_name)}] "
-    )
-    location = Location(config.DEV_CATALOG, prefix + config.SCHEMA, prefix + config.MODEL_NAME)
-    assert location.model.startswith(f"{config.DEV_CATALOG}.dev_")
+    # Imported here, as in test_bad_inputs.py: importing hypothesis costs every test worker
+    # about a second while collecting, whether or not it runs this test.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=200, deadline=None)
+    @given(user_name=st.text(min_size=1, max_size=30).map(lambda local: local + "@example.com"))
+    def accepted(user_name):
+        prefix = bundle_validation.normalize_prefix(
+            f"[dev {bundle_validation.short_user_name(user_name)}] "
+        )
+        location = Location(config.DEV_CATALOG, prefix + config.SCHEMA, prefix + config.MODEL_NAME)
+        assert location.model.startswith(f"{config.DEV_CATALOG}.dev_")
+
+    accepted()
 
 
 def test_the_cli_keeps_non_ascii_letters_in_the_prefix():
