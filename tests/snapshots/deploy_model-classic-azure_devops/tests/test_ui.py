@@ -177,11 +177,11 @@ def test_a_group_whose_processes_wait_to_be_reaped_has_ended():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
-                         ids=["SIGTERM", "Ctrl-C", "SIGHUP (terminal closed)"])  # fmt: skip
-def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
-    """`make mlflow-ui` ended by SIGTERM, Ctrl-C or its terminal closing: "stopped", exit 0, the
-    port free and no process of the MLflow server left (uvicorn, its job runner and workers)."""
+def test_the_ui_stops_cleanly_with_its_server_on_ctrl_c(fresh_local_dir):
+    """`make mlflow-ui` ended by Ctrl-C: "stopped", exit 0, the port free and no process of the
+    MLflow server left (uvicorn, its job runner and workers). Every other stop signal takes the
+    same way (the UI sends SIGTERM to the server's group whatever it got): the stand-in tests
+    above show each; this one starts MLflow's own server, which takes a while."""
     port = _free_port()
     with running(
         [sys.executable, "-m", ui.__name__, "--port", str(port)],
@@ -189,10 +189,10 @@ def test_the_ui_stops_cleanly_with_its_server(fresh_local_dir, stop_signal):
         stderr=subprocess.PIPE,
         text=True,
         env=source_environment(),
-        preexec_fn=default_sigint if stop_signal == signal.SIGINT else None,
+        preexec_fn=default_sigint,
     ) as process:
         _wait_for_health(port, process, seconds=300)
-        out, err = stop(process, stop_signal, timeout=ui.STOP_SECONDS + 30)
+        out, err = stop(process, signal.SIGINT, timeout=ui.STOP_SECONDS + 30)
         # The server's processes (a session of their own) carry the UI's mark: none may
         # outlive it.
         left = processes_marked(process.mark)

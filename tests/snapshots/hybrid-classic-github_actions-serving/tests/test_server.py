@@ -4,6 +4,7 @@ no request lost under load, and `serve` ending cleanly on SIGTERM as on Ctrl-C."
 
 from __future__ import annotations
 
+import ast
 import http.client
 import io
 import json
@@ -638,10 +639,28 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# The tests of this file that start processes (`serve`, curl) and stop them: what a background
+# job's ignored SIGINT can break. The others run inside pytest's own process.
+STARTS_PROCESSES = ("test_serve_runs_until_stopped", "test_the_readme_requests_work_as_written")
+
+
+def test_the_background_job_runs_every_test_that_starts_a_process():
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    starters = {
+        function.name
+        for function in tree.body
+        if isinstance(function, ast.FunctionDef) and function.name.startswith("test_")
+        for call in ast.walk(function)
+        if isinstance(call, ast.Call)
+        and ast.unparse(call.func) in ("running", "subprocess.run", "subprocess.Popen")
+    }
+    assert starters - {"test_server_tests_pass_as_a_background_job"} == set(STARTS_PROCESSES)
+
+
 @pytest.mark.slow
 def test_server_tests_pass_as_a_background_job(tmp_path):
-    """This file's tests, run as `pytest ... &` runs them (SIGINT ignored, inherited by every
-    child), pass and leave no process behind."""
+    """This file's tests that start processes, run as `pytest ... &` runs them (SIGINT ignored,
+    inherited by every child), pass and leave no process behind."""
     command = [
         sys.executable,
         "-m",
@@ -651,6 +670,8 @@ def test_server_tests_pass_as_a_background_job(tmp_path):
         "no:cacheprovider",
         "-m",
         "not slow",
+        "-k",
+        " or ".join(STARTS_PROCESSES),
         f"--basetemp={tmp_path / 'run'}",
         __file__,
     ]
@@ -665,6 +686,7 @@ def test_server_tests_pass_as_a_background_job(tmp_path):
         out, err = run.communicate(timeout=900)
         # Every process the run started carries its mark, in whatever session it runs.
         left = processes_marked(run.mark)
+    # pytest exits 0 only when it ran a test and none failed.
     assert run.returncode == 0, out[-4000:] + err[-2000:]
     assert not left, f"processes left behind by the run: {left}"
 
