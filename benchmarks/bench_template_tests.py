@@ -26,6 +26,7 @@ from bench_project import children_cpu_seconds, machine
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "tests"))
+from baking import SCHEMA_VARIABLE, SHARED_SCHEMA  # noqa: E402
 from work_folder import work_folder  # noqa: E402
 
 # What `make test-fast` and `make test` run (Makefile), after building the environment.
@@ -59,10 +60,9 @@ def main() -> int:
     if args.baseline:
         checkouts = {"baseline": args.baseline.resolve(), **checkouts}
     targets = [name for name in TARGETS if args.full or name == "make test-fast"]
-    schema = TEMPLATE.parent / "shared" / "bundle-schema" / "jsonschema.json"
     environment = dict(os.environ)
-    if schema.is_file():
-        environment.setdefault("DATABRICKS_BUNDLE_SCHEMA", str(schema))
+    if SHARED_SCHEMA.is_file():  # a baseline elsewhere has no ../shared beside it
+        environment.setdefault(SCHEMA_VARIABLE, str(SHARED_SCHEMA))
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     last_output = ""
     for _ in range(args.rounds):

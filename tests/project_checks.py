@@ -91,7 +91,7 @@ def python_problems(project: Path) -> list[str]:
 
 @cache
 def _syntax_error(source: str) -> str | None:
-    """ "<line>: <message>" of the first syntax error in `source`, None when it parses."""
+    """The first syntax error in `source` as "<line>: <message>", None when it parses."""
     try:
         ast.parse(source)
     except SyntaxError as error:

@@ -154,13 +154,18 @@ def _group_running(group: int) -> bool:
         return True
     for stat in proc.glob("[0-9]*/stat"):
         try:
-            # "pid (command) state ppid pgrp ...": the command may hold spaces and brackets.
-            fields = stat.read_text().rpartition(")")[2].split()
+            fields = stat_fields(stat)
         except OSError:
             continue  # it ended while we looked
         if len(fields) > 2 and int(fields[2]) == group and fields[0] not in ("Z", "X"):
             return True
     return False
+
+
+def stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc/<pid>/stat after the command: state, parent, group, ... ("pid
+    (command) state ppid pgrp ...": the command may hold spaces and brackets)."""
+    return stat.read_text().rpartition(")")[2].split()
 
 
 if __name__ == "__main__":
