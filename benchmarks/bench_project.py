@@ -453,14 +453,14 @@ def bench_serving(
     import mlflow
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the CLI sets it locally
-    modules, prod, _ = prod_champion(project, work / "serving-local")
+    modules, prod, version = prod_champion(project, work / "serving-local")
     config, features, tables = modules["config"], modules["features"], modules["tables"]
     dataset = modules["dataset"]
     package = package_name(project)
-    server = importlib.import_module(f"{package}.mlops.server")
     rows = dataset.add_features(tables.for_runtime().read(config.INPUT_TABLE))
     rows = rows[features.MODEL_FEATURES].reset_index(drop=True)
-    model = server.load_champion(prod).model.get_raw_model()  # the sklearn pipeline itself
+    # The scikit-learn pipeline itself, as MLflow's flavour loads it.
+    model = mlflow.sklearn.load_model(prod.model_uri(version))
     singles = [rows.iloc[[i % len(rows)]] for i in range(requests)]
     batches = [rows.iloc[i * batch_rows : (i + 1) * batch_rows] for i in range(20)]
 

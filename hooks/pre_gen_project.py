@@ -58,7 +58,8 @@ DEPENDENCY_MODULES = {
     "identify", "idna", "importlib_metadata", "iniconfig", "itsdangerous", "jinja2", "joblib",
     "jsonschema", "jsonschema_specifications", "kiwisolver", "librt", "mako", "markupsafe",
     "matplotlib", "mlflow", "mpl_toolkits", "multidict", "mypy", "mypy_extensions", "mypyc",
-    "narwhals", "nodeenv", "numpy", "opentelemetry", "packaging", "pandas", "pathspec", "pil",
+    "narwhals", "nodeenv", "numpy", "opentelemetry", "orjson", "packaging", "pandas", "pathspec",
+    "pil",
     "platformdirs", "pluggy", "pre_commit", "prettytable", "propcache", "py", "py4j", "pyarrow",
     "pyasn1", "pyasn1_modules", "pycparser", "pydantic", "pydantic_core", "pygments", "pylab",
     "pyparsing", "pyspark", "pytest", "python_discovery", "referencing", "regex", "requests",
@@ -73,7 +74,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # equal): a project of the same name could not be installed beside them.
 DEPENDENCY_DISTRIBUTIONS = {
     "databricks-bundles", "databricks-connect", "databricks-sdk", "deltalake", "hatchling",
-    "hypothesis", "jsonschema", "matplotlib", "mlflow", "mypy", "numpy", "pandas", "pre-commit",
+    "hypothesis", "jsonschema", "matplotlib", "mlflow", "mypy", "numpy", "orjson", "pandas",
+    "pre-commit",
     "pyarrow", "pyspark", "pytest", "pytest-xdist", "pyyaml", "regex", "ruff", "scikit-learn",
     "scipy", "skops",
 }  # fmt: skip

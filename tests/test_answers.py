@@ -319,9 +319,9 @@ def hook_constant(name: str):
 
 
 def generated_requirements(*, build_backend: bool) -> list[str]:
-    """The requirements of the default project's pyproject: its dependencies and every extra,
-    and with `build_backend` what building it needs."""
-    pyproject = tomllib.loads(bake().read("pyproject.toml"))
+    """The requirements of the default project's pyproject with serving (which adds one): its
+    dependencies and every extra, and with `build_backend` what building it needs."""
+    pyproject = tomllib.loads(bake(include_serving=True).read("pyproject.toml"))
     return [
         *(pyproject["build-system"]["requires"] if build_backend else []),
         *pyproject["project"]["dependencies"],

@@ -155,6 +155,103 @@ def test_extra_columns_and_params_are_ignored(running_server, scored_rows):
     assert status == 200 and same_answers(answer["predictions"], expected)
 
 
+def typed_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` as the server reads them from a request: checked, in the model's types."""
+    return server.parse_request(SHAPES["dataframe_split"](rows[features.MODEL_FEATURES])[0])
+
+
+def test_the_champion_read_without_mlflow_answers_as_through_mlflow(
+    location, champion, scored_rows, monkeypatch
+):
+    """`serve` reads the local champion's files itself (`server._skops_champion`): the same
+    version, classes and answers as the model MLflow loads."""
+    direct = server.load_champion(location)
+    assert direct.pyfunc is None
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")  # MLflow's to decide
+    through_mlflow = server.load_champion(location)
+    assert through_mlflow.pyfunc is not None
+    assert (direct.version, direct.classes) == (through_mlflow.version, through_mlflow.classes)
+    rows = typed_rows(scored_rows)
+    assert np.array_equal(direct.predictions(rows), through_mlflow.pyfunc.predict(rows))
+
+
+def test_serve_starts_without_importing_mlflow(location, champion):
+    """MLflow's imports and its store took about half of `serve`'s start; a champion the
+    project logged is served without them."""
+    script = "\n".join(
+        [
+            "import sys",
+            f"from {config.PACKAGE}.mlops import cli, server",
+            f"from {config.PACKAGE}.mlops.location import Location",
+            "cli.prepare('serve', one_command=True)",
+            f"served = server.load_champion(Location({location.catalog!r}, {location.schema!r}))",
+            "print(served.version, 'mlflow' in sys.modules)",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=source_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.stdout.split() == [champion, "False"], result.stderr[-2000:]
+
+
+def _changed(path: list[str], value):
+    def change(mlmodel: dict) -> None:
+        *parents, key = path
+        for name in parents:
+            mlmodel = mlmodel[name]
+        mlmodel[key] = value
+
+    return change
+
+
+# What the project logs, and changes to it that only MLflow's load handles (or refuses).
+LOGGED_CHANGES = {
+    "as logged": (lambda mlmodel: None, True),
+    "pickled": (_changed(["flavors", "sklearn", "serialization_format"], "cloudpickle"), False),
+    "types skops is not told to trust": (
+        _changed(["flavors", "sklearn", "skops_trusted_types"], []),
+        False,
+    ),
+    "code with the model": (_changed(["flavors", "python_function", "code"], "code"), False),
+    "another predict function": (
+        _changed(["flavors", "python_function", "predict_fn"], "score"),
+        False,
+    ),
+    "params in the signature": (
+        _changed(["signature", "params"], '[{"name": "t", "type": "double", "default": 0.5}]'),
+        False,
+    ),
+    "one input less": (
+        lambda mlmodel: mlmodel["signature"].update(
+            inputs=json.dumps(json.loads(mlmodel["signature"]["inputs"])[1:])
+        ),
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LOGGED_CHANGES)
+def test_a_champion_unlike_what_the_project_logs_is_loaded_through_mlflow(
+    location, champion, tmp_path, monkeypatch, case
+):
+    import yaml
+
+    version, folder = registry.local_alias_folder(location.model, config.CHAMPION)
+    copy = shutil.copytree(folder, tmp_path / "model")
+    mlmodel = yaml.safe_load((copy / "MLmodel").read_text(encoding="utf-8"))
+    change, read_here = LOGGED_CHANGES[case]
+    change(mlmodel)
+    (copy / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+    monkeypatch.setattr(registry, "local_alias_folder", lambda *_: (version, copy))
+    served = server._skops_champion(location)
+    assert (served is not None) == read_here
+    assert server.load_champion(location).version == version
+
+
 def allowed_value(name: str):
     """A value the feature's rule accepts: the low end of its range, else a plain number."""
     rule = inputs.feature_rules()[name]
@@ -264,6 +361,11 @@ REFUSED_HERE_COERCED_BY_MLFLOW = {
     "null for a number": (
         records_with(lambda row: row.update({DOUBLE_FEATURE: None})),
         f"column {DOUBLE_FEATURE}: row 0 is None, expected a number",
+    ),
+    # json.dumps writes NaN, which JSON does not have (RFC 8259, section 6).
+    "NaN for a number": (
+        records_with(lambda row: row.update({DOUBLE_FEATURE: float("nan")})),
+        "the body is not valid JSON",
     ),
 }
 
@@ -641,7 +743,11 @@ def ignore_sigint() -> None:
 
 # The tests of this file that start processes (`serve`, curl) and stop them: what a background
 # job's ignored SIGINT can break. The others run inside pytest's own process.
-STARTS_PROCESSES = ("test_serve_runs_until_stopped", "test_the_readme_requests_work_as_written")
+STARTS_PROCESSES = (
+    "test_serve_starts_without_importing_mlflow",
+    "test_serve_runs_until_stopped",
+    "test_the_readme_requests_work_as_written",
+)
 
 
 def test_the_background_job_runs_every_test_that_starts_a_process():

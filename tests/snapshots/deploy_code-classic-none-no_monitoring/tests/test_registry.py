@@ -236,6 +236,29 @@ def test_a_model_is_loaded_once_while_its_files_stay_the_same(
     assert loads == [copy, trained_model, copy, copy]
 
 
+def test_the_local_champion_is_found_without_mlflow_where_mlflow_finds_it(location, champion):
+    version, folder = registry.local_alias_folder(location.model, config.CHAMPION)
+    assert (version, folder) == (champion, registry._version_folder(location.model, champion))
+    assert registry.local_alias_folder(location.model, "nothing") is None
+    assert registry.local_alias_folder(NOTHING, config.CHAMPION) is None
+
+
+def test_a_registry_moved_or_being_built_is_left_to_mlflow(location, champion, monkeypatch):
+    database = runtime.local_dir() / "mlflow.db"
+    elsewhere = runtime.local_dir() / "mlflow.db.home-elsewhere"
+    monkeypatch.setattr(registry, "_HOME_FILE", elsewhere.name)
+    assert registry.local_alias_folder(location.model, config.CHAMPION) is None  # no record
+    elsewhere.write_text("/another/folder\n")
+    try:
+        assert registry.local_alias_folder(location.model, config.CHAMPION) is None  # moved
+    finally:
+        elsewhere.unlink()
+    monkeypatch.undo()
+    assert registry.local_alias_folder(location.model, config.CHAMPION) is not None
+    monkeypatch.setitem(registry._BUILDS, database, None)
+    assert registry.local_alias_folder(location.model, config.CHAMPION) is None
+
+
 def test_only_numbered_versions_of_the_local_registry_are_reused():
     assert registry._local_files_key(f"models:/{NOTHING}@champion") is None
     assert registry._local_files_key("runs:/0123abcd/model") is None

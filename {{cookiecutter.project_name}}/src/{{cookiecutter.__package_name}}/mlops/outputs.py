@@ -45,11 +45,15 @@ def raw_scores(pipeline, rows: pd.DataFrame) -> np.ndarray:
 
 def classes_of(model) -> list[int] | None:
     """The classes of a loaded pyfunc model (from its metadata), None for regression."""
+    metadata = getattr(model, "metadata", None)
+    return classes_in_metadata(getattr(metadata, "metadata", None))
+
+
+def classes_in_metadata(extra: dict | None) -> list[int] | None:
+    """The classes a model's metadata (`log_options`) names, None for regression."""
     if not is_classification():
         return None
-    metadata = getattr(model, "metadata", None)
-    extra = getattr(metadata, "metadata", None) or {}
-    return [int(value) for value in extra.get(CLASSES_KEY, [])] or None
+    return [int(value) for value in (extra or {}).get(CLASSES_KEY, [])] or None
 
 
 def classes_at(model_uri: str) -> list[int] | None:

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from functools import cache
@@ -278,6 +279,72 @@ def experiment_id(name: str | None) -> str:
             artifacts = (runtime.local_dir() / "mlartifacts").as_uri()
             _EXPERIMENT_IDS[key] = mlflow.create_experiment(name, artifact_location=artifacts)
     return _EXPERIMENT_IDS[key]
+
+
+def local_alias_folder(model_name: str, alias: str) -> tuple[str, Path] | None:
+    """The version `alias` points to and its model's folder, read from the local registry's
+    database with SQLite alone: for `serve`, whose start is mostly MLflow's imports and its
+    store's (about half of it) when it asks MLflow.
+
+    None whenever the answer is MLflow's to give: on a workspace, with no database or one being
+    built, in a local dir that moved (MLflow's paths are rewritten first), for a model or alias
+    that does not exist, a version that is not READY or whose files are outside the local dir,
+    or a database whose tables are not as MLflow writes them. The caller then asks MLflow,
+    which also says what is wrong. A damaged database is refused here as there.
+    """
+    import sqlite3
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    if runtime.uses_workspace():
+        return None
+    root = runtime.local_dir()
+    database = root / "mlflow.db"
+    if database in _BUILDS or not database.is_file() or database.stat().st_size == 0:
+        return None
+    here = root.resolve()
+    home_file = root / _HOME_FILE
+    if not home_file.is_file() or home_file.read_text().strip() != str(here):
+        return None
+    stat = database.stat()
+    _check_database(database, stat.st_size, stat.st_mtime_ns)
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            found = connection.execute(
+                "SELECT v.version, v.status, v.storage_location "
+                "FROM registered_model_aliases AS a JOIN model_versions AS v "
+                "ON v.name = a.name AND v.version = a.version WHERE a.name = ? AND a.alias = ?",
+                (model_name, alias),
+            ).fetchall()
+    except sqlite3.Error:
+        return None
+    if len(found) != 1:
+        return None
+    version, status, location = found[0]
+    if status != "READY" or not isinstance(location, str):
+        return None
+    uri = urlparse(location)
+    if uri.scheme != "file":
+        return None
+    folder = Path(url2pathname(uri.path)).resolve()
+    if not folder.is_relative_to(here) or not (folder / "MLmodel").is_file():
+        return None
+    return str(version), folder
+
+
+def quiet_mlflow() -> None:
+    """Import MLflow and turn its loggers down, unless this package logs at DEBUG (--verbose).
+
+    MLflow sets its log level when first imported, so it is imported before it is turned down:
+    it narrates every database migration, and our own lines say what happened.
+    """
+    import mlflow  # noqa: F401
+
+    if logging.getLogger(config.PACKAGE).isEnabledFor(logging.DEBUG):
+        return
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
 
 
 def client():

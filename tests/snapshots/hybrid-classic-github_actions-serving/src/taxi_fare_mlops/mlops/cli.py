@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -512,15 +511,9 @@ def _configure_logging(command: str, verbose: bool) -> None:
     # The CLI prints each result's summary; the stages' log lines would repeat it.
     level = logging.DEBUG if verbose else logging.WARNING
     logging.getLogger(config.PACKAGE).setLevel(level)
-    if verbose or command == "sample-data":
-        return
-    # MLflow sets its log level when first imported, so import it before turning it down: it
-    # narrates every database migration, and our own lines say what happened.
-    import mlflow  # noqa: F401
-
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
+    # serve loads the champion without MLflow where it can, and quiets MLflow when it cannot.
+    if command not in ("sample-data", "serve"):
+        registry.quiet_mlflow()
 
 
 def _collect_less() -> None:
