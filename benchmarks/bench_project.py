@@ -36,7 +36,10 @@ With the interpreter that runs this script, in this process or a child of it:
   measuring process), and load (32 clients at once, on kept-alive connections and with a new
   connection per request: requests lost, p99, requests/s). It prints the three ratios the
   targets are set in: the 1-row p50 `serve` adds to predict's, its 1,000-row throughput as a
-  share of predict's, and its start time as a share of `mlflow models serve`'s.
+  share of predict's, and its start time as a share of `mlflow models serve`'s. Beside them it
+  measures a floor: the same HTTP server answering with the model's predict on rows it parsed
+  before (`floor_server`), so that what `serve` itself costs (its time over the floor's) shows
+  apart from what HTTP and a process waking up for each request cost on this machine.
 
 It prints first the machine it measures on (cores, processor, system and load): the generated
 README quotes its figures with it. Next to each wall time, the CPU seconds of the processes it
@@ -512,6 +515,7 @@ def bench_serving(
             sys.executable, "-m", "mlflow", "models", "serve", "--env-manager", "local",
             "-m", f"models:/{prod.model}@{config.CHAMPION}", "-h", "127.0.0.1", "-p", str(port),
         ]  # fmt: skip
+    floor_command = [sys.executable, __file__, "--floor-server", str(project), prod.catalog]
     figures: dict = {"requests": requests, "batch_rows": batch_rows, "cpus": os.cpu_count()}
     figures["clients"], figures["load_requests"] = clients, load_requests
     figures["peer"] = "mlflow" in commands
@@ -533,11 +537,16 @@ def bench_serving(
                     running[name] = (process, port)
         for name in commands:
             figures[f"{name}_start"] = statistics.median(starts[name])
+        port = _free_port()
+        running["floor"] = (
+            _start_server([*floor_command, str(port)], environment, port, work / "floor.log")[0],
+            port,
+        )
 
         # Latency and throughput, in blocks interleaved with the model's own predict, so a
         # change in the machine's load reaches every measure alike.
-        single_times = {name: [] for name in ("predict", *commands)}
-        batch_times = {name: [] for name in ("predict", *commands)}
+        single_times = {name: [] for name in ("predict", *running)}
+        batch_times = {name: [] for name in ("predict", *running)}
         blocks = 5
         for block in range(blocks):
             part = slice(block * requests // blocks, (block + 1) * requests // blocks)
@@ -558,6 +567,8 @@ def bench_serving(
 
         # Load: every client starts at once; kept-alive connections, then a new one per request.
         for name, (_, port) in running.items():
+            if name == "floor":
+                continue  # it answers one request at a time: load is not what it is for
             for kept_alive, label in ((True, "kept"), (False, "new")):
                 per_client = load_requests if kept_alive else load_requests // 2
                 outcome = _load(port, single_bodies[0], clients, per_client, kept_alive)
@@ -567,6 +578,39 @@ def bench_serving(
         for process, _ in running.values():
             _stop_server(process)
     return figures
+
+
+def floor_server(project: Path, catalog: str, port: int) -> None:
+    """The floor under any HTTP server of this model on this machine: the standard library's
+    server and handler that `serve` uses, which reads each request's body and predicts rows it
+    parsed the first time it saw that body, then writes the answer with orjson. What HTTP, the
+    model and the machine's wake-ups cost, without decoding, checks or batching: `serve`'s own
+    cost is its time over this one's."""
+    from http import HTTPStatus
+
+    import orjson
+
+    sys.path.insert(0, str(project / "src"))
+    package = package_name(project)
+    server = importlib.import_module(f"{package}.mlops.server")
+    location = importlib.import_module(f"{package}.mlops.location")
+    served = server.load_champion(location.Location(catalog))
+    parsed: dict[bytes, object] = {}
+
+    class Floor(server._Handler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if body not in parsed:
+                parsed[body] = server.parse_request(body)
+            answer = {"predictions": served.answer(parsed[body])}
+            self._reply(
+                HTTPStatus.OK,
+                orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY),
+                server.JSON,
+            )
+
+    Floor.served = served
+    server._HTTPServer((server.HOST, port), Floor).serve_forever()
 
 
 def serving_rows(figures: dict) -> list[tuple[str, str, str]]:
@@ -583,7 +627,8 @@ def serving_rows(figures: dict) -> list[tuple[str, str, str]]:
                 "median of 2 starts",
             )  # fmt: skip
         )
-    for name in ["predict", *names]:
+    label["floor"] = "the floor (HTTP and predict, no decoding)"
+    for name in ["predict", "floor", *names]:
         what = "model.predict (the pipeline, in process)" if name == "predict" else label[name]
         rows.append(
             (
@@ -617,6 +662,16 @@ def serving_rows(figures: dict) -> list[tuple[str, str, str]]:
                 "target for serve: at least 0.8x",
             )  # fmt: skip
         )
+    overhead = (figures["serve_p50"] - figures["floor_p50"]) * ms
+    share = figures["serve_rows_per_s"] / figures["floor_rows_per_s"]
+    rows.append(("serve: 1-row p50 over the floor's", f"{overhead:.2f} ms", "serve's own cost"))
+    rows.append(
+        (
+            f"serve: {figures['batch_rows']:,}-row throughput / the floor's",
+            f"{share:.2f}x",
+            "serve's own cost",
+        )  # fmt: skip
+    )
     if figures["peer"]:
         share = figures["serve_start"] / figures["mlflow_start"]
         rows.append(
@@ -660,7 +715,13 @@ def main() -> int:
     add_keep_option(parser)
     # Internal: measure serving of the project at this path, print the figures as JSON.
     parser.add_argument("--serving-in", type=Path, help=argparse.SUPPRESS)
+    # Internal: run the floor server (see floor_server) for the project at this path.
+    parser.add_argument("--floor-server", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_server:
+        project, catalog, port = args.floor_server
+        floor_server(Path(project), catalog, int(port))
+        return 0
     PROBLEM_TYPE["problem_type"] = args.problem_type
     if args.serving_in:  # a child of the run below: it works in the run's folder
         import json
