@@ -89,7 +89,7 @@ def _follow_a_move(root: Path, database: Path) -> None:
         return
     home_file = root / _HOME_FILE
     with runtime.local_lock("registry-home"):
-        recorded = home_file.read_text().strip() if home_file.exists() else ""
+        recorded = _recorded_home(root)
         if recorded and recorded != str(here):
             _rewrite_prefix(database, Path(recorded), here)
         if recorded != str(here):
@@ -97,6 +97,12 @@ def _follow_a_move(root: Path, database: Path) -> None:
             partial.write_text(f"{here}\n")
             partial.replace(home_file)
     _AT_HOME.add(here)
+
+
+def _recorded_home(root: Path) -> str:
+    """The folder the registry's paths were written for ("" before the first record)."""
+    home_file = root / _HOME_FILE
+    return home_file.read_text().strip() if home_file.exists() else ""
 
 
 def _rewrite_prefix(database: Path, old: Path, new: Path) -> None:
@@ -293,20 +299,17 @@ def local_alias_folder(model_name: str, alias: str) -> tuple[str, Path] | None:
     which also says what is wrong. A damaged database is refused here as there.
     """
     import sqlite3
-    from urllib.parse import urlparse
-    from urllib.request import url2pathname
 
     if runtime.uses_workspace():
         return None
     root = runtime.local_dir()
     database = root / "mlflow.db"
-    if database in _BUILDS or not database.is_file() or database.stat().st_size == 0:
+    if database in _BUILDS or not database.is_file():
         return None
     here = root.resolve()
-    home_file = root / _HOME_FILE
-    if not home_file.is_file() or home_file.read_text().strip() != str(here):
-        return None
     stat = database.stat()
+    if stat.st_size == 0 or _recorded_home(root) != str(here):
+        return None
     _check_database(database, stat.st_size, stat.st_mtime_ns)
     try:
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
@@ -321,12 +324,10 @@ def local_alias_folder(model_name: str, alias: str) -> tuple[str, Path] | None:
     if len(found) != 1:
         return None
     version, status, location = found[0]
-    if status != "READY" or not isinstance(location, str):
+    path = _local_path(location) if isinstance(location, str) else None
+    if status != "READY" or path is None:
         return None
-    uri = urlparse(location)
-    if uri.scheme != "file":
-        return None
-    folder = Path(url2pathname(uri.path)).resolve()
+    folder = path.resolve()
     if not folder.is_relative_to(here) or not (folder / "MLmodel").is_file():
         return None
     return str(version), folder
@@ -444,11 +445,16 @@ def split_model_uri(model_uri: str) -> tuple[str, str]:
 
 def _version_folder(model_name: str, version: str) -> Path | None:
     """The local folder of a version's files; None where they are not in a local folder."""
+    root = _local_path(client().get_model_version_download_uri(model_name, version))
+    return root if root is not None and root.is_dir() else None
+
+
+def _local_path(uri: str) -> Path | None:
+    """The path a file URI (or a plain path) names; None for another scheme (dbfs:, s3:, ...)."""
     from urllib.parse import unquote, urlparse
 
-    location = urlparse(client().get_model_version_download_uri(model_name, version))
-    root = Path(unquote(location.path))
-    return root if location.scheme in ("", "file") and root.is_dir() else None
+    location = urlparse(uri)
+    return Path(unquote(location.path)) if location.scheme in ("", "file") else None
 
 
 def _local_files_key(model_uri: str) -> tuple | None:
