@@ -119,8 +119,11 @@ def test_the_skips_the_suites_allow_are_the_generated_tests_own():
     assert monitoring_skips and all(NO_MONITORING in reason for reason in monitoring_skips)
 
 
-def test_spark_path_passes():
-    project = baked("deploy_code")
+@pytest.mark.parametrize("problem_type", ["regression", "classification"])
+def test_spark_path_passes(problem_type):
+    # Each problem type has its own Spark code: a regressor's spark_udf answers a number, a
+    # classifier's a struct of its class and probabilities (and older versions an array).
+    project = baked("deploy_code", problem_type=problem_type)
     result = project_pytest(project, "spark")
     assert " passed" in result.stdout
 

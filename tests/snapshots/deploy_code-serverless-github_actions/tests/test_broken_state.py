@@ -226,13 +226,23 @@ def test_local_state_works_wherever_it_is_moved(state, tmp_path, monkeypatch, ca
         assert run.info.artifact_uri.startswith(moved.as_uri()), run.info.artifact_uri
 
 
+def serialized_models(artifacts: Path) -> list[Path]:
+    """The models' serialized files: model.skops (another suffix at older MLflow versions), or
+    a classifier's pipeline.skops (logged as classifier_model.py)."""
+    return [
+        path
+        for pattern in ("model.*", "pipeline.skops")
+        for path in artifacts.rglob(pattern)
+        if path.is_file()
+    ]
+
+
 @pytest.mark.parametrize("missing", ["the model file", "every artifact"])
 @pytest.mark.parametrize("argv", [["score", "--batch-id", "b2"], ["promote", "--catalog", STAGING]])
 def test_missing_model_files(state, missing, argv, capsys):
     artifacts = state / "mlartifacts"
     if missing == "the model file":
-        # The serialized model: model.skops, or another suffix at older MLflow versions.
-        model_files = [path for path in artifacts.rglob("model.*") if path.is_file()]
+        model_files = serialized_models(artifacts)
         assert model_files
         for path in model_files:
             path.unlink()
@@ -250,7 +260,7 @@ def _cut_short(path: Path) -> None:
 
 MODEL_DAMAGE = {
     "a truncated model file": lambda artifacts: [
-        _cut_short(path) for path in artifacts.rglob("model.skops")
+        _cut_short(path) for path in serialized_models(artifacts) if path.suffix == ".skops"
     ],
     "a garbage MLmodel": lambda artifacts: [
         path.write_text("flavors: [not closed\n") for path in artifacts.rglob("MLmodel")

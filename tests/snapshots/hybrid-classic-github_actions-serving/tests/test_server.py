@@ -96,15 +96,35 @@ SHAPES = {
 
 def batch_answers(scored_rows: pd.DataFrame) -> list:
     """What the server answers for rows batch scoring scored: the predictions, or a
-    classifier's probabilities in the order of its classes (as MLflow's server answers)."""
+    classifier's {prediction, probabilities} objects (as MLflow's server answers)."""
     if outputs.PROBABILITIES not in scored_rows:
         return scored_rows[outputs.PREDICTION].tolist()
-    classes = outputs.classes_in(scored_rows[outputs.PROBABILITIES])
-    return outputs.probability_matrix(scored_rows[outputs.PROBABILITIES], classes).tolist()
+    return [
+        {outputs.PREDICTION: int(label), outputs.PROBABILITIES: dict(pairs)}
+        for label, pairs in zip(
+            scored_rows[outputs.PREDICTION], scored_rows[outputs.PROBABILITIES], strict=True
+        )
+    ]
+
+
+def as_numbers(answers: list) -> np.ndarray:
+    """Answers as one row of numbers each: the prediction, then a classifier's probabilities
+    in the order of its classes."""
+    if not answers or not isinstance(answers[0], dict):
+        return np.asarray(answers, dtype=float)
+    classes = sorted(answers[0][outputs.PROBABILITIES], key=int)
+    return np.asarray(
+        [
+            [answer[outputs.PREDICTION], *(answer[outputs.PROBABILITIES][c] for c in classes)]
+            for answer in answers
+        ],
+        dtype=float,
+    )
 
 
 def same_answers(answers, expected) -> bool:
-    return np.allclose(np.asarray(answers, dtype=float), np.asarray(expected), rtol=1e-9, atol=0)
+    answers, expected = as_numbers(answers), as_numbers(expected)
+    return answers.shape == expected.shape and np.allclose(answers, expected, rtol=1e-9, atol=0)
 
 
 def expected_for(shape: str, predictions: list) -> list:
@@ -132,12 +152,16 @@ def test_every_shape_answers_as_batch_scoring(running_server, scored_rows, shape
 @pytest.mark.skipif(
     contract.PROBLEM_TYPE != "classification", reason="problem type: a regression model"
 )
-def test_a_classifier_answers_its_classes_and_the_most_likely_one(running_server, scored_rows):
+def test_a_classifier_answers_its_class_and_probabilities(running_server, scored_rows):
     rows = scored_rows[features.MODEL_FEATURES].head(20)
     status, answer = post(running_server.url, *SHAPES["dataframe_records"](rows))
     assert status == 200
-    assert answer["classes"] == outputs.classes_in(scored_rows[outputs.PROBABILITIES])
-    assert answer["predicted_classes"] == scored_rows[outputs.PREDICTION].head(20).tolist()
+    classes = [str(value) for value in outputs.classes_in(scored_rows[outputs.PROBABILITIES])]
+    first = answer["predictions"][0]
+    assert set(first) == {outputs.PREDICTION, outputs.PROBABILITIES}
+    assert list(first[outputs.PROBABILITIES]) == classes
+    predicted = [entry[outputs.PREDICTION] for entry in answer["predictions"]]
+    assert predicted == scored_rows[outputs.PREDICTION].head(20).tolist()
 
 
 def test_extra_columns_and_params_are_ignored(running_server, scored_rows):
@@ -172,7 +196,10 @@ def test_the_champion_read_without_mlflow_answers_as_through_mlflow(
     assert through_mlflow.pyfunc is not None
     assert (direct.version, direct.classes) == (through_mlflow.version, through_mlflow.classes)
     rows = typed_rows(scored_rows)
-    assert np.array_equal(direct.predictions(rows), through_mlflow.pyfunc.predict(rows))
+    mlflow_answer = through_mlflow.pyfunc.predict(rows)
+    if isinstance(mlflow_answer, pd.DataFrame):  # a classifier's, as MLflow's server sends it
+        mlflow_answer = mlflow_answer.to_dict(orient="records")
+    assert direct.predict(rows) == list(mlflow_answer)
 
 
 def test_serve_starts_without_importing_mlflow(location, champion):
@@ -199,7 +226,7 @@ def test_serve_starts_without_importing_mlflow(location, champion):
 
 
 def _changed(path: list[str], value):
-    def change(mlmodel: dict) -> None:
+    def change(mlmodel: dict, folder: Path) -> None:
         *parents, key = path
         for name in parents:
             mlmodel = mlmodel[name]
@@ -208,30 +235,49 @@ def _changed(path: list[str], value):
     return change
 
 
+def _edit_model_code(mlmodel: dict, folder: Path) -> None:
+    code = folder / Path(mlmodel["flavors"]["python_function"]["model_code_path"]).name
+    code.write_text(code.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+
+
 # What the project logs, and changes to it that only MLflow's load handles (or refuses).
 LOGGED_CHANGES = {
-    "as logged": (lambda mlmodel: None, True),
-    "pickled": (_changed(["flavors", "sklearn", "serialization_format"], "cloudpickle"), False),
-    "types skops is not told to trust": (
-        _changed(["flavors", "sklearn", "skops_trusted_types"], []),
-        False,
-    ),
+    "as logged": (lambda mlmodel, folder: None, True),
     "code with the model": (_changed(["flavors", "python_function", "code"], "code"), False),
-    "another predict function": (
-        _changed(["flavors", "python_function", "predict_fn"], "score"),
-        False,
-    ),
     "params in the signature": (
         _changed(["signature", "params"], '[{"name": "t", "type": "double", "default": 0.5}]'),
         False,
     ),
     "one input less": (
-        lambda mlmodel: mlmodel["signature"].update(
+        lambda mlmodel, folder: mlmodel["signature"].update(
             inputs=json.dumps(json.loads(mlmodel["signature"]["inputs"])[1:])
         ),
         False,
     ),
 }
+if contract.PROBLEM_TYPE == "classification":  # logged as classifier_model.py
+    LOGGED_CHANGES |= {
+        "types skops is not told to trust": (
+            _changed(["flavors", "python_function", "config", "trusted_types"], []),
+            False,
+        ),
+        "model code other than this project's": (_edit_model_code, False),
+    }
+else:  # logged with MLflow's scikit-learn flavour
+    LOGGED_CHANGES |= {
+        "pickled": (
+            _changed(["flavors", "sklearn", "serialization_format"], "cloudpickle"),
+            False,
+        ),
+        "types skops is not told to trust": (
+            _changed(["flavors", "sklearn", "skops_trusted_types"], []),
+            False,
+        ),
+        "another predict function": (
+            _changed(["flavors", "python_function", "predict_fn"], "score"),
+            False,
+        ),
+    }
 
 
 @pytest.mark.parametrize("case", LOGGED_CHANGES)
@@ -244,7 +290,7 @@ def test_a_champion_unlike_what_the_project_logs_is_loaded_through_mlflow(
     copy = shutil.copytree(folder, tmp_path / "model")
     mlmodel = yaml.safe_load((copy / "MLmodel").read_text(encoding="utf-8"))
     change, read_here = LOGGED_CHANGES[case]
-    change(mlmodel)
+    change(mlmodel, copy)
     (copy / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
     monkeypatch.setattr(registry, "local_alias_folder", lambda *_: (version, copy))
     served = server._skops_champion(location)

@@ -155,6 +155,54 @@ def test_train_validate_deploy_and_score_with_spark_udf(fresh_local_dir, locatio
             score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
 
 
+@pytest.mark.skipif(
+    contract.PROBLEM_TYPE != "classification", reason="problem type: a regression model"
+)
+def test_a_classifier_logged_before_classifier_model_is_scored_as_before(fresh_local_dir, location):
+    """Versions logged before 0.7.0 (MLflow's scikit-learn flavour with `predict_proba`) answer
+    only their probabilities: scoring on the cluster still writes their class too."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from taxi_fare_mlops import model
+    from taxi_fare_mlops.mlops.score import score
+    from taxi_fare_mlops.mlops.train import pip_requirements, register
+
+    frame = dataset.training_rows(dataset.add_features(sample_data.generate_rows(1_000)))
+    rows = frame[features.MODEL_FEATURES]
+    pipeline = model.build_pipeline().fit(rows, frame[contract.LABEL])
+    classes = outputs.classes_of_pipeline(pipeline)
+    registry.configure_mlflow()
+    with mlflow.start_run(experiment_id=registry.experiment_id(f"/old-{location.schema}")):
+        logged = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=model.TRUSTED_TYPES,
+            signature=infer_signature(rows, pipeline.predict_proba(rows)),
+            pip_requirements=pip_requirements(),
+            pyfunc_predict_fn="predict_proba",
+            metadata={outputs.CLASSES_KEY: classes},
+        )
+    version = register(logged.model_uri, model_name=location.model, tags={"git_commit": "old"})
+    registry.client().set_registered_model_alias(location.model, config.CHAMPION, version)
+    assert outputs.classes_at(location.model_uri(version)) == (classes, True)
+
+    trips = sample_data.generate_rows(200, seed=5, start="2016-03-01", days=7)
+    tables.for_runtime().write(trips, location.new_rows)
+    result = score(location=location, input_table=location.new_rows, batch_id="2016-03-01")
+    stored = tables.for_runtime().read(result.table)
+    expected = dataset.add_features(trips).set_index(contract.KEY).loc[stored[contract.KEY]]
+    probabilities = pipeline.predict_proba(expected[features.MODEL_FEATURES])
+    assert (
+        stored[outputs.PREDICTION].tolist()
+        == pipeline.predict(expected[features.MODEL_FEATURES]).tolist()
+    )
+    assert outputs.probability_matrix(stored[outputs.PROBABILITIES], classes) == pytest.approx(
+        probabilities
+    )
+
+
 def _write_sorted(spark, table, rows=20_000):
     """A table whose `position` rises with the order of its files (several of them)."""
     frame = spark.range(rows).withColumnRenamed("id", "position").repartition(4, "position")

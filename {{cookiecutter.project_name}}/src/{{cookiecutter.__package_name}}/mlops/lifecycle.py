@@ -206,6 +206,7 @@ def _check_serving(report: LifecycleReport, prod: Location, batch_id: str, say, 
     """Serve prod's champion on a free port, send it `rows` rows of a scored batch, and check
     the answers against the predictions batch scoring wrote for the same rows; then stop."""
     import numpy as np
+    import pandas as pd
 
     from .. import features
     from . import outputs, server, tables
@@ -215,11 +216,18 @@ def _check_serving(report: LifecycleReport, prod: Location, batch_id: str, say, 
     with server.ScoringServer(server.load_champion(prod), port=0) as running:
         answers = server.invoke(running.url, scored[features.MODEL_FEATURES])
     classes = running.served.classes
-    if classes:  # a classifier answers its probabilities, batch scoring stored them by class
-        expected = outputs.probability_matrix(scored[outputs.PROBABILITIES], classes)
+    if classes:  # a classifier answers its class and probabilities, as batch scoring stored them
+        served = pd.DataFrame(answers)
+        same = served[outputs.PREDICTION].tolist() == scored[outputs.PREDICTION].tolist()
+        same = same and np.allclose(
+            outputs.probability_matrix(served[outputs.PROBABILITIES], classes),
+            outputs.probability_matrix(scored[outputs.PROBABILITIES], classes),
+            rtol=1e-9,
+            atol=0,
+        )
     else:
-        expected = scored[outputs.PREDICTION].to_numpy()
-    if not np.allclose(answers, expected, rtol=1e-9, atol=0):
+        same = np.allclose(answers, scored[outputs.PREDICTION].to_numpy(), rtol=1e-9, atol=0)
+    if not same:
         raise MlopsError(
             f"the local server at {running.url} answered differently from batch scoring"
         )

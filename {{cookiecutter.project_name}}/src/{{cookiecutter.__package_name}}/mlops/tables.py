@@ -1257,27 +1257,37 @@ class SparkTables(Tables):
         rows = inputs.select(*columns).mapInPandas(
             lambda batches: (prepare(batch)[names] for batch in batches), schema=ddl
         )
-        classes = outputs.classes_at(model_uri)
+        classes, probabilities_only = outputs.classes_at(model_uri)
+        if not classes:
+            answer_type = "double"
+        elif probabilities_only:
+            answer_type = "array<double>"
+        else:  # `classifier_model.py`: the class and {class: probability}
+            answer_type = (
+                f"struct<{outputs.PREDICTION}: bigint, "
+                f"{outputs.PROBABILITIES}: map<string, double>>"
+            )
         predict = mlflow.pyfunc.spark_udf(
-            self.spark,
-            model_uri,
-            result_type="array<double>" if classes else "double",
-            env_manager="local",
+            self.spark, model_uri, result_type=answer_type, env_manager="local"
         )
         if rows.isEmpty():  # stops at the first row that passes
             raise _nothing_passed(source, target)
-        scores = predict(F.struct(*model_inputs))
-        if classes:
+        answers = predict(F.struct(*model_inputs))
+        if not classes:
+            scored = rows.withColumn(outputs.PREDICTION, answers)
+        elif probabilities_only:
             # The most likely class, and {class: probability}, as locally (outputs.answer).
-            names = F.array(*[F.lit(str(value)) for value in classes])
-            scored = rows.withColumn("_scores", scores)
+            class_names = F.array(*[F.lit(str(value)) for value in classes])
+            scored = rows.withColumn("_scores", answers)
             best = F.array_position(F.col("_scores"), F.array_max(F.col("_scores"))).cast("int")
             scored = scored.withColumn(
                 outputs.PREDICTION,
                 F.element_at(F.array(*[F.lit(value) for value in classes]), best).cast("long"),
-            ).withColumn(outputs.PROBABILITIES, F.map_from_arrays(names, F.col("_scores")))
+            ).withColumn(outputs.PROBABILITIES, F.map_from_arrays(class_names, F.col("_scores")))
         else:
-            scored = rows.withColumn(outputs.PREDICTION, scores)
+            scored = rows.withColumn("_answer", answers).select(
+                *names, *(F.col(f"_answer.{name}").alias(name) for name in answered)
+            )
         self.write(scored.select(*schema.names), target, mode="append", replace=replace)
         # Rows written (an aggregate on the cluster): `prepare` may leave invalid rows out.
         written = self._table(target)

@@ -4,9 +4,9 @@ Regression: `prediction`, the predicted value. Classification: `prediction`, the
 class, and `probabilities`, {class: probability} for every class the model knows (a map column
 in the tables, the shape Databricks' quality monitor reads as `prediction_proba_col`).
 
-A classifier is logged with `predict_proba` as its pyfunc predict function and its classes in
-the model's metadata, so the served endpoint answers with the probabilities in that order and
-every copy of the version (promotion) carries its classes along.
+A classifier is logged as `classifier_model.py`, whose pyfunc answers both columns (a served
+endpoint returns them as one object per row), with its classes in the model's metadata, so
+every copy of the version (promotion) carries them along.
 """
 
 from __future__ import annotations
@@ -30,17 +30,18 @@ def column_types() -> dict[str, str]:
     return {PREDICTION: "double"}
 
 
-def log_options(pipeline) -> dict:
-    """Extra arguments of `mlflow.sklearn.log_model` for this task."""
-    if not is_classification():
-        return {}
-    classes = [int(value) for value in pipeline.classes_]
-    return {"pyfunc_predict_fn": "predict_proba", "metadata": {CLASSES_KEY: classes}}
-
-
 def raw_scores(pipeline, rows: pd.DataFrame) -> np.ndarray:
-    """What the logged model's pyfunc returns for `rows` (probabilities for a classifier)."""
+    """A fitted pipeline's predictions, or a classifier's probabilities by class."""
     return pipeline.predict_proba(rows) if is_classification() else pipeline.predict(rows)
+
+
+def scores_of(answer, classes: list[int] | None) -> np.ndarray:
+    """What a logged model's pyfunc returns -> `raw_scores`' shape: a classifier's answers
+    (`classifier_model.py`: class and {class: probability} per row) become its probabilities,
+    one column per class in `classes`' order."""
+    if isinstance(answer, pd.DataFrame) and PROBABILITIES in answer:
+        return probability_matrix(answer[PROBABILITIES], classes or [])
+    return np.asarray(answer)
 
 
 def classes_of(model) -> list[int] | None:
@@ -50,20 +51,24 @@ def classes_of(model) -> list[int] | None:
 
 
 def classes_in_metadata(extra: dict | None) -> list[int] | None:
-    """The classes a model's metadata (`log_options`) names, None for regression."""
+    """The classes a model's metadata names (`train.log_model`), None for regression."""
     if not is_classification():
         return None
     return [int(value) for value in (extra or {}).get(CLASSES_KEY, [])] or None
 
 
-def classes_at(model_uri: str) -> list[int] | None:
-    """The classes of a registered version, read from its metadata without loading it."""
+def classes_at(model_uri: str) -> tuple[list[int] | None, bool]:
+    """The classes of a registered version (None for regression), read from its metadata
+    without loading it, and whether it answers only their probabilities: a classifier logged
+    with the scikit-learn flavour's `predict_proba`, as versions were before
+    `classifier_model.py`."""
     if not is_classification():
-        return None
+        return None, False
     from mlflow.models import get_model_info
 
-    extra = get_model_info(model_uri).metadata or {}
-    return [int(value) for value in extra.get(CLASSES_KEY, [])] or None
+    info = get_model_info(model_uri)
+    classes = [int(value) for value in (info.metadata or {}).get(CLASSES_KEY, [])] or None
+    return classes, "sklearn" in info.flavors
 
 
 def classes_of_pipeline(pipeline) -> list[int] | None:
@@ -71,8 +76,8 @@ def classes_of_pipeline(pipeline) -> list[int] | None:
 
 
 def answer(scores, classes: list[int] | None) -> dict[str, Any]:
-    """Raw model output -> {column: values}: the prediction, and the probabilities by class."""
-    scores = np.asarray(scores, dtype="float64")
+    """A model's output -> {column: values}: the prediction, and the probabilities by class."""
+    scores = np.asarray(scores_of(scores, classes), dtype="float64")
     if not is_classification():
         return {PREDICTION: scores.reshape(-1)}
     if not classes or scores.ndim != 2 or scores.shape[1] != len(classes):
@@ -85,7 +90,7 @@ def answer(scores, classes: list[int] | None) -> dict[str, Any]:
 
 
 def records(scores, classes: list[int] | None) -> list:
-    """Raw model output -> JSON-ready answers: numbers, or {prediction, probabilities} objects."""
+    """A model's output -> JSON-ready answers: numbers, or {prediction, probabilities} objects."""
     columns = answer(scores, classes)
     if not is_classification():
         return [float(value) for value in columns[PREDICTION]]

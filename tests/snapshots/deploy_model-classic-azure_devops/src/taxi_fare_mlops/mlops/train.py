@@ -7,7 +7,9 @@ the run and registers the version.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,20 +101,50 @@ def load_training_frame(
 
 
 def log_model(pipeline, example: pd.DataFrame) -> str:
-    """Log the fitted pipeline in the active run; returns its model URI."""
+    """Log the fitted pipeline in the active run; returns its model URI.
+
+    A regressor is logged with MLflow's scikit-learn flavour, which answers `predict`. A
+    classifier is logged as `classifier_model.py`, which answers its class and its
+    probabilities (the flavour answers one method only), with the pipeline beside it.
+    Both are saved with skops, trusting only `model.TRUSTED_TYPES`.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
-    info = mlflow.sklearn.log_model(
-        pipeline,
-        name="model",
-        serialization_format="skops",
-        skops_trusted_types=model.TRUSTED_TYPES,
-        signature=infer_signature(example, outputs.raw_scores(pipeline, example)),
-        input_example=example.head(5),
-        pip_requirements=pip_requirements(),
-        **outputs.log_options(pipeline),
-    )
+    logged = {
+        "name": "model",
+        "input_example": example.head(5),
+        "pip_requirements": pip_requirements(),
+    }
+    if not metrics.is_classification():
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            serialization_format="skops",
+            skops_trusted_types=model.TRUSTED_TYPES,
+            signature=infer_signature(example, pipeline.predict(example)),
+            **logged,
+        )
+        return info.model_uri
+    import skops.io
+
+    from . import classifier_model
+
+    classes = outputs.classes_of_pipeline(pipeline)
+    answers = classifier_model.answer_frame(pipeline.predict_proba(example), classes)
+    with tempfile.TemporaryDirectory(prefix="pipeline-") as folder:
+        saved = Path(folder) / "pipeline.skops"
+        skops.io.dump(pipeline, saved)
+        # MLflow loads the model to check the input example; a type skops is not told to
+        # trust would only be warned about there, so it fails here, naming the types.
+        skops.io.load(saved, trusted=model.TRUSTED_TYPES)
+        info = mlflow.pyfunc.log_model(
+            python_model=classifier_model.__file__,
+            artifacts={classifier_model.PIPELINE: str(saved)},
+            model_config={"trusted_types": list(model.TRUSTED_TYPES), "classes": classes},
+            metadata={outputs.CLASSES_KEY: classes},
+            signature=infer_signature(example, answers),
+            **logged,
+        )
     return info.model_uri
 
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,10 @@ from .. import config, features
 from . import inputs, outputs, registry
 from .location import Location
 from .signals import sigterm_as_interrupt
+
+# How `train.log_model` logs a classifier: this code, with its pipeline as this artifact.
+CLASSIFIER_CODE = Path(__file__).with_name("classifier_model.py")
+CLASSIFIER_PIPELINE = "pipeline"
 
 log = logging.getLogger(__name__)
 
@@ -343,21 +348,16 @@ def response_body(predictions: Any, classes: list[int] | None = None) -> bytes:
     """The answer to a scored request, as MLflow's server writes it: `{"predictions": [...]}`,
     one entry per row; a model that returns a table gives each row as an object.
 
-    A classifier's predictions are its class probabilities, one list per row in the order of
-    its classes, as MLflow's server and a Databricks endpoint answer them; this server adds
-    `classes` (that order) and `predicted_classes` (the most likely class of each row), which
-    clients of the other two read from the model's metadata."""
-    if isinstance(predictions, pd.DataFrame):
+    A classifier's entry is `{"prediction": <class>, "probabilities": {<class>: ...}}`, what
+    its logged model (`classifier_model.py`) returns and so what MLflow's server and a
+    Databricks endpoint answer."""
+    if classes:
+        values = outputs.records(predictions, classes)
+    elif isinstance(predictions, pd.DataFrame):
         values = predictions.to_dict(orient="records")
     else:
         values = np.asarray(predictions).tolist()
-    answer: dict[str, Any] = {"predictions": values}
-    if classes:
-        answer["classes"] = classes
-        answer["predicted_classes"] = outputs.answer(predictions, classes)[
-            outputs.PREDICTION
-        ].tolist()
-    return _json(answer)
+    return _json({"predictions": values})
 
 
 # Column names that are not text (a pyfunc's table) as text, numpy's numbers as numbers.
@@ -485,16 +485,15 @@ class ServedModel:
 
     @classmethod
     def of_pyfunc(cls, model_name: str, version: str, model: Any) -> ServedModel:
-        """A model MLflow loaded: its underlying model's predict (or a classifier's
-        predict_proba, which its pyfunc calls) when the signature matches (see
-        `_takes_our_rows_as_they_are`), which gives the same values without MLflow checking
-        the rows a second time; else the pyfunc's predict."""
+        """A model MLflow loaded: its underlying model's predict when the signature matches
+        (see `_takes_our_rows_as_they_are`), which gives the same values without MLflow
+        checking the rows a second time; else the pyfunc's predict (a classifier's class and
+        probabilities, `classifier_model.py`)."""
         classes = outputs.classes_of(model)
-        method = "predict_proba" if classes else "predict"
         answer = model.predict
-        if _takes_our_rows_as_they_are(model):
+        if not classes and _takes_our_rows_as_they_are(model):
             try:
-                answer = getattr(model.get_raw_model(), method)
+                answer = model.get_raw_model().predict
             except NotImplementedError:  # a flavour without a raw model
                 pass
         return cls(model_name, version, answer, classes, pyfunc=model)
@@ -533,14 +532,17 @@ def load_champion(location: Location) -> ServedModel:
 
 
 def _skops_champion(location: Location) -> ServedModel | None:
-    """The local champion read as MLflow's scikit-learn flavour reads it (`skops.io.load` of
-    the file its MLmodel names, with the types it trusts), without importing MLflow: its
-    imports and its store's take about half of `serve`'s start.
+    """The local champion read as MLflow reads it, without importing MLflow: its imports and
+    its store's take about half of `serve`'s start. A regressor as the scikit-learn flavour
+    reads it, a classifier as `classifier_model.py` does: `skops.io.load` of the pipeline's
+    file with the types the version trusts; the pipeline's `predict` or `predict_proba` then
+    answers, and `outputs.records` turns probabilities into class and probabilities exactly as
+    that file does.
 
-    Only for what the project logs (a skops-saved pipeline whose signature is exactly our input
-    columns, without params or code); None for anything else, and when skops fails or refuses,
-    or MLFLOW_ALLOW_PICKLE_DESERIALIZATION is set (MLflow decides then): MLflow loads it, and
-    reports the error as every other command does.
+    Only for what the project logs (a signature that is exactly our input columns, without
+    params; no other code than `classifier_model.py` as it is here); None for anything else,
+    and when skops fails or refuses, or MLFLOW_ALLOW_PICKLE_DESERIALIZATION is set (MLflow
+    decides then): MLflow loads it, and reports the error as every other command does.
     """
     if "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" in os.environ:
         return None
@@ -550,32 +552,63 @@ def _skops_champion(location: Location) -> ServedModel | None:
     version, folder = found
     try:
         mlmodel = _read_yaml(folder / "MLmodel")
-        pyfunc, flavour = mlmodel["flavors"]["python_function"], mlmodel["flavors"]["sklearn"]
         signature = mlmodel.get("signature") or {}
-        method = pyfunc.get("predict_fn") or "predict"
-        if not (
-            pyfunc.get("loader_module") == "mlflow.sklearn"
-            and flavour.get("serialization_format") == "skops"
-            and pyfunc.get("model_path") == flavour.get("pickled_model")
-            and not pyfunc.get("code")
-            and not flavour.get("code")
-            and method in ("predict", "predict_proba")
-            and signature.get("params") is None
-            and _declares_our_inputs(json.loads(signature.get("inputs") or "null"))
+        if signature.get("params") is not None or not _declares_our_inputs(
+            json.loads(signature.get("inputs") or "null")
         ):
+            return None
+        classes = outputs.classes_in_metadata(mlmodel.get("metadata"))
+        flavors = mlmodel["flavors"]
+        found = (
+            _classifier_pipeline(flavors, folder, classes)
+            if classes
+            else _regressor_pipeline(flavors, folder)
+        )
+        if found is None:
             return None
         import skops.io
 
-        model = skops.io.load(
-            folder / flavour["pickled_model"], trusted=flavour.get("skops_trusted_types")
-        )
-        answer = getattr(model, method)
+        pipeline = skops.io.load(found[0], trusted=found[1])
+        answer = pipeline.predict_proba if classes else pipeline.predict
     except Exception:  # whatever it is, MLflow's load reports it as every command does
         return None
-    classes = outputs.classes_in_metadata(mlmodel.get("metadata"))
-    if (method == "predict_proba") != bool(classes):
-        return None
     return ServedModel(location.model, version, answer, classes)
+
+
+def _regressor_pipeline(flavors: dict, folder: Path) -> tuple | None:
+    """The skops file and trusted types of a version MLflow's scikit-learn flavour logged to
+    answer `predict`, as `train.log_model` logs a regressor; None for anything else."""
+    pyfunc, flavour = flavors["python_function"], flavors["sklearn"]
+    ours = (
+        pyfunc.get("loader_module") == "mlflow.sklearn"
+        and flavour.get("serialization_format") == "skops"
+        and pyfunc.get("model_path") == flavour.get("pickled_model")
+        and not pyfunc.get("code")
+        and not flavour.get("code")
+        and (pyfunc.get("predict_fn") or "predict") == "predict"
+    )
+    return (folder / flavour["pickled_model"], flavour.get("skops_trusted_types")) if ours else None
+
+
+def _classifier_pipeline(flavors: dict, folder: Path, classes: list[int]) -> tuple | None:
+    """The skops file and trusted types of a version logged as this project's
+    `classifier_model.py` (the same file, byte for byte), with the classes of its metadata;
+    None for anything else."""
+    pyfunc = flavors["python_function"]
+    code = folder / Path(pyfunc["model_code_path"]).name
+    artifacts = pyfunc.get("artifacts") or {}
+    model_config = pyfunc.get("config") or {}
+    ours = (
+        list(flavors) == ["python_function"]
+        and pyfunc.get("loader_module") == "mlflow.pyfunc.loaders.code_model"
+        and not pyfunc.get("code")
+        and list(artifacts) == [CLASSIFIER_PIPELINE]
+        and [int(value) for value in model_config.get("classes", [])] == classes
+        and code.read_bytes() == CLASSIFIER_CODE.read_bytes()
+    )
+    if not ours:
+        return None
+    return folder / artifacts[CLASSIFIER_PIPELINE]["path"], model_config.get("trusted_types")
 
 
 def _read_yaml(path) -> Any:
@@ -783,9 +816,10 @@ def serve_forever(*, location: Location, port: int, say: Callable[[str], None] =
     say("stopped")
 
 
-def invoke(url: str, rows: pd.DataFrame, timeout: float = 30.0) -> list[float]:
+def invoke(url: str, rows: pd.DataFrame, timeout: float = 30.0) -> list:
     """POST `rows` to a scoring server (this one or a Databricks endpoint's URL) as
-    dataframe_split; returns the predictions. Used by `lifecycle`, the tests and the benchmark."""
+    dataframe_split; returns the predictions (numbers, or a classifier's {prediction,
+    probabilities} objects). Used by `lifecycle`, the tests and the benchmark."""
     import urllib.request
 
     body = json.dumps({"dataframe_split": rows.to_dict(orient="split", index=False)}).encode()

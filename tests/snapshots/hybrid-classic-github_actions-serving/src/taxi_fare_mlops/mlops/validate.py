@@ -88,8 +88,9 @@ def load_holdout(input_table: str) -> pd.DataFrame:
 def evaluate(model_uri: str, holdout: pd.DataFrame) -> dict[str, float]:
     """The task's metrics of a registered version on the hold-out rows, as it is served."""
     loaded = registry.load_model(model_uri)
-    scores = loaded.predict(holdout[features.MODEL_FEATURES])
-    return compute(holdout[contract.LABEL], scores, outputs.classes_of(loaded))
+    classes = outputs.classes_of(loaded)
+    scores = outputs.scores_of(loaded.predict(holdout[features.MODEL_FEATURES]), classes)
+    return compute(holdout[contract.LABEL], scores, classes)
 
 
 def missing_inputs(model_uri: str, frame: pd.DataFrame) -> list[str]:
