@@ -5,14 +5,19 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import skops.io
-from sklearn.linear_model import LogisticRegression
 
 from {{ cookiecutter.__package_name }} import contract
-from {{ cookiecutter.__package_name }}.mlops import classifier_model, outputs
+from {{ cookiecutter.__package_name }}.mlops import outputs
 
 
 def test_it_answers_class_and_probabilities_as_scoring_stores_them(tmp_path, monkeypatch):
+    # Imported here: the module imports MLflow and skops, which would cost every test worker
+    # about two seconds while collecting, whether or not it runs this test.
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    from {{ cookiecutter.__package_name }}.mlops import classifier_model
+
     monkeypatch.setattr(contract, "PROBLEM_TYPE", "classification")
     rng = np.random.default_rng(0)
     rows = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
