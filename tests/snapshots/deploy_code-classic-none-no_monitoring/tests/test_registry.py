@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from taxi_fare_mlops import config
 from taxi_fare_mlops.mlops import registry, runtime
 from taxi_fare_mlops.mlops.errors import MlopsError
 
-from conftest import start_local_dir
+from conftest import empty_registry, start_local_dir
 
 NOTHING = f"{config.DEV_CATALOG}.nothing.here"
 
@@ -294,3 +295,20 @@ def test_a_copy_of_a_version_without_a_logged_model_names_none(
     copy = registry.create_copy(location.model_uri(champion), location.model, {"promoted": "yes"})
     assert asked["model_id"] is None
     assert registry.tags(location.model, copy)["promoted"] == "yes"
+
+
+def test_the_tests_keep_their_empty_registry_for_the_next_run(tmp_path, empty_database):
+    """The suite's empty registry (conftest.empty_registry) is built once, then read from
+    pytest's cache folder by every later run, which skips MLflow's migrations."""
+    this_run, cache = tmp_path / "this run", tmp_path / "cache"
+    this_run.mkdir()
+    cache.mkdir()
+    # As a worker finds it once this run's first worker has built it.
+    shutil.copyfile(empty_database, this_run / empty_database.name)
+    assert empty_registry(this_run, cache) == this_run / empty_database.name
+    kept = cache / empty_database.name
+    assert kept.read_bytes() == empty_database.read_bytes()
+    assert [path.name for path in cache.iterdir()] == [kept.name]  # nothing half-written
+    # The next run: no folder of its own yet, nothing to build.
+    assert empty_registry(tmp_path / "next run", cache) == kept
+    assert not (tmp_path / "next run").exists()

@@ -63,11 +63,17 @@ def source_environment() -> dict[str, str]:
     }
 
 
-def empty_registry(shared_dir: Path) -> Path:
-    """An empty, migrated MLflow database in `shared_dir`, built by the first worker that needs
-    it; the others wait for it rather than build their own (a second of CPU each)."""
+def empty_registry(shared_dir: Path, cache_dir: Path | None = None) -> Path:
+    """An empty, migrated MLflow database: the one an earlier run kept in `cache_dir`, else one
+    in `shared_dir`, built by the first worker that needs it; the others wait for it rather
+    than build their own (a second of CPU each). Replaying MLflow's migrations takes every
+    worker about two seconds of waiting, so a new database is kept in `cache_dir` for the next
+    run (pytest's cache folder; `pytest --cache-clear` drops it)."""
     # One per MLflow version: a database migrated by another version is refused.
-    database = shared_dir / f"mlflow-{importlib.metadata.version('mlflow')}-empty.db"
+    name = f"mlflow-{importlib.metadata.version('mlflow')}-empty.db"
+    if cache_dir is not None and (cache_dir / name).exists():
+        return cache_dir / name
+    database = shared_dir / name
     try:
         os.close(os.open(database.with_suffix(".lock"), os.O_CREAT | os.O_EXCL))
     except FileExistsError:  # another worker builds it
@@ -85,6 +91,10 @@ def empty_registry(shared_dir: Path) -> Path:
         finally:
             patch.undo()
         os.replace(building / "mlflow.db", database)
+    if cache_dir is not None:  # whole or not at all, as above
+        keeping = cache_dir / f"keeping-{os.getpid()}"
+        shutil.copyfile(database, keeping)
+        os.replace(keeping, cache_dir / name)
     return database
 
 
@@ -102,7 +112,9 @@ def empty_database(tmp_path_factory, request) -> Path:
     # Asked of pytest, not of PYTEST_XDIST_WORKER: a suite started from inside another xdist
     # worker inherits that variable, and its base dir's parent is shared by every run.
     in_worker = hasattr(request.config, "workerinput")
-    return empty_registry(base.parent if in_worker else base)
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    cache_dir = Path(cache.mkdir("mlflow-registry")) if cache is not None else None
+    return empty_registry(base.parent if in_worker else base, cache_dir)
 
 
 def _point_local_state(monkeypatch: pytest.MonkeyPatch, path) -> None:

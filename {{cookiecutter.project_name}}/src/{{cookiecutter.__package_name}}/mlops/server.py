@@ -559,16 +559,17 @@ def _skops_champion(location: Location) -> ServedModel | None:
             return None
         classes = outputs.classes_in_metadata(mlmodel.get("metadata"))
         flavors = mlmodel["flavors"]
-        found = (
+        saved = (
             _classifier_pipeline(flavors, folder, classes)
             if classes
             else _regressor_pipeline(flavors, folder)
         )
-        if found is None:
+        if saved is None:
             return None
         import skops.io
 
-        pipeline = skops.io.load(found[0], trusted=found[1])
+        pipeline_file, trusted = saved
+        pipeline = skops.io.load(pipeline_file, trusted=trusted)
         answer = pipeline.predict_proba if classes else pipeline.predict
     except Exception:  # whatever it is, MLflow's load reports it as every command does
         return None
