@@ -135,6 +135,7 @@ def _wait_for_ready(process: subprocess.Popen) -> None:
     raise AssertionError(f"the stand-in server never started: {stop(process)[1][-2000:]}")
 
 
+@pytest.mark.slow  # child processes: the UI's main and a stand-in server
 @pytest.mark.parametrize("stop_signal", ui.STOP_SIGNALS + (signal.SIGINT,),
                          ids=lambda number: signal.Signals(number).name)  # fmt: skip
 def test_every_stop_signal_stops_the_servers_whole_group(fresh_local_dir, stop_signal):
@@ -145,6 +146,7 @@ def test_every_stop_signal_stops_the_servers_whole_group(fresh_local_dir, stop_s
     assert (process.returncode, out.strip(), left) == (0, "stopped", []), err
 
 
+@pytest.mark.slow
 def test_a_server_that_ends_by_itself_is_an_error_and_leaves_nothing(fresh_local_dir):
     with _ui_with_stand_in("end") as process:
         _wait_for_ready(process)

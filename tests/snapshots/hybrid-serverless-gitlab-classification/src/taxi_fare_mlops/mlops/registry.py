@@ -419,10 +419,11 @@ def load_model(model_uri: str):
 
     A model version's files do not change, so a process that validates a version and then
     scores with it (`lifecycle` does, and serves it too) loads it once: each load copies the
-    files and skops checks every type it reads, about 60 ms. The key is the version's files
-    with their sizes and modification times, so a file replaced or deleted under the version
-    makes the next load read (and fail) for real. Locally only, and only `models:/<name>/<n>`
-    URIs: on Databricks a job runs one stage per process.
+    files and skops checks every type it reads, about 60 ms. A copy of a version (promotion)
+    shares its files in the local registry, so it is the same model. The key is the files'
+    folder with each file's size and modification time, so a file replaced or deleted under
+    the version makes the next load read (and fail) for real. Locally only, and only
+    `models:/<name>/<n>` URIs: on Databricks a job runs one stage per process.
     """
     import mlflow
 
@@ -458,7 +459,8 @@ def _local_path(uri: str) -> Path | None:
 
 
 def _local_files_key(model_uri: str) -> tuple | None:
-    """(URI, every file of the version with its size and modification time), or None."""
+    """(the version's folder, every file in it with its size and modification time), or None.
+    Not the URI: the copies of a version share its folder."""
     if runtime.uses_workspace() or not re.fullmatch(r"models:/[^@]+/\d+", model_uri):
         return None
     root = _version_folder(*split_model_uri(model_uri))
@@ -470,7 +472,7 @@ def _local_files_key(model_uri: str) -> tuple | None:
         if path.is_file() and path.name != "registered_model_meta":
             stat = path.stat()
             files.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
-    return (model_uri, str(root), tuple(files))
+    return (str(root), tuple(files))
 
 
 def versions(model_name: str) -> list[str]:
