@@ -174,6 +174,8 @@ def test_copies_are_found_by_their_source(location, champion):
     source_uri = location.model_uri(champion)
     assert registry.find_copy(staging.model, source_uri) is None
     copied = registry.copy_version(source_uri, staging.model)
+    # MLflow's copy carries every tag of the source (conftest.copy_of relies on it).
+    assert registry.tags(staging.model, copied) == registry.tags(location.model, champion)
     registry.set_tags(staging.model, copied, {"source_model_uri": source_uri})
     assert registry.find_copy(staging.model, source_uri) == copied
     assert registry.latest_version(staging.model) == copied

@@ -170,11 +170,9 @@ def trained_model(input_table) -> str:
 
 
 def copy_of(source_uri: str, target: Location, *aliases: str) -> str:
-    """A registry copy of a model version, with its tags and the given aliases: the same as
-    training one here, in milliseconds instead of seconds."""
-    source_name, source_version = registry.split_model_uri(source_uri)
+    """A registry copy of a model version, with its tags (MLflow's copy carries them) and the
+    given aliases: the same as training one here, in milliseconds instead of seconds."""
     version = registry.copy_version(source_uri, target.model)
-    registry.set_tags(target.model, version, registry.tags(source_name, source_version))
     for alias in aliases:
         registry.set_alias(target.model, alias, version)
     return version
