@@ -15,15 +15,16 @@ nothing of it.
 
 from __future__ import annotations
 
-import mlflow
 import numpy as np
 import pandas as pd
 import skops.io
+from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 PIPELINE = "pipeline"  # the name of the skops file among the version's artifacts
 
 
-class ClassAndProbabilities(mlflow.pyfunc.PythonModel):
+class ClassAndProbabilities(PythonModel):
     def load_context(self, context) -> None:
         config = context.model_config
         self.pipeline = skops.io.load(
@@ -50,4 +51,4 @@ def answer_frame(probabilities, classes: list[int]) -> pd.DataFrame:
     )
 
 
-mlflow.models.set_model(ClassAndProbabilities())
+set_model(ClassAndProbabilities())

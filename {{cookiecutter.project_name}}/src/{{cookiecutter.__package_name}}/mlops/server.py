@@ -18,8 +18,9 @@ written against this server works against the endpoint, and the other way round.
 The server is the standard library's threading HTTP server, not MLflow's own: that one starts a
 separate uvicorn process with FastAPI, which the project does not otherwise need; this one
 starts inside the calling process, which `lifecycle` and the tests rely on. It reads the local
-champion as MLflow's scikit-learn flavour does, without importing MLflow (`_skops_champion`),
-and loads anything else through `mlflow.pyfunc.load_model`, as batch scoring does. Requests
+champion as MLflow would (the scikit-learn flavour, or `classifier_model.py`) without importing
+MLflow (`_skops_champion`), and loads anything else through `mlflow.pyfunc.load_model`, as
+batch scoring does. Requests
 that arrive together are predicted in one call of the model (`_Batches`); JSON is read and
 written by orjson. It listens on 127.0.0.1 only: it is for trying
 the model and integration tests, not for production traffic.

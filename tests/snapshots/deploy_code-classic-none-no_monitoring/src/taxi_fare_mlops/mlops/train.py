@@ -129,7 +129,7 @@ def log_model(pipeline, example: pd.DataFrame) -> str:
 
     from . import classifier_model
 
-    classes = outputs.classes_of_pipeline(pipeline)
+    classes = [int(value) for value in pipeline.classes_]
     answers = classifier_model.answer_frame(pipeline.predict_proba(example), classes)
     with tempfile.TemporaryDirectory(prefix="pipeline-") as folder:
         saved = Path(folder) / "pipeline.skops"
